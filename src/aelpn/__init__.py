@@ -1,0 +1,18 @@
+"""aelpn: affine-equivariant learned proximal networks and a PnP / unrolled / diffusion comparison."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("aelpn")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+
+def load_model(path, device="auto"):
+    """Load a trained image or 1-D model from its checkpoint, ready for inference on ``device``."""
+    from aelpn.models import load_model as _load
+
+    return _load(path, device=device)
+
+
+__all__ = ["__version__", "load_model"]

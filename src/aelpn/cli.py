@@ -1,0 +1,157 @@
+"""Command-line interface. Each subcommand parses its arguments, validates its config slice and calls
+exactly one library function; all logic lives in the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aelpn import __version__
+from aelpn.config import ConfigError, load
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        required=True,
+        help="the job's config slice as a JSON string, or a YAML/JSON config file (validated against the schema)",
+    )
+
+
+def _cmd_config_validate(a):
+    load(a.file)
+    print(f"{a.file}: valid")
+
+
+def _cmd_data_fetch(a):
+    from aelpn.data import fetch
+
+    fetch(load(a.config, partial=True)["data"], a.out)
+
+
+def _cmd_data_crops(a):
+    from aelpn.data import make_crops
+
+    cfg = load(a.config, partial=True)
+    make_crops(a.images, a.split, cfg["data"], cfg["seed"], a.out)
+
+
+def _cmd_train(a):
+    from aelpn.train import train
+
+    train(load(a.config, partial=True), a.variant, a.train, a.val, a.out, a.train_log)
+
+
+def _cmd_prox1d_train(a):
+    from aelpn.prox1d import train_1d
+
+    train_1d(load(a.config, partial=True), a.variant, a.out)
+
+
+def _cmd_prox1d_evaluate(a):
+    from aelpn.prox1d import evaluate_1d
+
+    evaluate_1d(load(a.config, partial=True), a.models, a.out)
+
+
+def _cmd_sweep(a):
+    from aelpn.sweeps import run_sweep
+
+    run_sweep(a.kind, load(a.config, partial=True), a.variant, a.model, a.crops, a.out)
+
+
+def _cmd_combine(a):
+    from aelpn.combine import combine
+
+    combine(a.kind, load(a.config, partial=True), a.inputs, a.out)
+
+
+def _cmd_results_show(a):
+    from aelpn.results import show
+
+    print(show(a.path))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aelpn", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"aelpn {__version__}")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("config", help="configuration tools").add_subparsers(dest="action", required=True)
+    q = p.add_parser("validate", help="validate a config file against the schema")
+    q.add_argument("file")
+    q.set_defaults(func=_cmd_config_validate)
+
+    p = sub.add_parser("data", help="BSDS500 download and crops").add_subparsers(dest="action", required=True)
+    q = p.add_parser("fetch", help="fetch, verify and safely extract BSDS500 into a directory")
+    _config_arg(q)
+    q.add_argument("--out", required=True, help="output directory (images/{train,val,test}/*.jpg)")
+    q.set_defaults(func=_cmd_data_fetch)
+    q = p.add_parser("crops", help="crop one split into a netCDF file")
+    _config_arg(q)
+    q.add_argument("--images", required=True, help="directory written by 'aelpn data fetch'")
+    q.add_argument("--split", required=True, choices=["train", "val", "test"])
+    q.add_argument("--out", required=True)
+    q.set_defaults(func=_cmd_data_crops)
+
+    q = sub.add_parser("train", help="train one image model variant (resumes from its checkpoint)")
+    _config_arg(q)
+    q.add_argument("--variant", required=True, choices=["lpn", "scale", "shift", "normtrick", "aelpn"])
+    q.add_argument("--train", required=True, help="training crops (netCDF)")
+    q.add_argument("--val", required=True, help="validation crops (netCDF)")
+    q.add_argument("--out", required=True, help="final weights (.pt)")
+    q.add_argument("--train-log", required=True, help="training log (netCDF)")
+    q.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("prox1d", help="1-D split-normal study").add_subparsers(dest="action", required=True)
+    q = p.add_parser("train", help="train one 1-D variant")
+    _config_arg(q)
+    q.add_argument("--variant", required=True, choices=["lpn", "scale", "normtrick"])
+    q.add_argument("--out", required=True)
+    q.set_defaults(func=_cmd_prox1d_train)
+    q = p.add_parser("evaluate", help="learned vs true prox and log-prior on a grid")
+    _config_arg(q)
+    q.add_argument("--out", required=True)
+    q.add_argument("models", nargs="+")
+    q.set_defaults(func=_cmd_prox1d_evaluate)
+
+    q = sub.add_parser("sweep", help="denoising sweep of one trained variant")
+    q.add_argument("kind", choices=["noise_sweep", "affine_sweep"])
+    _config_arg(q)
+    q.add_argument("--variant", required=True)
+    q.add_argument("--model", required=True)
+    q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
+    q.add_argument("--out", required=True)
+    q.set_defaults(func=_cmd_sweep)
+
+    q = sub.add_parser("combine", help="combine per-job netCDF files, checking completeness against the config")
+    q.add_argument("--kind", required=True, choices=["training", "noise_sweep", "affine_sweep"])
+    _config_arg(q)
+    q.add_argument("--out", required=True)
+    q.add_argument("inputs", nargs="+")
+    q.set_defaults(func=_cmd_combine)
+
+    p = sub.add_parser("results", help="inspect results").add_subparsers(dest="action", required=True)
+    q = p.add_parser("show", help="summary (mean and std over images per coordinate) of a results file")
+    q.add_argument("path")
+    q.set_defaults(func=_cmd_results_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        args.func(args)
+    except ConfigError as err:
+        print(f"aelpn: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Atomic output: every file is written to a temporary sibling and renamed into place, so a killed
+job never leaves a half-written file behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import xarray as xr
+
+NETCDF_ENGINE = "netcdf4"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path next to ``path``; on success it is renamed onto ``path``, on error removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path, float32: bool = True) -> Path:
+    """Write ``ds`` atomically as netCDF-4 (zlib, float variables as float32 unless ``float32`` is False)."""
+    encoding = {}
+    for name, var in ds.data_vars.items():
+        enc = {"zlib": True, "complevel": 4}
+        if float32 and var.dtype.kind == "f":
+            enc["dtype"] = "float32"
+        encoding[name] = enc
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine=NETCDF_ENGINE, encoding=encoding)
+    return Path(path)
+
+
+def read_netcdf(path: str | Path) -> xr.Dataset:
+    """Open a netCDF file fully into memory and close it (no file handle is kept)."""
+    with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
+        return ds.load()
+
+
+def save_torch(obj, path: str | Path) -> Path:
+    """torch.save atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a text file atomically."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
+    return Path(path)

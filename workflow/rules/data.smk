@@ -1,0 +1,36 @@
+# Data stage: fetch and verify BSDS500, then one netCDF of crops per split.
+
+
+rule fetch_bsds500:
+    output:
+        directory("results/data/BSDS500"),
+    params:
+        cfg=job_config("data"),
+    log:
+        "logs/data/fetch_bsds500.log",
+    benchmark:
+        "benchmarks/data/fetch_bsds500.tsv"
+    localrule: True
+    shell:
+        "aelpn data fetch --config {params.cfg:q} --out {output} > {log} 2>&1"
+
+
+rule crops:
+    input:
+        "results/data/BSDS500",
+    output:
+        "results/data/crops/{split}.nc",
+    params:
+        cfg=job_config("data"),
+    log:
+        "logs/data/crops_{split}.log",
+    benchmark:
+        "benchmarks/data/crops_{split}.tsv"
+    shell:
+        "aelpn data crops --config {params.cfg:q} --images {input} --split {wildcards.split} "
+        "--out {output} > {log} 2>&1"
+
+
+rule data:
+    input:
+        expand("results/data/crops/{split}.nc", split=SPLITS),

@@ -1,0 +1,1 @@
+# Figures rendered by papermill notebooks (issue 4).

@@ -1,0 +1,1 @@
+# PnP vs unrolled vs diffusion on inverse problems (issue 5).

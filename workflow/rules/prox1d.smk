@@ -1,0 +1,30 @@
+# 1-D split-normal study (paper Fig. 1): train each 1-D variant, then evaluate all on a grid.
+
+
+rule prox1d_train:
+    output:
+        "results/models/prox1d/{variant1d}.pt",
+    params:
+        cfg=job_config("compute", "prox1d"),
+    threads: 1
+    log:
+        "logs/prox1d/train_{variant1d}.log",
+    benchmark:
+        "benchmarks/prox1d/train_{variant1d}.tsv"
+    shell:
+        "aelpn --threads {threads} prox1d train --config {params.cfg:q} --variant {wildcards.variant1d} "
+        "--out {output} > {log} 2>&1"
+
+
+rule prox1d_evaluate:
+    input:
+        expand("results/models/prox1d/{variant1d}.pt", variant1d=VARIANTS_1D),
+    output:
+        "results/metrics/prox1d.nc",
+    params:
+        cfg=job_config("compute", "prox1d"),
+    log:
+        "logs/prox1d/evaluate.log",
+    localrule: True
+    shell:
+        "aelpn prox1d evaluate --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

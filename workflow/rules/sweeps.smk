@@ -1,0 +1,37 @@
+# Denoising sweeps: noise level (paper Fig. 2) and affine brightness changes (paper Fig. 4).
+
+
+rule sweep:
+    input:
+        model="results/models/{variant}/model.pt",
+        crops=f"results/data/crops/{SPLIT['evaluate']}.nc",
+    output:
+        "results/runs/{sweep}/{variant}.nc",
+    params:
+        cfg=lambda wildcards: job_config("compute", wildcards.sweep),
+    threads: 2
+    log:
+        "logs/sweeps/{sweep}_{variant}.log",
+    benchmark:
+        "benchmarks/sweeps/{sweep}_{variant}.tsv"
+    wildcard_constraints:
+        sweep="noise_sweep|affine_sweep",
+    shell:
+        "aelpn --threads {threads} sweep {wildcards.sweep} --config {params.cfg:q} --variant {wildcards.variant} "
+        "--model {input.model} --crops {input.crops} --out {output} > {log} 2>&1"
+
+
+rule combine_sweep:
+    input:
+        expand("results/runs/{{sweep}}/{variant}.nc", variant=VARIANTS),
+    output:
+        "results/metrics/{sweep}.nc",
+    params:
+        cfg=lambda wildcards: job_config("model", wildcards.sweep),
+    log:
+        "logs/sweeps/combine_{sweep}.log",
+    wildcard_constraints:
+        sweep="noise_sweep|affine_sweep",
+    localrule: True
+    shell:
+        "aelpn combine --kind {wildcards.sweep} --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

@@ -1,0 +1,34 @@
+# Training: one job per image model variant (L1 pre-training, then proximal matching).
+
+
+rule train:
+    input:
+        train=f"results/data/crops/{SPLIT['train']}.nc",
+        val=f"results/data/crops/{SPLIT['validate']}.nc",
+    output:
+        model="results/models/{variant}/model.pt",
+        log="results/models/{variant}/train_log.nc",
+    params:
+        cfg=job_config("compute", "data", "model", "train"),
+    threads: 2
+    log:
+        "logs/train/{variant}.log",
+    benchmark:
+        "benchmarks/train/{variant}.tsv"
+    shell:
+        "aelpn --threads {threads} train --config {params.cfg:q} --variant {wildcards.variant} "
+        "--train {input.train} --val {input.val} --out {output.model} --train-log {output.log} > {log} 2>&1"
+
+
+rule training_logs:
+    input:
+        expand("results/models/{variant}/train_log.nc", variant=VARIANTS),
+    output:
+        "results/metrics/training.nc",
+    params:
+        cfg=job_config("model", "train"),
+    log:
+        "logs/train/combine.log",
+    localrule: True
+    shell:
+        "aelpn combine --kind training --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

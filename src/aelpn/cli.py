@@ -10,6 +10,7 @@ from aelpn import __version__
 from aelpn.config import ConfigError, load
 
 
+# Each command validates its config slice before importing the (torch-heavy) stage it runs.
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config",
@@ -24,46 +25,52 @@ def _cmd_config_validate(a):
 
 
 def _cmd_data_fetch(a):
+    cfg = load(a.config, partial=True)
     from aelpn.data import fetch
 
-    fetch(load(a.config, partial=True)["data"], a.out)
+    fetch(cfg["data"], a.out)
 
 
 def _cmd_data_crops(a):
+    cfg = load(a.config, partial=True)
     from aelpn.data import make_crops
 
-    cfg = load(a.config, partial=True)
     make_crops(a.images, a.split, cfg["data"], cfg["seed"], a.out)
 
 
 def _cmd_train(a):
+    cfg = load(a.config, partial=True)
     from aelpn.train import train
 
-    train(load(a.config, partial=True), a.variant, a.train, a.val, a.out, a.train_log)
+    train(cfg, a.variant, a.train, a.val, a.out, a.train_log)
 
 
 def _cmd_prox1d_train(a):
+    cfg = load(a.config, partial=True)
     from aelpn.prox1d import train_1d
 
-    train_1d(load(a.config, partial=True), a.variant, a.out)
+    train_1d(cfg, a.variant, a.out)
 
 
 def _cmd_prox1d_evaluate(a):
+    cfg = load(a.config, partial=True)
     from aelpn.prox1d import evaluate_1d
 
-    evaluate_1d(load(a.config, partial=True), a.models, a.out)
+    evaluate_1d(cfg, a.models, a.out)
 
 
 def _cmd_sweep(a):
+    cfg = load(a.config, partial=True)
     from aelpn.sweeps import run_sweep
 
-    run_sweep(a.kind, load(a.config, partial=True), a.variant, a.model, a.crops, a.out)
+    run_sweep(a.kind, cfg, a.variant, a.model, a.crops, a.out)
 
 
 def _cmd_combine(a):
+    cfg = load(a.config, partial=True)
     from aelpn.combine import combine
 
-    combine(a.kind, load(a.config, partial=True), a.inputs, a.out)
+    combine(a.kind, cfg, a.inputs, a.out)
 
 
 def _cmd_results_show(a):

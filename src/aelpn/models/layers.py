@@ -1,0 +1,64 @@
+"""Building blocks of the input-convex networks: layers whose weight is kept non-negative by projection,
+seeded initialisation, and the convex non-decreasing activations."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Reference LPN init of the constrained (z-path) weights: w = exp(N(-10, 0.1^2)) ~ 4.5e-5.
+NONNEG_INIT_MEAN = -10.0
+NONNEG_INIT_STD = 0.1
+
+
+class NonNegConv2d(nn.Conv2d):
+    """Convolution on the hidden z-path; its weight must be >= 0 (restored in place by ``project_``)."""
+
+    def project_(self) -> None:
+        self.weight.data.clamp_(min=0)
+
+
+class NonNegLinear(nn.Linear):
+    """Linear layer on the hidden z-path; its weight must be >= 0 (restored in place by ``project_``)."""
+
+    def project_(self) -> None:
+        self.weight.data.clamp_(min=0)
+
+
+def init_parameters_(module: nn.Module, generator: torch.Generator) -> None:
+    """Seeded init of every conv/linear layer of ``module``, without touching the global RNG.
+
+    Constrained layers: w = exp(N(-10, 0.1^2)) (reference LPN). Free layers: weight and bias
+    ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default bound). A constrained bias is free.
+    """
+    with torch.no_grad():
+        for layer in module.modules():
+            if not isinstance(layer, (nn.Conv2d, nn.Linear)):
+                continue
+            fan_in = layer.weight[0].numel()
+            bound = 1.0 / math.sqrt(fan_in)
+            w = torch.empty(layer.weight.shape, dtype=torch.float64)
+            if isinstance(layer, (NonNegConv2d, NonNegLinear)):
+                w.normal_(NONNEG_INIT_MEAN, NONNEG_INIT_STD, generator=generator).exp_()
+            else:
+                w.uniform_(-bound, bound, generator=generator)
+            layer.weight.copy_(w)
+            if layer.bias is not None:
+                b = torch.empty(layer.bias.shape, dtype=torch.float64).uniform_(-bound, bound, generator=generator)
+                layer.bias.copy_(b)
+
+
+def activation(kind: str, softplus_beta: float, leaky_slope: float):
+    """Convex, non-decreasing activation: softplus log(1 + e^{beta t})/beta, or leaky ReLU max(t, s t) with
+    s in [0, 1] (also positively 1-homogeneous)."""
+    if kind == "softplus":
+        return partial(F.softplus, beta=softplus_beta)
+    if kind == "leaky":
+        if not 0.0 <= leaky_slope <= 1.0:
+            raise ValueError(f"model.leaky_slope must lie in [0, 1] to keep the network convex, got {leaky_slope}")
+        return partial(F.leaky_relu, negative_slope=leaky_slope)
+    raise ValueError(f"unknown activation {kind!r} (expected softplus or leaky)")

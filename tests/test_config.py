@@ -1,0 +1,70 @@
+"""The config schema: shipped configs are valid; errors stop early and name the offending key."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from aelpn.config import ConfigError, load, select, slice_hash, validate
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "quick.yaml", "smoke.yaml"])
+def test_shipped_configs_are_valid_and_complete(repo, name):
+    cfg = load(repo / "config" / name)
+    assert set(cfg) == set(load(repo / "config" / "config.yaml"))
+
+
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda c: c["train"].update(stepz=3), "train.stepz"),
+        (lambda c: c.update(bogus=1), "bogus"),
+        (lambda c: c["train"].update(batch_size="64"), "train.batch_size"),
+        (lambda c: c["train"].update(batch_size=0), "train.batch_size"),
+        (lambda c: c["model"].update(leaky_slope=1.5), "model.leaky_slope"),
+        (lambda c: c["model"].update(variants=["lpn", "nope"]), "model.variants.1"),
+        (lambda c: c["data"]["splits"].update(train="training"), "data.splits.train"),
+        (lambda c: c["data"]["sources"][1].update(md5="xyz"), "data.sources.1"),
+        (lambda c: c["compute"].update(device="tpu"), "compute.device"),
+        (lambda c: c["noise_sweep"].pop("sigmas"), "noise_sweep.sigmas"),
+        (lambda c: c.pop("train"), "train"),
+    ],
+)
+def test_errors_name_the_key(paper_config, mutate, key):
+    mutate(paper_config)
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        validate(paper_config)
+
+
+def test_partial_slice_validates_only_present_sections(paper_config):
+    part = select(paper_config, "train")
+    assert set(part) == {"seed", "train"}
+    validate(part, partial=True)
+    with pytest.raises(ConfigError):
+        validate(part)
+    part["train"]["lr_pm"] = -1
+    with pytest.raises(ConfigError, match="'train.lr_pm'"):
+        validate(part, partial=True)
+
+
+def test_slice_hash_is_order_independent(paper_config):
+    a = select(paper_config, "model", "train")
+    b = json.loads(json.dumps(a, sort_keys=True))
+    assert slice_hash(a) == slice_hash(dict(reversed(list(b.items()))))
+    b["train"]["sigma"] = 0.2
+    assert slice_hash(a) != slice_hash(b)
+
+
+def test_cli_rejects_bad_slice_before_running(paper_config):
+    part = select(paper_config, "data")
+    part["data"]["crop_size"] = 3
+    out = subprocess.run(
+        [sys.executable, "-m", "aelpn.cli", "data", "fetch", "--config", json.dumps(part), "--out", "unused"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert "'data.crop_size'" in out.stderr

@@ -1,0 +1,78 @@
+"""End-to-end: the whole DAG on the smoke config, from nothing, twice (identical metrics on CPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from workflow_utils import snakemake, write_config
+
+pytestmark = pytest.mark.slow
+
+METRICS = ["noise_sweep", "affine_sweep", "prox1d", "training", "inverse"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    import yaml
+
+    from conftest import REPO
+
+    cfg = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    workdir = tmp_path_factory.mktemp("smoke")
+    configfile = write_config(cfg, workdir)
+    out = snakemake(workdir, configfile, "--cores", "2", "--show-failed-logs")
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+    return cfg, workdir, configfile
+
+
+def _open(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        return ds.load()
+
+
+def test_every_output_exists_and_nothing_is_left_to_do(smoke_run):
+    cfg, workdir, configfile = smoke_run
+    out = snakemake(workdir, configfile, "-n")
+    assert out.returncode == 0
+    assert "Nothing to be done" in out.stdout + out.stderr
+    figures = sorted((workdir / "results" / "figures").glob("*.png"))
+    assert figures, "no figures rendered"
+    for png in figures:
+        assert png.with_suffix(".pdf").stat().st_size > 1000
+        assert (workdir / "results" / "notebooks" / f"{png.stem}.ipynb").is_file()
+
+
+def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
+    cfg, workdir, _ = smoke_run
+    variants = cfg["model"]["variants"]
+    noise = _open(workdir / "results/metrics/noise_sweep.nc")
+    assert list(noise["variant"].values) == variants
+    assert np.allclose(noise["sigma"].values, cfg["noise_sweep"]["sigmas"])
+    assert noise["psnr"].dims == ("variant", "sigma", "image")
+    affine = _open(workdir / "results/metrics/affine_sweep.nc")
+    assert affine["denoising_psnr"].dims == ("variant", "scale", "shift", "image")
+    assert np.allclose(affine["scale"].values, cfg["affine_sweep"]["scales"])
+    assert np.allclose(affine["shift"].values, cfg["affine_sweep"]["shifts"])
+    prox1d = _open(workdir / "results/metrics/prox1d.nc")
+    assert list(prox1d["variant"].values) == cfg["prox1d"]["variants"]
+    for name in METRICS:
+        ds = _open(workdir / f"results/metrics/{name}.nc")
+        assert ds.attrs["Conventions"].startswith("CF-")
+        for var in ds.data_vars.values():
+            assert "long_name" in var.attrs and "units" in var.attrs, var.name
+            if var.dtype.kind == "f" and name != "training":
+                assert np.isfinite(var.values).all(), (name, var.name)
+
+
+def test_two_runs_give_identical_metrics(smoke_run, tmp_path):
+    cfg, first, _ = smoke_run
+    configfile = write_config(cfg, tmp_path)
+    targets = [f"results/metrics/{name}.nc" for name in METRICS]
+    out = snakemake(tmp_path, configfile, "--cores", "2", *targets)
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+    for target in targets:
+        xr.testing.assert_identical(_open(first / target).drop_attrs(), _open(tmp_path / target).drop_attrs())

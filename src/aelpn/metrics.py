@@ -1,0 +1,42 @@
+"""Per-image image-quality metrics (one value per batch element, no reduction).
+
+Conventions (every PSNR in the pipeline is one of these two):
+
+* **Denoising PSNR** ``psnr(x_hat, x)``: the estimate is clipped to the clean image's range [0, 1], then
+  PSNR = 10 log10(1 / MSE(clip(x_hat), x)), by ``deepinv.loss.metric.PSNR`` (which adds 1e-8 to the
+  normalised MSE, so it saturates at 80 dB). SSIM by ``deepinv.loss.metric.SSIM`` (torchmetrics, Gaussian
+  window 11, sigma 1.5, data range 1) on the same clipped estimate.
+* **Equivariance PSNR** ``equivariance_psnr(f(a y + b), a f(y) + b, a)``: the peak is the dynamic range
+  ``a`` of the transformed image, PSNR = 10 log10(a^2 / MSE), computed in float64 without clipping. An
+  exactly equivariant map has MSE = 0 and infinite PSNR, so the value is capped at ``EQUIVARIANCE_CAP_DB``
+  (100 dB); float32 round-off of a map that is equivariant by construction typically gives 60-80 dB.
+"""
+
+from __future__ import annotations
+
+import torch
+from deepinv.loss.metric import PSNR, SSIM
+
+EQUIVARIANCE_CAP_DB = 100.0
+
+_PSNR = PSNR(max_pixel=1.0, min_pixel=0.0, reduction=None)
+_SSIM = SSIM(max_pixel=1.0, min_pixel=0.0, reduction=None)
+
+
+def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Denoising PSNR (dB) per image, ``10 log10(1 / MSE(clip(x_hat, 0, 1), x))``; shape (B,)."""
+    return _PSNR(x_hat.clamp(0.0, 1.0), x)
+
+
+def ssim(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """SSIM per image of ``clip(x_hat, 0, 1)`` against ``x`` (data range 1); shape (B,)."""
+    return _SSIM(x_hat.clamp(0.0, 1.0), x)
+
+
+def equivariance_psnr(transformed_output: torch.Tensor, output_transformed: torch.Tensor, scale: float) -> torch.Tensor:
+    """Equivariance PSNR (dB) per image, ``min(10 log10(a^2 / MSE(f(a y + b), a f(y) + b)), 100)``,
+    with MSE over all pixels in float64 and the peak ``a`` the dynamic range of the transformed image."""
+    diff = (transformed_output.double() - output_transformed.double()).flatten(1)
+    mse = diff.square().mean(dim=1)
+    value = 10.0 * torch.log10(torch.as_tensor(float(scale) ** 2, dtype=torch.float64) / mse)
+    return value.clamp(max=EQUIVARIANCE_CAP_DB)

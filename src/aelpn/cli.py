@@ -79,6 +79,30 @@ def _cmd_results_show(a):
     print(show(a.path))
 
 
+def _cmd_inverse_denoiser(a):
+    from aelpn.inverse.denoiser import train_denoiser
+
+    train_denoiser(load(a.config, partial=True), a.crops, a.out, a.train_log)
+
+
+def _cmd_inverse_unrolled(a):
+    from aelpn.inverse.unrolled import train_unrolled
+
+    train_unrolled(load(a.config, partial=True), a.problem, a.crops, a.denoiser, a.out)
+
+
+def _cmd_inverse_run(a):
+    from aelpn.inverse.evaluate import run_job
+
+    run_job(load(a.config, partial=True), a.algorithm, a.problem, a.crops, a.out, a.models, a.denoiser, a.unrolled)
+
+
+def _cmd_inverse_combine(a):
+    from aelpn.inverse.evaluate import combine_inverse
+
+    combine_inverse(load(a.config, partial=True), a.inputs, a.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aelpn", description=__doc__)
     parser.add_argument("--version", action="version", version=f"aelpn {__version__}")
@@ -138,6 +162,36 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True)
     q.add_argument("inputs", nargs="+")
     q.set_defaults(func=_cmd_combine)
+
+    p = sub.add_parser("inverse", help="PnP vs unrolled vs diffusion").add_subparsers(dest="action", required=True)
+    q = p.add_parser("denoiser", help="train the noise-conditional denoiser D(x, sigma)")
+    _config_arg(q)
+    q.add_argument("--crops", required=True, help="training crops (netCDF)")
+    q.add_argument("--out", required=True, help="weights (.pt)")
+    q.add_argument("--train-log", required=True, help="training log (netCDF)")
+    q.set_defaults(func=_cmd_inverse_denoiser)
+    q = p.add_parser("unrolled", help="train the unrolled network of one problem")
+    _config_arg(q)
+    q.add_argument("--problem", required=True)
+    q.add_argument("--crops", required=True, help="training crops (netCDF)")
+    q.add_argument("--denoiser", required=True, help="trained conditional denoiser (initialization)")
+    q.add_argument("--out", required=True)
+    q.set_defaults(func=_cmd_inverse_unrolled)
+    q = p.add_parser("run", help="solve one problem with one algorithm on the evaluation crops")
+    _config_arg(q)
+    q.add_argument("--algorithm", required=True)
+    q.add_argument("--problem", required=True)
+    q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
+    q.add_argument("--models", nargs="*", default=[], help="proximal networks, in model.variants order")
+    q.add_argument("--denoiser", default=None)
+    q.add_argument("--unrolled", default=None)
+    q.add_argument("--out", required=True)
+    q.set_defaults(func=_cmd_inverse_run)
+    q = p.add_parser("combine", help="combine the per-job files into one results file")
+    _config_arg(q)
+    q.add_argument("--out", required=True)
+    q.add_argument("inputs", nargs="+")
+    q.set_defaults(func=_cmd_inverse_combine)
 
     p = sub.add_parser("results", help="inspect results").add_subparsers(dest="action", required=True)
     q = p.add_parser("show", help="summary (mean and std over images per coordinate) of a results file")

@@ -33,6 +33,12 @@ def ssim(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return _SSIM(x_hat.clamp(0.0, 1.0), x)
 
 
+def affine_psnr(x_hat: torch.Tensor, x: torch.Tensor, scale: float, shift: float) -> torch.Tensor:
+    """Denoising PSNR (dB) of an estimate of ``a x + b`` with peak ``a`` (the range of ``a x + b``):
+    ``10 log10(a^2 / MSE(clip(x_hat, b, a + b), a x + b)) = psnr((x_hat - b) / a, x)``; shape (B,)."""
+    return psnr((x_hat - shift) / scale, x)
+
+
 def equivariance_psnr(transformed_output: torch.Tensor, output_transformed: torch.Tensor, scale: float) -> torch.Tensor:
     """Equivariance PSNR (dB) per image, ``min(10 log10(a^2 / MSE(f(a y + b), a f(y) + b)), 100)``,
     with MSE over all pixels in float64 and the peak ``a`` the dynamic range of the transformed image."""

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 
 import torch
@@ -19,11 +18,3 @@ def generator(seed: int, *names: str) -> torch.Generator:
     """A CPU torch.Generator seeded with ``derive_seed(seed, *names)``."""
     return torch.Generator().manual_seed(derive_seed(seed, *names))
 
-
-@contextlib.contextmanager
-def seeded_init(seed: int, *names: str):
-    """Run a block (a model constructor using torch's default initialisers) with the global CPU RNG seeded
-    from ``derive_seed(seed, *names)``; the caller's global RNG state is restored afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derive_seed(seed, *names))
-        yield

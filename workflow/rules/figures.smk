@@ -1,1 +1,40 @@
-# Figures rendered by papermill notebooks (issue 4).
+# Figures rendered by papermill notebooks (issue 4): one rule per figure, PDF + PNG under results/figures/,
+# the executed notebook under results/notebooks/, the PNG in the report with workflow/report/<name>.rst.
+
+# figure name -> (metrics file it plots, notebook parameters besides paths and dpi)
+FIGURE_SOURCES = {
+    "prox1d": ("results/metrics/prox1d.nc", {}),
+    "noise_sweep": ("results/metrics/noise_sweep.nc", {"train_sigma": config["train"]["sigma"]}),
+    "denoising_examples": ("results/metrics/noise_sweep.nc", {}),
+    "affine_sweep": ("results/metrics/affine_sweep.nc", {"sigma": config["affine_sweep"]["sigma"]}),
+    "training_curves": ("results/metrics/training.nc", {}),
+}
+
+for _figure, (_metrics, _extra) in FIGURE_SOURCES.items():
+
+    rule:
+        name:
+            f"figure_{_figure}"
+        input:
+            nc=_metrics,
+            nb=workflow.source_path(f"../notebooks/{_figure}.ipynb"),
+        output:
+            pdf=figure_outputs(_figure)["pdf"],
+            png=report(
+                figure_outputs(_figure)["png"],
+                caption=f"../report/{_figure}.rst",
+                category="Figures",
+            ),
+            nb=figure_outputs(_figure)["nb"],
+        params:
+            extra=json.dumps({"dpi": config["figures"]["dpi"], **_extra}, sort_keys=True),
+        log:
+            f"logs/figures/{_figure}.log",
+        benchmark:
+            f"benchmarks/figures/{_figure}.tsv"
+        localrule: True
+        shell:
+            "MPLBACKEND=Agg " + PAPERMILL + " {input.nb} {output.nb} -p metrics_path {input.nc} "
+            "-p out_pdf {output.pdf} -p out_png {output.png} -y {params.extra:q} > {log} 2>&1"
+
+    FIGURES.extend([figure_outputs(_figure)["pdf"], figure_outputs(_figure)["png"]])

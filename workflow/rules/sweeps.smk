@@ -1,4 +1,6 @@
 # Denoising sweeps: noise level (paper Fig. 2) and affine brightness changes (paper Fig. 4).
+# The noise sweep also stores the example images of the figures (figures.example_images/example_sigmas).
+SWEEP_SECTIONS = {"noise_sweep": ("compute", "noise_sweep", "figures"), "affine_sweep": ("compute", "affine_sweep")}
 
 
 rule sweep:
@@ -8,7 +10,7 @@ rule sweep:
     output:
         "results/runs/{sweep}/{variant}.nc",
     params:
-        cfg=lambda wildcards: job_config("compute", wildcards.sweep),
+        cfg=lambda wildcards: job_config(*SWEEP_SECTIONS[wildcards.sweep]),
     threads: 2
     log:
         "logs/sweeps/{sweep}_{variant}.log",

@@ -32,6 +32,8 @@ def download(url: str, dest: str | Path, expected: dict, timeout: float = TIMEOU
     request = urllib.request.Request(url, headers={"User-Agent": f"aelpn/{__version__}"})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as err:
+        raise SourceUnavailable(f"{url}: cannot be reached (HTTP {err.code} {err.reason})") from err
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
         raise SourceUnavailable(f"{url}: cannot be reached ({getattr(err, 'reason', err)})") from err
     try:
@@ -44,6 +46,7 @@ def download(url: str, dest: str | Path, expected: dict, timeout: float = TIMEOU
                 f"{dest}: download of {url} is truncated: {actual['size']} of {announced} announced bytes"
             )
         verify(actual, expected, f"{dest} (from {url})")
+        log.info("%s: %d bytes from %s, md5 %s, sha256 %s", dest, actual["size"], url, actual["md5"], actual["sha256"])
     except BaseException:
         dest.unlink(missing_ok=True)
         raise

@@ -1,0 +1,110 @@
+"""Plug-and-play solvers for min_x f(x) + lam R(x) with f = -log p(y|x) (a GaussianData/PoissonData) and a
+prior given by a denoiser. A learned proximal network is D = prox_{s^2 R} with s = sigma_train (the noise
+level it was trained at), so every parameter below is tied to s explicitly:
+
+* PnP-ADMM: penalty rho = lam / s^2, so that the z-update prox_{(lam/rho) R} is exactly D;
+* PnP-PGD: x <- D(x - tau grad f(x)) with tau = stepsize / L, i.e. PGD on f + (s^2/tau) R;
+* RED: gradient descent with grad R(x) ~ (x - D(x)) / s^2 (Tweedie/RED), step stepsize / (L + lam / s^2);
+* continuation (DPIR): HQS with the conditional denoiser D(., sigma_k), sigma_k decreasing log-linearly.
+
+Each solver stops an image when ||x_k - x_{k-1}|| / ||x_{k-1}|| < tol (that image is then frozen) or after
+max_iter, and returns the estimate, the per-image iteration count and the PSNR of every iterate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import deepinv as dinv
+import torch
+from tqdm import tqdm
+
+
+@dataclass
+class Solution:
+    """x: estimate (B, C, H, W); iterations: (B,) iterations used; psnr_trace: (B, max_iter) PSNR of each
+    iterate clipped to [0, 1] (NaN after an image stopped, or when no ground truth was given)."""
+
+    x: torch.Tensor
+    iterations: torch.Tensor
+    psnr_trace: torch.Tensor
+
+
+def psnr(x: torch.Tensor, x_true: torch.Tensor) -> torch.Tensor:
+    """PSNR per image of x clipped to [0, 1] (deepinv metric, max pixel 1)."""
+    return dinv.metric.PSNR(max_pixel=1.0)(x.clamp(0, 1), x_true)
+
+
+def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None, desc="pnp") -> Solution:
+    """Run ``state = step(state, k)`` until every image's relative change of ``state[key]`` is below ``tol``
+    (images that stopped are frozen) or ``max_iter`` iterations."""
+    ref = state[key]
+    b = ref.shape[0]
+    active = torch.ones(b, dtype=torch.bool, device=ref.device)
+    iterations = torch.full((b,), max_iter, dtype=torch.long)
+    trace = torch.full((b, max_iter), float("nan"), dtype=torch.float64)
+    for k in tqdm(range(max_iter), desc=desc, mininterval=5, leave=False):
+        new = step(state, k)
+        mask = active.view(-1, *([1] * (ref.dim() - 1)))
+        state = {name: torch.where(mask, new[name], state[name]) for name in state}
+        prev, cur = ref, state[key]
+        change = (cur - prev).flatten(1).norm(dim=1) / prev.flatten(1).norm(dim=1).clamp_min(1e-12)
+        if x_true is not None:
+            trace[active.cpu(), k] = psnr(cur, x_true).double().cpu()[active.cpu()]
+        stopped = active & (change < tol)
+        iterations[stopped.cpu()] = k + 1
+        active = active & ~stopped
+        ref = cur
+        if not bool(active.any()):
+            break
+    return Solution(state[key], iterations, trace)
+
+
+@torch.no_grad()
+def pnp_admm(data, prox, sigma_train: float, lam: float, max_iter: int, tol: float, x_true=None) -> Solution:
+    """Scaled ADMM with rho = lam / sigma_train^2: x = prox_{f/rho}(z - u); z = D(x + u); u = u + x - z."""
+    rho = lam / sigma_train**2
+    z0 = data.init()
+
+    def step(s, k):
+        x = data.prox(s["z"] - s["u"], 1.0 / rho)
+        z = prox(x + s["u"])
+        return {"z": z, "u": s["u"] + x - z}
+
+    return iterate(step, {"z": z0, "u": torch.zeros_like(z0)}, "z", max_iter, tol, x_true, "pnp-admm")
+
+
+@torch.no_grad()
+def pnp_pgd(data, prox, stepsize: float, max_iter: int, tol: float, x_true=None) -> Solution:
+    """x = D(x - tau grad f(x)) with tau = stepsize / L (L = Lipschitz constant of grad f)."""
+    tau = stepsize / data.lipschitz()
+    return iterate(lambda s, k: {"x": prox(s["x"] - tau * data.grad(s["x"]))}, {"x": data.init()}, "x",
+                   max_iter, tol, x_true, "pnp-pgd")
+
+
+@torch.no_grad()
+def red(data, prox, sigma_train: float, lam: float, stepsize: float, max_iter: int, tol: float,
+        x_true=None) -> Solution:
+    """x = x - tau (grad f(x) + lam (x - D(x)) / sigma_train^2), tau = stepsize / (L + lam / sigma_train^2)."""
+    w = lam / sigma_train**2
+    tau = stepsize / (data.lipschitz() + w)
+    return iterate(lambda s, k: {"x": s["x"] - tau * (data.grad(s["x"]) + w * (s["x"] - prox(s["x"])))},
+                   {"x": data.init()}, "x", max_iter, tol, x_true, "red")
+
+
+def continuation_schedule(sigma_start: float, sigma_end: float, iterations: int) -> torch.Tensor:
+    """DPIR's denoiser levels sigma_k, log-linear from sigma_start to sigma_end (float64, on the CPU)."""
+    return torch.logspace(math.log10(sigma_start), math.log10(sigma_end), iterations, dtype=torch.float64)
+
+
+@torch.no_grad()
+def pnp_continuation(data, denoiser, sigma_start: float, lam: float, iterations: int, x_true=None) -> Solution:
+    """HQS with continuation (DPIR): x = prox_{(sigma_k^2/lam) f}(z); z = D(x, sigma_k), sigma_k from
+    sigma_start down to the (Gaussian-equivalent) noise level of y; lam = 0.23 in DPIR."""
+    sigmas = continuation_schedule(sigma_start, data.noise_level, iterations)
+
+    def step(s, k):
+        x = data.prox(s["z"], float(sigmas[k]) ** 2 / lam)
+        return {"z": denoiser(x, float(sigmas[k]))}
+
+    return iterate(step, {"z": data.init()}, "z", iterations, 0.0, x_true, "continuation")

@@ -1,0 +1,116 @@
+"""The input-convex core shared by every model: a scalar network h(x) convex in x.
+
+Convexity (Amos et al. ICNN): z_1 = s(W_0 x + b_0); z_{k+1} = s(W_k z_k + H_k D_k x + c_k) with W_k >= 0 and
+s convex non-decreasing, so every z_k is convex in x (non-negative sums of convex functions plus affine maps,
+composed with s); h = w^T z_L with w >= 0 is convex. H_k (the "skip" layers) and W_0 are free, D_k is a
+linear resize. Homogeneous mode drops every bias and uses leaky ReLU (positively 1-homogeneous), so
+h(a x) = a h(x) for a > 0, and ReLU on the last features with w >= 0 makes h >= 0.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aelpn.models.layers import NonNegConv2d, NonNegLinear, activation, init_parameters_
+
+
+class ConvICNN(nn.Module):
+    """Convolutional ICNN on (B, C, S, S) images, S a multiple of 2**depth (LPN ``lpn_128`` generalised).
+
+    Layers: conv3x3 C->width (free); then strides [2] + [1, 2] * (depth - 1) of conv3x3 width->width (W >= 0),
+    each plus a free conv3x3 of x average-pooled to that layer's input size; a head conv width->head_width
+    (W >= 0) whose kernel S / 2**depth covers the whole remaining map, plus its free skip conv; a linear
+    head_width->1 (w >= 0). Returns h(x) of shape (B,). The reference's output bias is dropped: a constant
+    of psi has no effect on f = grad psi (so the parameter count is the reference's minus one).
+    """
+
+    def __init__(self, channels: int, image_size: int, width: int, depth: int, head_width: int,
+                 act: str, softplus_beta: float, leaky_slope: float, homogeneous: bool,
+                 generator: torch.Generator):
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"model.depth must be >= 1, got {depth}")
+        if image_size % 2**depth:
+            raise ValueError(
+                f"image size {image_size} is not a multiple of 2**model.depth = {2**depth}; "
+                f"choose data.crop_size as a multiple of {2**depth} or lower model.depth"
+            )
+        self.channels, self.image_size, self.depth = channels, image_size, depth
+        self.homogeneous = homogeneous
+        bias = not homogeneous
+        meta = {"device": "meta"}
+        self.lin0 = nn.Conv2d(channels, width, 3, padding=1, bias=bias, **meta)
+        strides = [2] + [1, 2] * (depth - 1)
+        self.lins = nn.ModuleList(NonNegConv2d(width, width, 3, stride=s, padding=1, bias=False, **meta)
+                                  for s in strides)
+        self.skips = nn.ModuleList(nn.Conv2d(channels, width, 3, stride=s, padding=1, bias=bias, **meta)
+                                   for s in strides)
+        self.input_sizes = []  # resolution of the z entering each lin layer
+        size = image_size
+        for s in strides:
+            self.input_sizes.append(size)
+            size //= s
+        self.final_size = size
+        self.head = NonNegConv2d(width, head_width, size, bias=False, **meta)
+        self.head_skip = nn.Conv2d(channels, head_width, size, bias=bias, **meta)
+        self.out = NonNegLinear(head_width, 1, bias=False, **meta)  # a bias would be a constant of psi
+        self.to_empty(device="cpu")
+        init_parameters_(self, generator)
+        self.act = activation(act, softplus_beta, leaky_slope)
+        self.head_act = F.relu if homogeneous else self.act
+
+    def _resize(self, x: torch.Tensor, size: int) -> torch.Tensor:
+        factor = self.image_size // size
+        return x if factor == 1 else F.avg_pool2d(x, factor)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.channels or x.shape[-2:] != (self.image_size, self.image_size):
+            raise ValueError(
+                f"model expects inputs of shape (B, {self.channels}, {self.image_size}, {self.image_size}), "
+                f"got {tuple(x.shape)}; larger images need patching"
+            )
+        z = self.act(self.lin0(x))
+        for lin, skip, size in zip(self.lins, self.skips, self.input_sizes):
+            z = self.act(lin(z) + skip(self._resize(x, size)))
+        z = self.head_act(self.head(z) + self.head_skip(self._resize(x, self.final_size)))
+        return self.out(z.flatten(1)).squeeze(1)
+
+
+class DenseICNN(nn.Module):
+    """ICNN on scalars (B, 1) (LPN 1-D Laplace network generalised): Linear 1->width (free), depth x
+    [Linear width->width (W >= 0) + free Linear 1->width skip], Linear width->1 (w >= 0) plus a free linear
+    skip 1->1 (omitted in homogeneous mode, where the last features are ReLU so h >= 0; the reference's
+    output bias, a constant of psi, is dropped). Returns (B,).
+    """
+
+    def __init__(self, width: int, depth: int, act: str, softplus_beta: float, leaky_slope: float,
+                 homogeneous: bool, generator: torch.Generator):
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"prox1d.depth must be >= 1, got {depth}")
+        self.homogeneous = homogeneous
+        bias = not homogeneous
+        meta = {"device": "meta"}
+        self.lin0 = nn.Linear(1, width, bias=bias, **meta)
+        self.lins = nn.ModuleList(NonNegLinear(width, width, bias=False, **meta) for _ in range(depth))
+        self.skips = nn.ModuleList(nn.Linear(1, width, bias=bias, **meta) for _ in range(depth))
+        self.out = NonNegLinear(width, 1, bias=False, **meta)
+        self.out_skip = None if homogeneous else nn.Linear(1, 1, bias=False, **meta)
+        self.to_empty(device="cpu")
+        init_parameters_(self, generator)
+        self.act = activation(act, softplus_beta, leaky_slope)
+        self.last_act = F.relu if homogeneous else self.act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != 1:
+            raise ValueError(f"1-D model expects inputs of shape (B, 1), got {tuple(x.shape)}")
+        z = self.act(self.lin0(x))
+        last = len(self.lins) - 1
+        for k, (lin, skip) in enumerate(zip(self.lins, self.skips)):
+            z = (self.last_act if k == last else self.act)(lin(z) + skip(x))
+        h = self.out(z)
+        if self.out_skip is not None:
+            h = h + self.out_skip(x)
+        return h.squeeze(1)

@@ -1,0 +1,108 @@
+"""The five model constructions. Each docstring states psi, why it is convex, and the equivariance it has."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from aelpn.models.base import ProxNet, potential_gradient, squared_norm
+
+
+class LPN(ProxNet):
+    """LPN: psi(x) = h(x) + alpha ||x||^2, f = grad psi.
+
+    Convex: h is an ICNN (W >= 0 on the z-path, softplus convex non-decreasing) and alpha >= 0.
+    """
+
+    def __init__(self, spec: dict, core: nn.Module, alpha: float):
+        super().__init__(spec)
+        self.core, self.alpha = core, float(alpha)
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        return self.core(x) + self.alpha * squared_norm(x)
+
+
+class ScaleLPN(ProxNet):
+    """Scale-equivariant LPN: psi(x) = h(x)^2 / 2 + alpha ||x||^2, f(a x) = a f(x) for a > 0.
+
+    h is a bias-free leaky-ReLU ICNN (convex, h(a x) = a h(x)) whose last features are ReLU combined with
+    w >= 0, so h >= 0; t -> t^2/2 is convex non-decreasing on [0, inf), so h^2/2 is convex; psi is
+    2-homogeneous, hence its gradient is 1-homogeneous.
+    """
+
+    def __init__(self, spec: dict, core: nn.Module, alpha: float):
+        super().__init__(spec)
+        self.core, self.alpha = core, float(alpha)
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * self.core(x).square() + self.alpha * squared_norm(x)
+
+
+class MeanSplit(ProxNet):
+    """Shift equivariance by mean projection: psi(x) = phi((I - P) x) + ||P x||^2 / 2, P x = mean(x) 1 over all
+    C*H*W entries; f = grad psi by autograd w.r.t. x (the (I - P) factor included), so f(x + b 1) = f(x) + b 1.
+
+    Convex: phi convex composed with the linear map I - P, plus a convex quadratic. With a 2-homogeneous phi
+    (``ScaleLPN``) psi is 2-homogeneous too, so f(a x + b 1) = a f(x) + b 1 for a > 0 (AE-LPN).
+    """
+
+    def __init__(self, spec: dict, phi: ProxNet):
+        super().__init__(spec)
+        self.phi = phi
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        dims = tuple(range(1, x.dim()))
+        mean = x.mean(dims, keepdim=True)
+        return self.phi.potential(x - mean) + 0.5 * x[0].numel() * mean.flatten().square()
+
+
+class NormTrick(ProxNet):
+    """Normalization trick: f(x) = s_x g((x - m_x) / s_x) + m_x, with g an LPN prox and m_x, s_x the mean and
+    (population) std of each image and channel over H x W.
+
+    Affine-equivariant by construction, f(a x + b) = a f(x) + b, but NOT an exact prox (f is not shown to be the
+    gradient of a convex function), hence no potential. A (near-)constant channel, s_x <= 64 eps max|x|, is
+    returned unchanged: the equivariant answer f(c 1) = c 1, finite, with no division by zero.
+    """
+
+    exact_prox = False
+
+    def __init__(self, spec: dict, inner: ProxNet):
+        super().__init__(spec)
+        self.inner = inner
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        raise TypeError("the normalization-trick model is not a gradient field: it has no potential psi")
+
+    def forward(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
+        mean = x.mean((-2, -1), keepdim=True)
+        centred = x - mean
+        var = centred.square().mean((-2, -1), keepdim=True)
+        tol = 64 * torch.finfo(x.dtype).eps * x.abs().amax((-2, -1), keepdim=True)
+        degenerate = var <= tol.square()
+        std = torch.where(degenerate, torch.ones_like(var), var).sqrt()
+        out = std * self.inner(centred / std) + mean
+        return torch.where(degenerate, x, out)
+
+
+class NormTrick1d(ProxNet):
+    """1-D normalization trick: f(x) = |x| g(x / |x|) = |x| g(sign x), f(0) = 0 (finite, no division).
+
+    f(a x) = a f(x) for a > 0. In 1-D f is the derivative of psi(x) = x f(x) / 2 (Euler, f 1-homogeneous), which
+    is convex only if g(-1) <= 0 <= g(1): not guaranteed, so ``exact_prox`` is False.
+    """
+
+    exact_prox = False
+
+    def __init__(self, spec: dict, inner: ProxNet):
+        super().__init__(spec)
+        self.inner = inner
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (x * self.forward(x)).squeeze(1)
+
+    def forward(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
+        return x.abs() * self.inner(torch.sign(x))
+
+
+__all__ = ["LPN", "ScaleLPN", "MeanSplit", "NormTrick", "NormTrick1d", "potential_gradient"]

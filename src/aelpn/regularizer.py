@@ -1,0 +1,114 @@
+"""The regularizer implied by a learned proximal network, by a batched convex inversion in torch.
+
+For f = grad psi with psi convex, f = prox_R with R(x) = <y, x> - ||x||^2 / 2 - psi(y) where f(y) = x
+(up to an additive constant). y solves the convex problem min_y psi(y) - <x, y> (strongly convex when
+psi has an alpha||y||^2 term), whose gradient is f(y) - x; it is found by batched L-BFGS with an Armijo
+backtracking line search and a per-sample convergence mask, started at y0 = x.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+import torch
+from tqdm import tqdm
+
+
+class Regularizer(NamedTuple):
+    """value R(x) (B,); y with f(y) ~ x; residual ||f(y) - x|| / ||x|| (B,) (absolute where x = 0);
+    iterations (B,) L-BFGS iterations each sample used."""
+
+    value: torch.Tensor
+    y: torch.Tensor
+    residual: torch.Tensor
+    iterations: torch.Tensor
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a * b).sum(1)
+
+
+def _objective(model, x: torch.Tensor, y: torch.Tensor, shape) -> tuple[torch.Tensor, torch.Tensor]:
+    """psi(y) - <x, y> and its gradient f(y) - x, on flattened (B, n) tensors."""
+    with torch.enable_grad():
+        leaf = y.detach().reshape(shape).requires_grad_(True)
+        psi = model.potential(leaf)
+        (grad,) = torch.autograd.grad(psi.sum(), leaf)
+    return psi.detach() - _dot(x, y), grad.detach().flatten(1) - x
+
+
+def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, history: int = 10,
+                progress: bool = False) -> Regularizer:
+    """R(x) = <y, x> - ||x||^2/2 - psi(y) with f(y) = x, for any module with ``potential`` (B,) whose gradient is
+    its prox. Stops each sample when ||f(y) - x|| <= tol ||x|| (or at ``max_iter``)."""
+    shape = x.shape
+    xf = x.detach().flatten(1)
+    batch = xf.shape[0]
+    scale = xf.norm(dim=1)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    y = xf.clone()
+    obj, grad = _objective(model, xf, y, shape)
+    iterations = torch.zeros(batch, dtype=torch.long, device=x.device)
+    s_hist, g_hist, rho_hist = deque(maxlen=history), deque(maxlen=history), deque(maxlen=history)
+    active = grad.norm(dim=1) / scale > tol
+    round_off = 8 * torch.finfo(xf.dtype).eps
+    for _ in tqdm(range(max_iter), desc="regularizer", disable=not progress, leave=False):
+        if not active.any():
+            break
+        # Two-loop recursion, per sample; a pair with rho = 0 (failed curvature check) is a no-op.
+        q = grad.clone()
+        alphas = []
+        for s, g, rho in zip(reversed(s_hist), reversed(g_hist), reversed(rho_hist)):
+            a = rho * _dot(s, q)
+            q -= a[:, None] * g
+            alphas.append(a)
+        if s_hist:
+            sy, yy = _dot(s_hist[-1], g_hist[-1]), _dot(g_hist[-1], g_hist[-1])
+            gamma = torch.where(rho_hist[-1] > 0, sy / yy.clamp_min(torch.finfo(xf.dtype).tiny),
+                                torch.ones_like(sy))
+            q *= gamma[:, None]
+        for s, g, rho, a in zip(s_hist, g_hist, rho_hist, reversed(alphas)):
+            b = rho * _dot(g, q)
+            q += (a - b)[:, None] * s
+        direction = -q
+        slope = _dot(grad, direction)
+        descent = slope < 0
+        direction = torch.where(descent[:, None], direction, -grad)
+        slope = torch.where(descent, slope, -_dot(grad, grad))
+        # Armijo backtracking, per sample; inactive samples take a zero step.
+        step = active.to(xf.dtype)
+        pending = active.clone()
+        new_obj, new_grad = obj, grad
+        for _ in range(60):
+            trial = y + step[:, None] * direction
+            t_obj, t_grad = _objective(model, xf, trial, shape)
+            ok = t_obj <= obj + 1e-4 * step * slope + round_off * obj.abs()
+            accept = pending & ok
+            new_obj = torch.where(accept, t_obj, new_obj)
+            new_grad = torch.where(accept[:, None], t_grad, new_grad)
+            pending &= ~ok
+            if not pending.any():
+                break
+            step = torch.where(pending, 0.5 * step, step)
+        moved = active & ~pending
+        step = torch.where(moved, step, torch.zeros_like(step))
+        s_new = step[:, None] * direction
+        g_new = new_grad - grad
+        curvature = _dot(s_new, g_new)
+        rho = torch.where(moved & (curvature > 1e-12 * _dot(g_new, g_new).sqrt() * s_new.norm(dim=1)),
+                          1.0 / curvature.clamp_min(torch.finfo(xf.dtype).tiny), torch.zeros_like(curvature))
+        s_hist.append(s_new)
+        g_hist.append(g_new)
+        rho_hist.append(rho)
+        y = y + s_new
+        obj = torch.where(moved, new_obj, obj)
+        grad = torch.where(moved[:, None], new_grad, grad)
+        iterations += active.long()
+        # A sample whose line search failed has stalled (at round-off level): stop it.
+        active = moved & (grad.norm(dim=1) / scale > tol)
+    residual = grad.norm(dim=1) / scale
+    with torch.no_grad():
+        psi = model.potential(y.reshape(shape))
+    value = _dot(y, xf) - 0.5 * _dot(xf, xf) - psi
+    return Regularizer(value.detach(), y.reshape(shape), residual, iterations)

@@ -1,0 +1,45 @@
+"""One plotting style for every figure, fixed variant colours, and byte-stable atomic PDF + PNG output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import seaborn as sns
+
+from aelpn.io import atomic_path
+
+VARIANT_ORDER = ("lpn", "scale", "shift", "normtrick", "aelpn")
+VARIANT_LABELS = {
+    "lpn": "LPN",
+    "scale": "scale-eq. (by design)",
+    "shift": "shift-eq. (by design)",
+    "normtrick": "normalization trick",
+    "aelpn": "AE-LPN",
+}
+_PALETTE = dict(zip(VARIANT_ORDER, sns.color_palette("colorblind", len(VARIANT_ORDER))))
+
+
+def apply() -> None:
+    """Set the shared seaborn theme (white grid, paper context, colour-blind palette, readable font sizes)."""
+    sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.2)
+    matplotlib.rcParams.update({"figure.constrained_layout.use": True, "savefig.bbox": "standard",
+                                "svg.hashsalt": "aelpn", "image.interpolation": "nearest"})
+
+
+def color(variant: str):
+    """The fixed colour of a variant (the same in every figure)."""
+    return _PALETTE[variant]
+
+
+def label(variant: str) -> str:
+    """The display name of a variant."""
+    return VARIANT_LABELS.get(variant, variant)
+
+
+def savefig(fig, pdf: str | Path, png: str | Path, dpi: int = 150) -> None:
+    """Write ``fig`` atomically as PDF and PNG with stable bytes (no creation date, no software tag)."""
+    with atomic_path(pdf) as tmp:
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})

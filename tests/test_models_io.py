@@ -1,0 +1,60 @@
+"""Checkpoints: weights-only loadable, atomic, and an exact round trip for every variant."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from model_helpers import image_model, model_1d
+
+import aelpn
+from aelpn.models import VARIANTS, VARIANTS_1D, build_model, load_model, save_model
+from aelpn.models.checkpoint import FORMAT, load_checkpoint
+
+
+def _same_outputs(a, b, x):
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_image_round_trip(tmp_path, variant):
+    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-3)
+    path = save_model(model, tmp_path / "m" / "model.pt", extra={"step": 7, "loss": [0.5, 0.25], "tag": "x",
+                                                                  "gamma": torch.tensor(0.1)})
+    raw = torch.load(path, weights_only=True)
+    assert raw["format"] == FORMAT and raw["spec"] == model.spec and raw["extra"]["step"] == 7
+    loaded = load_model(path, device="cpu")
+    assert not loaded.training and loaded.variant == variant and loaded.exact_prox == model.exact_prox
+    assert loaded.spec == model.spec
+    x = torch.rand(2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    _same_outputs(model, loaded, x)
+    assert [p.name for p in path.parent.iterdir()] == ["model.pt"]  # atomic: no temporary left behind
+
+
+@pytest.mark.parametrize("variant", VARIANTS_1D)
+def test_1d_round_trip(tmp_path, variant):
+    model = model_1d(variant)
+    loaded = aelpn.load_model(save_model(model, tmp_path / f"{variant}.pt"), device="cpu")
+    _same_outputs(model, loaded, torch.linspace(-4, 4, 17, dtype=torch.float64)[:, None])
+
+
+def test_float32_round_trip_keeps_dtype(tmp_path):
+    model = build_model("aelpn", {"width": 4, "depth": 1, "head_width": 4, "softplus_beta": 5.0,
+                                  "leaky_slope": 0.1, "alpha": 1e-6}, 1, 8, seed=3)
+    loaded = load_model(save_model(model, tmp_path / "m.pt"), device="auto")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    _same_outputs(model, loaded.cpu(), torch.rand(2, 1, 8, 8))
+
+
+def test_rejects_non_plain_extra(tmp_path):
+    model = build_model("lpn", {"width": 4, "depth": 1, "head_width": 4, "softplus_beta": 5.0,
+                                "leaky_slope": 0.1, "alpha": 1e-6}, 1, 8)
+    with pytest.raises(TypeError, match="extra.opt"):
+        save_model(model, tmp_path / "m.pt", extra={"opt": torch.optim.SGD(model.parameters(), lr=1.0)})
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_rejects_foreign_file(tmp_path):
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an aelpn model checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")

@@ -1,0 +1,112 @@
+"""1-D split-normal study: analytic prior/prox/potential/regularizer, sampler, training and evaluation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from aelpn.io import read_netcdf
+from aelpn.models import build_model_1d, load_model
+from aelpn.prox1d import INVERSION_TOL, evaluate_1d, max_prox_error, train_1d
+from aelpn.seeding import derive_seed
+from aelpn.splitnormal import SplitNormal
+
+PRIORS = [SplitNormal(1.0, 2.0, 1.0), SplitNormal(0.5, 1.5, 0.7)]
+
+
+def test_default_prior_matches_the_paper_formulas():
+    prior = PRIORS[0]
+    y = torch.tensor([-3.0, -0.5, 0.0, 0.5, 3.0], dtype=torch.float64)
+    torch.testing.assert_close(prior.prox(y), torch.where(y < 0, y / 2, 4 * y / 5))
+    torch.testing.assert_close(prior.potential(y), torch.where(y < 0, y**2 / 4, 2 * y**2 / 5))
+    torch.testing.assert_close(prior.regularizer(y), torch.where(y < 0, y**2 / 2, y**2 / 8))
+
+
+@pytest.mark.parametrize("prior", PRIORS)
+def test_prox_is_the_derivative_of_the_convex_potential(prior):
+    y = torch.linspace(-6, 6, 241, dtype=torch.float64).requires_grad_(True)
+    (grad,) = torch.autograd.grad(prior.potential(y).sum(), y)
+    torch.testing.assert_close(grad, prior.prox(y.detach()))
+    values = prior.potential(y.detach())
+    assert (values[:-2] + values[2:] - 2 * values[1:-1] >= -1e-12).all()  # convex (second differences >= 0)
+
+
+@pytest.mark.parametrize("prior", PRIORS)
+def test_prox_minimises_the_map_objective_on_a_grid(prior):
+    u = torch.linspace(-10, 10, 200001, dtype=torch.float64)
+    for y in (-5.0, -1.3, -0.2, 0.0, 0.4, 2.2, 6.0):
+        objective = 0.5 * (u - y) ** 2 + prior.regularizer(u)
+        assert u[objective.argmin()].item() == pytest.approx(prior.prox(torch.tensor(y, dtype=torch.float64)).item(),
+                                                             abs=2e-4)
+
+
+@pytest.mark.parametrize("prior", PRIORS)
+def test_regularizer_is_noise_variance_times_negative_log_density(prior):
+    x = torch.linspace(-5, 5, 101, dtype=torch.float64)
+    diff = prior.regularizer(x) + prior.noise_sigma**2 * prior.log_density(x)
+    torch.testing.assert_close(diff, torch.full_like(diff, diff[0].item()))
+    assert prior.regularizer(torch.zeros(1, dtype=torch.float64)).item() == 0.0
+    dense = torch.linspace(-40, 40, 400001, dtype=torch.float64)
+    assert torch.trapezoid(prior.log_density(dense).exp(), dense).item() == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("prior", PRIORS)
+def test_sampler_moments(prior):
+    sl, sr = prior.sigma_left, prior.sigma_right
+    x = prior.sample(400_000, torch.Generator().manual_seed(3), dtype=torch.float64)
+    assert (x < 0).double().mean().item() == pytest.approx(sl / (sl + sr), abs=3e-3)
+    assert x.mean().item() == pytest.approx(math.sqrt(2 / math.pi) * (sr - sl), abs=0.01)
+    assert (x**2).mean().item() == pytest.approx((sl**3 + sr**3) / (sl + sr), rel=0.01)
+    assert (x[x < 0] ** 2).mean().item() == pytest.approx(sl**2, rel=0.01)
+    assert (x[x >= 0] ** 2).mean().item() == pytest.approx(sr**2, rel=0.01)
+
+
+def _cfg(smoke_config, **prox1d):
+    cfg = {k: smoke_config[k] for k in ("seed", "compute", "prox1d")}
+    cfg["compute"]["device"] = "cpu"
+    cfg["prox1d"].update(prox1d)
+    return cfg
+
+
+@pytest.mark.parametrize("variant", ["lpn", "normtrick"])
+def test_short_training_reduces_the_prox_error(smoke_config, tmp_path, variant):
+    cfg = _cfg(smoke_config, steps=[150], lrs=[1e-2], batch_size=256)
+    pcfg = cfg["prox1d"]
+    prior = SplitNormal.from_config(pcfg)
+    before = max_prox_error(build_model_1d(variant, pcfg, seed=derive_seed(cfg["seed"], "prox1d", variant)),
+                            prior, pcfg)
+    train_1d(cfg, variant, tmp_path / f"{variant}.pt")
+    model = load_model(tmp_path / f"{variant}.pt", device="cpu")
+    after = max_prox_error(model, prior, pcfg)
+    assert after < 0.8 * before
+    assert torch.load(tmp_path / f"{variant}.pt", weights_only=True)["extra"]["max_prox_error"] == pytest.approx(after)
+
+
+def test_evaluate_writes_the_study_with_finite_values(smoke_config, tmp_path):
+    cfg = _cfg(smoke_config)
+    pcfg = cfg["prox1d"]
+    paths = [tmp_path / f"{v}.pt" for v in pcfg["variants"]]
+    for v, path in zip(pcfg["variants"], paths):
+        train_1d(cfg, v, path)
+    out = tmp_path / "prox1d.nc"
+    evaluate_1d(cfg, list(reversed(paths)), out)
+    ds = read_netcdf(out)
+    assert dict(ds.sizes) == {"variant": 3, "x": pcfg["grid_points"]}
+    assert list(ds["variant"].values) == pcfg["variants"]
+    np.testing.assert_allclose(ds["x"].values[[0, -1]], [pcfg["grid_min"], pcfg["grid_max"]])
+    for name in ("prox", "prox_true", "regularizer_true", "regularizer_residual", "prox_max_error"):
+        assert np.isfinite(ds[name].values).all(), name
+    np.testing.assert_allclose(ds["prox_max_error"].values,
+                               np.abs(ds["prox"] - ds["prox_true"]).max("x").values, rtol=1e-6)
+    reg, ok = ds["regularizer"].values, ds["regularizer_residual"].values <= INVERSION_TOL
+    assert np.array_equal(np.isfinite(reg), ok)
+    assert all(np.nanmin(r) == 0 for r, good in zip(reg, ok) if good.any())
+    assert ds["regularizer_true"].min().item() == 0.0
+    assert ds.attrs["target_max_error"] == pcfg["target_max_error"]
+    for name in list(ds.data_vars) + ["x"]:
+        assert {"long_name", "units"} <= set(ds[name].attrs), name
+    with pytest.raises(ValueError, match="missing \\['normtrick'\\]"):
+        evaluate_1d(cfg, paths[:2], tmp_path / "bad.nc")

@@ -1,0 +1,186 @@
+"""Sweep metrics on known answers: identity, exactly equivariant and non-equivariant maps; seeded noise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from aelpn import metrics, sweeps
+from aelpn.config import ConfigError
+from aelpn.io import read_netcdf, write_netcdf
+
+CPU = torch.device("cpu")
+
+
+def _images(n=3, c=3, size=16, seed=1, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    return (0.2 + 0.6 * torch.rand(n, c, size, size, generator=g)).to(dtype)
+
+
+def _identity(y):
+    return y.clone()
+
+
+def _mean_shrink(y, c=0.5):
+    """f(y) = m(y) + c (y - m(y)), m the per-image mean: exactly affine equivariant, f(a y + b) = a f(y) + b."""
+    m = y.mean(dim=(1, 2, 3), keepdim=True)
+    return m + c * (y - m)
+
+
+def _cfg(smoke_config, **sweep):
+    cfg = {k: smoke_config[k] for k in ("seed", "compute", "noise_sweep", "affine_sweep", "figures")}
+    cfg["noise_sweep"] = dict(cfg["noise_sweep"], sigmas=[0.05, 0.1, 0.3], batch_size=2)
+    cfg["affine_sweep"] = dict(cfg["affine_sweep"], scales=[0.25, 1.0, 4.0], shifts=[-0.5, 0.0, 0.5], batch_size=2)
+    cfg["figures"] = dict(cfg["figures"], example_sigmas=[0.1, 0.3], example_images=2)
+    cfg.update(sweep)
+    return cfg
+
+
+# --- metrics: the stated formulas ------------------------------------------------------------------------
+
+
+def test_psnr_known_mse_and_clipping():
+    x = _images(dtype=torch.float64)
+    assert torch.allclose(metrics.psnr(x + 0.1, x), torch.full((3,), 20.0, dtype=torch.float64), atol=1e-5)
+    # clipped to [0, 1]: x + 5 becomes the all-ones image
+    expected = -10 * torch.log10((1.0 - x).square().flatten(1).mean(1))
+    assert torch.allclose(metrics.psnr(x + 5.0, x), expected, atol=1e-5)
+    assert torch.allclose(metrics.ssim(x, x), torch.ones(3, dtype=torch.float64))
+    assert (metrics.ssim(x + 0.2 * torch.randn_like(x), x) < 0.9).all()
+
+
+def test_affine_psnr_uses_the_transformed_range_as_peak():
+    x = _images(dtype=torch.float64)
+    a, b = 4.0, -0.5
+    estimate = a * x + b + 0.1  # error 0.1 on a range of a = 4: 10 log10(16 / 0.01)
+    assert torch.allclose(metrics.affine_psnr(estimate, x, a, b), torch.full((3,), 10 * math.log10(1600.0),
+                                                                              dtype=torch.float64), atol=1e-5)
+
+
+def test_equivariance_psnr_formula_and_cap():
+    x = _images(dtype=torch.float64)
+    assert (metrics.equivariance_psnr(x, x.clone(), 2.0) == metrics.EQUIVARIANCE_CAP_DB).all()
+    value = metrics.equivariance_psnr(x + 0.01, x, 0.5)
+    assert torch.allclose(value, torch.full((3,), 10 * math.log10(0.25 / 1e-4), dtype=torch.float64))
+
+
+def test_exactly_equivariant_map_reaches_the_cap_in_float64():
+    y = _images(dtype=torch.float64)
+    for a, b in [(0.25, -0.5), (4.0, 0.5), (1.5, 0.0)]:
+        eq = metrics.equivariance_psnr(_mean_shrink(a * y + b), a * _mean_shrink(y) + b, a)
+        assert (eq == metrics.EQUIVARIANCE_CAP_DB).all()
+
+
+# --- the sweeps on fake denoisers ----------------------------------------------------------------------------
+
+
+def test_identity_denoiser_gives_the_input_psnr(smoke_config):
+    cfg = _cfg(smoke_config)
+    x = _images()
+    ds = sweeps.noise_sweep(_identity, x, ["a", "b", "c"], cfg, CPU)
+    assert ds["psnr"].dims == ("sigma", "image")
+    np.testing.assert_array_equal(ds["psnr"].values, ds["input_psnr"].values)
+    # the known answer for the noise actually drawn: 10 log10(1 / MSE(clip(x + sigma n), x))
+    for j, sigma in enumerate(cfg["noise_sweep"]["sigmas"]):
+        seeds = [sweeps.noise_seed(cfg["seed"], "noise_sweep", i, j) for i in range(3)]
+        y = (x.double() + sigma * sweeps.gaussian_noise(x.shape, seeds).double()).clamp(0, 1)
+        expected = -10 * np.log10((y - x.double()).square().flatten(1).mean(1).numpy())
+        np.testing.assert_allclose(ds["psnr"].sel(sigma=sigma).values, expected, atol=1e-3)
+    # higher noise, lower PSNR; roughly -20 log10(sigma) for small sigma (little clipping)
+    means = ds["psnr"].mean("image").values
+    assert means[0] > means[1] > means[2]
+    assert abs(means[0] - (-20 * math.log10(0.05))) < 0.5
+    np.testing.assert_array_equal(ds["denoised"].values, ds["noisy"].values)
+    np.testing.assert_array_equal(ds["clean"].values, x[:2].numpy())
+    assert list(ds["example_sigma"].values) == [0.1, 0.3]
+
+
+def test_noise_is_seeded_per_image_and_sigma_not_per_variant(smoke_config):
+    cfg = _cfg(smoke_config)
+    x = _images()
+    first = sweeps.noise_sweep(_identity, x, ["a", "b", "c"], cfg, CPU)
+    second = sweeps.noise_sweep(lambda y: 0.5 * y, x, ["a", "b", "c"], cfg, CPU)
+    xr.testing.assert_identical(first["noisy"], second["noisy"])
+    assert not np.array_equal(first["psnr"].values, second["psnr"].values)
+    # the noise of an image does not depend on how many images are evaluated
+    fewer = sweeps.noise_sweep(_identity, x, ["a", "b", "c"],
+                               _cfg(smoke_config, noise_sweep=dict(cfg["noise_sweep"], images=2)), CPU)
+    np.testing.assert_array_equal(fewer["psnr"].values, first["psnr"].values[:, :2])
+    n = sweeps.gaussian_noise((2, 1, 4, 4), [sweeps.noise_seed(0, "noise_sweep", 0, 0),
+                                             sweeps.noise_seed(0, "noise_sweep", 0, 1)])
+    assert not torch.equal(n[0], n[1])
+
+
+def test_example_sigmas_must_be_swept(smoke_config):
+    cfg = _cfg(smoke_config, figures=dict(smoke_config["figures"], example_sigmas=[0.2]))
+    with pytest.raises(ConfigError, match="figures.example_sigmas"):
+        sweeps.noise_sweep(_identity, _images(), ["a", "b", "c"], cfg, CPU)
+
+
+def test_affine_sweep_of_an_exactly_equivariant_map(smoke_config):
+    cfg = _cfg(smoke_config)
+    ds = sweeps.affine_sweep(_mean_shrink, _images(), ["a", "b", "c"], cfg, CPU)
+    assert ds["equivariance_psnr"].dims == ("scale", "shift", "image")
+    # float32 round-off only: far above any learned model, at most the cap
+    assert float(ds["equivariance_psnr"].min()) > 60.0
+    assert float(ds["equivariance_psnr"].max()) <= metrics.EQUIVARIANCE_CAP_DB
+    # an affine-equivariant map has the same denoising PSNR (peak a) at every (a, b)
+    spread = ds["denoising_psnr"].max(("scale", "shift")) - ds["denoising_psnr"].min(("scale", "shift"))
+    assert float(spread.max()) < 1e-3
+
+
+def test_affine_sweep_of_a_non_equivariant_map(smoke_config):
+    """f(y) = y + c: f(a y + b) - (a f(y) + b) = c (1 - a), so PSNR = 10 log10(a^2 / (c^2 (1 - a)^2))."""
+    c = 0.05
+    cfg = _cfg(smoke_config)
+    ds = sweeps.affine_sweep(lambda y: y + c, _images(), ["a", "b", "c"], cfg, CPU)
+    for a in cfg["affine_sweep"]["scales"]:
+        got = ds["equivariance_psnr"].sel(scale=a).values
+        if a == 1.0:
+            assert (got > 80.0).all()
+        else:
+            np.testing.assert_allclose(got, 10 * math.log10(a**2 / (c**2 * (1 - a) ** 2)), atol=0.05)
+    equivariant = sweeps.affine_sweep(_mean_shrink, _images(), ["a", "b", "c"], cfg, CPU)
+    assert float(ds["equivariance_psnr"].sel(scale=4.0).max()) < float(equivariant["equivariance_psnr"].min())
+
+
+def _crops_file(path, n=3, size=16):
+    g = torch.Generator().manual_seed(3)
+    crops = torch.randint(0, 256, (n, 3, size, size), generator=g, dtype=torch.uint8).numpy()
+    ids = np.array([f"img{i}" for i in range(n)], dtype=object)
+    ds = xr.Dataset({"crops": (("image", "channel", "y", "x"), crops)},
+                    coords={"image": ids, "image_id": ("image", ids), "top": ("image", np.zeros(n, np.int32)),
+                            "left": ("image", np.zeros(n, np.int32))})
+    write_netcdf(ds, path)
+    return path
+
+
+@pytest.mark.parametrize("kind", sweeps.KINDS)
+def test_run_sweep_writes_one_variant_file(smoke_config, tmp_path, kind):
+    from aelpn.models import build_model, save_model
+
+    cfg = _cfg(smoke_config)
+    cfg["compute"] = dict(cfg["compute"], device="cpu")
+    model_path = tmp_path / "model.pt"
+    save_model(build_model("aelpn", smoke_config["model"], 3, 16), model_path)
+    crops = _crops_file(tmp_path / "crops.nc")
+    out = tmp_path / f"{kind}.nc"
+    sweeps.run_sweep(kind, cfg, "aelpn", str(model_path), str(crops), str(out))
+    ds = read_netcdf(out)
+    main = "psnr" if kind == "noise_sweep" else "denoising_psnr"
+    assert ds[main].dims[0] == "variant" and list(ds["variant"].values) == ["aelpn"]
+    assert list(ds["image"].values) == ["img0", "img1", "img2"]
+    assert ds.attrs["config_hash"] and ds.attrs["git_describe"] and ds.attrs["device"] == "cpu"
+    for name, var in ds.variables.items():
+        if name not in ("image",):
+            assert {"long_name", "units"} <= set(var.attrs), name
+        if var.dtype.kind == "f":
+            assert np.isfinite(var.values).all(), name
+    if kind == "affine_sweep":  # AE-LPN is affine equivariant by construction
+        assert float(ds["equivariance_psnr"].min()) > 50.0
+    with pytest.raises(ValueError, match="holds variant 'aelpn'"):
+        sweeps.run_sweep(kind, cfg, "lpn", str(model_path), str(crops), str(tmp_path / "other.nc"))

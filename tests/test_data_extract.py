@@ -14,7 +14,7 @@ import pytest
 from fake_bsds import BERKELEY_PREFIX, GITHUB_PREFIX, files, serve, write_dir, write_tgz, write_zip
 
 from aelpn.data import fetch
-from aelpn.data.errors import IntegrityError, LayoutError, UnsafeArchiveError
+from aelpn.data.errors import DataError, IntegrityError, LayoutError, UnsafeArchiveError
 from aelpn.data.extract import Archive
 from aelpn.data.layout import locate_images
 
@@ -121,6 +121,17 @@ def test_downloaded_unsafe_archive_with_right_checksum_is_refused(tmp_path, gith
         with pytest.raises(UnsafeArchiveError, match=rf"(?s)^{base}/evil.zip: .*'\.\./\.\./evil': '\.\.' in path"):
             fetch({"sources": [source]}, tmp_path / "out" / "BSDS500")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_corrupt_local_archives_are_clear_errors(tmp_path, berkeley):
+    data = write_tgz(tmp_path / "b.tgz", berkeley).read_bytes()
+    (tmp_path / "b.tgz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=rf"{tmp_path / 'b.tgz'}: corrupt"):
+        fetch({"sources": [{"path": str(tmp_path / "b.tgz")}]}, tmp_path / "out")
+    (tmp_path / "b.txt").write_text("plain text")
+    with pytest.raises(DataError, match=rf"{tmp_path / 'b.txt'}: not a zip or tar archive"):
+        fetch({"sources": [{"path": str(tmp_path / "b.txt")}]}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_archive_lists_and_extracts_regular_files_only(tmp_path):

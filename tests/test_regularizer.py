@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from model_helpers import image_model
+from model_helpers import image_model, model_1d
 
 from aelpn.regularizer import regularizer
 
@@ -64,3 +64,21 @@ def test_stops_at_max_iter_and_reports_residual():
     model, _, x = _image_case()
     res = regularizer(model, x, tol=1e-14, max_iter=2)
     assert (res.iterations <= 2).all() and (res.residual > 0).all()
+
+
+def test_aelpn_regularizer_invariances():
+    """psi(x) = phi((I-P)x) + ||Px||^2/2 with phi 2-homogeneous gives R(a x + b 1) = a^2 R(x)."""
+    model = image_model("aelpn", channels=1, size=8, depth=2, width=6, alpha=0.05)
+    x = torch.rand(3, 1, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    base = regularizer(model, x, tol=1e-11)
+    for a, b in [(1.0, 0.7), (3.0, 0.0), (0.2, -1.5)]:
+        res = regularizer(model, a * x + b, tol=1e-11)
+        assert (res.residual <= 1e-11).all()
+        torch.testing.assert_close(res.value, a**2 * base.value, rtol=1e-7, atol=1e-9)
+
+
+def test_scale_1d_regularizer_is_2_homogeneous():
+    model = model_1d("scale")
+    x = torch.linspace(-4, 4, 17, dtype=torch.float64)[:, None]
+    base = regularizer(model, x, tol=1e-12)
+    torch.testing.assert_close(regularizer(model, 3 * x, tol=1e-12).value, 9 * base.value, rtol=1e-8, atol=1e-10)

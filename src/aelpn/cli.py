@@ -4,6 +4,7 @@ exactly one library function; all logic lives in the library."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from aelpn import __version__
@@ -200,8 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that explain themselves: printed as one message, without a traceback."""
+    from aelpn.combine import CombineError
+    from aelpn.data.errors import DataError
+    from aelpn.train import NonFiniteLossError
+
+    return ConfigError, DataError, CombineError, NonFiniteLossError
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.threads:
         import torch
 
@@ -211,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"aelpn: {err}", file=sys.stderr)
         return 2
+    except Exception as err:
+        if isinstance(err, _user_errors()):
+            print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
+            return 1
+        raise
     return 0
 
 

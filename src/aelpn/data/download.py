@@ -43,9 +43,10 @@ def download(url: str, dest: str | Path, expected: dict, timeout: float = TIMEOU
             actual = _stream(response, dest, announced or expected.get("size"), url)
         if announced is not None and actual["size"] != announced:
             raise IntegrityError(
-                f"{dest}: download of {url} is truncated: {actual['size']} of {announced} announced bytes"
+                f"{dest.name} from {url} is truncated: {actual['size']} of {announced} announced bytes "
+                "(the partial download was deleted)"
             )
-        verify(actual, expected, f"{dest} (from {url})")
+        verify(actual, expected, f"{dest.name} from {url}")
         log.info("%s: %d bytes from %s, md5 %s, sha256 %s", dest, actual["size"], url, actual["md5"], actual["sha256"])
     except BaseException:
         dest.unlink(missing_ok=True)
@@ -63,7 +64,7 @@ def _stream(response, dest: Path, total: int | None, url: str) -> dict:
             try:
                 chunk = response.read(CHUNK)
             except (http.client.HTTPException, OSError) as err:
-                raise IntegrityError(f"{dest}: download of {url} interrupted after {size} bytes ({err})") from err
+                raise IntegrityError(f"{dest.name} from {url}: interrupted after {size} bytes ({err})") from err
             if not chunk:
                 break
             out.write(chunk)
@@ -96,5 +97,5 @@ def verify(actual: dict, expected: dict, what: str) -> None:
     ]
     if wrong:
         kind = "truncated or corrupt" if "size" in expected and actual["size"] < expected["size"] else "corrupt"
-        raise IntegrityError(f"{what}: {kind} download: " + "; ".join(wrong))
+        raise IntegrityError(f"{what}: {kind} download (deleted): " + "; ".join(wrong))
 

@@ -9,6 +9,7 @@ import re
 import stat
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
@@ -67,16 +68,11 @@ class Archive:
     def __init__(self, path: str | Path, name: str | None = None):
         self.path = Path(path)
         self.name = name or str(self.path)
-        if zipfile.is_zipfile(self.path):
-            self._zip = zipfile.ZipFile(self.path)
-            self._tar = None
-            entries = [(i.filename, _zip_kind(i), i) for i in self._zip.infolist()]
-        elif tarfile.is_tarfile(self.path):
-            self._zip = None
-            self._tar = tarfile.open(self.path, "r:*")
-            entries = [(m.name, _tar_kind(m), m) for m in self._tar.getmembers()]
-        else:
-            raise DataError(f"{self.name}: not a zip or tar archive")
+        try:
+            entries = self._open()
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as err:
+            self.close()
+            raise DataError(f"{self.name}: corrupt archive ({err})") from err
         problems = []
         for name, kind, _ in entries:
             why = _path_problem(name) or (None if kind in ("file", "dir") else kind)
@@ -92,6 +88,17 @@ class Archive:
         self._members = {name: handle for name, kind, handle in entries if kind == "file"}
         self.files = list(self._members)
 
+    def _open(self) -> list[tuple]:
+        """``(name, kind, handle)`` of every member; sets the zip or tar handle."""
+        self._zip = self._tar = None
+        if zipfile.is_zipfile(self.path):
+            self._zip = zipfile.ZipFile(self.path)
+            return [(i.filename, _zip_kind(i), i) for i in self._zip.infolist()]
+        if tarfile.is_tarfile(self.path):
+            self._tar = tarfile.open(self.path, "r:*")
+            return [(m.name, _tar_kind(m), m) for m in self._tar.getmembers()]
+        raise DataError(f"{self.name}: not a zip or tar archive")
+
     def extract(self, targets: dict[str, Path], desc: str = "extract") -> dict[str, str]:
         """Write each member ``name`` of ``targets`` to its target path (which must not exist yet), in
         archive order, and return ``{name: sha256 hex digest}`` of the written bytes."""
@@ -103,9 +110,12 @@ class Archive:
             target = Path(targets[name])
             target.parent.mkdir(parents=True, exist_ok=True)
             handle = self._members[name]
-            source = self._zip.open(handle) if self._zip else self._tar.extractfile(handle)
-            with source, open(target, "xb") as out:
-                digests[name] = copy_hashing(source, out)
+            try:
+                source = self._zip.open(handle) if self._zip else self._tar.extractfile(handle)
+                with source, open(target, "xb") as out:
+                    digests[name] = copy_hashing(source, out)
+            except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as err:
+                raise DataError(f"{self.name}: corrupt member {name!r} ({err})") from err
         return digests
 
     def close(self) -> None:

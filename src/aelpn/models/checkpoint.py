@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from aelpn import __version__
 from aelpn import device as _device
 from aelpn.io import save_torch
 from aelpn.models.base import ProxNet
@@ -31,9 +32,11 @@ def _check_plain(obj, where: str) -> None:
 
 
 def save_model(model: ProxNet, path: str | Path, extra: dict | None = None) -> Path:
-    """Write {format, spec, state_dict, extra} atomically to ``path`` (tensors moved to CPU)."""
+    """Write {format, aelpn_version, spec, state_dict, extra} atomically to ``path`` (tensors moved to CPU);
+    ``extra`` (e.g. step, loss) may hold only tensors, str, numbers, bools, None, lists and str-keyed dicts."""
     payload = {
         "format": FORMAT,
+        "aelpn_version": __version__,
         "spec": dict(model.spec),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": {} if extra is None else extra,

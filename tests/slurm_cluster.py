@@ -7,6 +7,7 @@ missing (root only). The configuration templates live in ``tests/slurm/``; they 
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -122,7 +123,7 @@ class Cluster:
     def stop(self) -> None:
         """Cancel every job, stop the daemons by pid, remove the /etc/slurm files this instance wrote."""
         if "slurmctld" in self.daemons and self.daemons["slurmctld"].poll() is None:
-            self.run("scancel", "--full", "-u", "root")
+            self.run("scancel", "--full", "-u", getpass.getuser())
             self._wait("jobs are gone", self._no_active_jobs, timeout=60, fail=False)
         for name in ("slurmd", "slurmctld", "munged"):
             proc = self.daemons.pop(name, None)

@@ -125,8 +125,8 @@ def test_affine_sweep_of_an_exactly_equivariant_map(smoke_config):
     cfg = _cfg(smoke_config)
     ds = sweeps.affine_sweep(_mean_shrink, _images(), ["a", "b", "c"], cfg, CPU)
     assert ds["equivariance_psnr"].dims == ("scale", "shift", "image")
-    # float32 round-off only: far above any learned model, at most the cap
-    assert float(ds["equivariance_psnr"].min()) > 60.0
+    # float32 round-off only: at (or just below) the cap, far above any approximately equivariant model
+    assert float(ds["equivariance_psnr"].min()) > 80.0
     assert float(ds["equivariance_psnr"].max()) <= metrics.EQUIVARIANCE_CAP_DB
     # an affine-equivariant map has the same denoising PSNR (peak a) at every (a, b)
     spread = ds["denoising_psnr"].max(("scale", "shift")) - ds["denoising_psnr"].min(("scale", "shift"))
@@ -181,6 +181,6 @@ def test_run_sweep_writes_one_variant_file(smoke_config, tmp_path, kind):
         if var.dtype.kind == "f":
             assert np.isfinite(var.values).all(), name
     if kind == "affine_sweep":  # AE-LPN is affine equivariant by construction
-        assert float(ds["equivariance_psnr"].min()) > 50.0
+        assert float(ds["equivariance_psnr"].min()) > 80.0
     with pytest.raises(ValueError, match="holds variant 'aelpn'"):
         sweeps.run_sweep(kind, cfg, "lpn", str(model_path), str(crops), str(tmp_path / "other.nc"))

@@ -1,4 +1,4 @@
-"""One plotting style for every figure, fixed variant colours, and byte-stable atomic PDF + PNG output."""
+"""One plotting style for every figure, fixed variant colours and markers, and byte-stable atomic PDF + PNG output."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ VARIANT_LABELS = {
     "aelpn": "AE-LPN",
 }
 _PALETTE = dict(zip(VARIANT_ORDER, sns.color_palette("colorblind", len(VARIANT_ORDER))))
+# Distinct markers keep coinciding curves of different variants visible.
+_MARKERS = dict(zip(VARIANT_ORDER, ("o", "s", "^", "D", "v")))
 
 
 def apply() -> None:
@@ -30,6 +32,11 @@ def apply() -> None:
 def color(variant: str):
     """The fixed colour of a variant (the same in every figure)."""
     return _PALETTE[variant]
+
+
+def marker(variant: str) -> str:
+    """The fixed marker of a variant."""
+    return _MARKERS[variant]
 
 
 def label(variant: str) -> str:

@@ -1,0 +1,105 @@
+"""Figure notebooks: papermill contract (metadata, one parameters cell) and execution on small fake results."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from aelpn import provenance, sweeps
+from aelpn.combine import combine
+from aelpn.io import write_netcdf
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "workflow" / "notebooks").glob("*.ipynb"))
+# this file's figures -> the metrics file each plots
+FIGURES = {
+    "prox1d": "prox1d",
+    "noise_sweep": "noise_sweep",
+    "denoising_examples": "noise_sweep",
+    "affine_sweep": "affine_sweep",
+    "training_curves": "training",
+}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_follows_the_papermill_contract(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.metadata["language_info"]["name"] == "python"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].cell_type == "code"
+    for name in ("out_pdf", "out_png", "dpi"):
+        assert f"{name} = " in tagged[0].source
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
+
+
+def test_every_figure_has_a_notebook_and_a_caption():
+    for name in FIGURES:
+        assert (REPO / "workflow" / "notebooks" / f"{name}.ipynb").is_file()
+        assert (REPO / "workflow" / "report" / f"{name}.rst").read_text().strip()
+
+
+def _fake_results(cfg: dict, out: Path) -> None:
+    """Small metric files in the formats the pipeline writes, from fake denoisers."""
+    x = 0.2 + 0.6 * torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    for kind in ("noise_sweep", "affine_sweep"):
+        parts = []
+        for i, v in enumerate(cfg["model"]["variants"]):
+            ds = getattr(sweeps, kind)(lambda y, c=0.2 * i: (1 - c) * y + c * 0.5, x, ["a", "b", "c"], cfg,
+                                       torch.device("cpu"))
+            ds = sweeps.per_variant(ds, kind, v)
+            ds.attrs = provenance.attrs("fake", cfg, "cpu")
+            parts.append(write_netcdf(ds, out / "runs" / kind / f"{v}.nc"))
+        combine(kind, cfg, parts, out / f"{kind}.nc")
+    steps = np.arange(1, 21)
+    logs = xr.Dataset(
+        {"loss": (("variant", "step"), np.exp(-steps / 10.0)[None] * np.arange(1, 3)[:, None]),
+         "val_psnr": (("variant", "step"), np.where(steps % 5 == 0, 20 + steps / 5.0, np.nan)[None].repeat(2, 0))},
+        coords={"variant": ["lpn", "aelpn"], "step": steps},
+    )
+    write_netcdf(logs, out / "training.nc")
+    grid = np.linspace(-4, 4, 41)
+    prox1d = xr.Dataset(
+        {"prox": (("variant", "x"), np.stack([0.5 * grid, 0.45 * grid])),
+         "prox_true": ("x", 0.5 * grid),
+         "regularizer": (("variant", "x"), np.stack([0.5 * grid**2, 0.4 * grid**2])),
+         "regularizer_true": ("x", 0.5 * grid**2),
+         "prox_max_error": ("variant", [0.0, 0.2])},
+        coords={"variant": ["lpn", "scale"], "x": grid},
+    )
+    write_netcdf(prox1d, out / "prox1d.nc")
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_figure_notebooks_render_pdf_and_png_with_stable_bytes(smoke_config, tmp_path):
+    cfg = {k: smoke_config[k] for k in ("seed", "compute", "model", "noise_sweep", "affine_sweep", "figures")}
+    cfg["model"] = dict(cfg["model"], variants=["lpn", "aelpn"])
+    _fake_results(cfg, tmp_path)
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    for name, metrics in FIGURES.items():
+        digests = []
+        for run in range(2):
+            pdf, png = tmp_path / f"{name}{run}.pdf", tmp_path / f"{name}{run}.png"
+            cmd = ["papermill", "--kernel", "python3", str(REPO / "workflow" / "notebooks" / f"{name}.ipynb"),
+                   str(tmp_path / f"{name}.ipynb"), "-p", "metrics_path", str(tmp_path / f"{metrics}.nc"),
+                   "-p", "out_pdf", str(pdf), "-p", "out_png", str(png), "-p", "dpi", "50"]
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+            assert out.returncode == 0, out.stderr[-3000:]
+            assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
+            digests.append((_md5(pdf), _md5(png)))
+        assert digests[0] == digests[1], f"{name}: figure bytes differ between two runs"

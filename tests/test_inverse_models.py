@@ -16,7 +16,8 @@ from aelpn.io import write_netcdf
 DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 4,
         "batch_size": 4, "lr": 1e-3, "checkpoint_every": 2}
 PROBLEMS = {"inp": {"operator": "inpainting", "keep": 0.5, "noise": {"kind": "gaussian", "sigma": 0.02}},
-            "pb": {"operator": "blur", "blur_sigma": 1.0, "noise": {"kind": "poisson", "photons": 50.0, "background": 0.01}}}
+            "pb": {"operator": "blur", "blur_sigma": 1.0,
+                   "noise": {"kind": "poisson", "photons": 50.0, "background": 0.01}}}
 ICFG = {"problems": PROBLEMS, "poisson": {"newton_iterations": 2, "cg_iterations": 3}}
 
 
@@ -45,7 +46,8 @@ def test_denoiser_is_identity_at_zero_noise_and_seeded(denoiser):
 
 def crops_file(path, n=8, size=16):
     rng = np.random.default_rng(0)
-    ds = xr.Dataset({"crops": (("image", "channel", "y", "x"), rng.integers(0, 256, (n, 3, size, size), dtype=np.uint8))},
+    pixels = rng.integers(0, 256, (n, 3, size, size), dtype=np.uint8)
+    ds = xr.Dataset({"crops": (("image", "channel", "y", "x"), pixels)},
                     coords={"image": [f"c{i}" for i in range(n)], "top": ("image", np.zeros(n, int)),
                             "left": ("image", np.zeros(n, int))})
     return write_netcdf(ds, path)

@@ -67,14 +67,17 @@ def test_stops_at_max_iter_and_reports_residual():
 
 
 def test_aelpn_regularizer_invariances():
-    """psi(x) = phi((I-P)x) + ||Px||^2/2 with phi 2-homogeneous gives R(a x + b 1) = a^2 R(x)."""
-    model = image_model("aelpn", channels=1, size=8, depth=2, width=6, alpha=0.05)
-    x = torch.rand(3, 1, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    """psi(x) = phi((I-P)x) + ||Px||^2/2 with phi 2-homogeneous gives R(a x + b 1) = a^2 R(x). psi is only
+    piecewise smooth here (leaky ReLU), so the residual may stall at a kink: R comes from the minimum value."""
+    model = image_model("aelpn", channels=1, size=4, depth=1, width=6, alpha=0.05)
+    x = torch.rand(3, 1, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
     base = regularizer(model, x, tol=1e-11)
     for a, b in [(1.0, 0.7), (3.0, 0.0), (0.2, -1.5)]:
         res = regularizer(model, a * x + b, tol=1e-11)
-        assert (res.residual <= 1e-11).all()
-        torch.testing.assert_close(res.value, a**2 * base.value, rtol=1e-7, atol=1e-9)
+        torch.testing.assert_close(res.value, a**2 * base.value, rtol=1e-8, atol=1e-10)
+    lpn = image_model("lpn", channels=1, size=4, depth=1, width=6, alpha=0.05)
+    shifted = regularizer(lpn, x + 0.7, tol=1e-11).value - regularizer(lpn, x, tol=1e-11).value
+    assert shifted.abs().max() > 1e-3  # the check discriminates: plain LPN's R is not shift-invariant
 
 
 def test_scale_1d_regularizer_is_2_homogeneous():

@@ -46,7 +46,9 @@ def _label(ds: xr.Dataset, dim: str, path: Path, label) -> object:
         return label
     values = ds[dim].values
     if values.size != 1:
-        raise CombineError(f"{path}: '{dim}' has {values.size} entries ({_describe(values)}); expected one run per file")
+        raise CombineError(
+            f"{path}: '{dim}' has {values.size} entries ({_describe(values)}); expected one run per file"
+        )
     value = values.item()
     if label is not None and str(value) != str(label):
         raise CombineError(f"{path}: holds {dim} '{value}' but was given as the file of {dim} '{label}'")

@@ -1,9 +1,13 @@
 """The regularizer implied by a learned proximal network, by a batched convex inversion in torch.
 
 For f = grad psi with psi convex, f = prox_R with R(x) = <y, x> - ||x||^2 / 2 - psi(y) where f(y) = x
-(up to an additive constant). y solves the convex problem min_y psi(y) - <x, y> (strongly convex when
-psi has an alpha||y||^2 term), whose gradient is f(y) - x; it is found by batched L-BFGS with an Armijo
-backtracking line search and a per-sample convergence mask, started at y0 = x.
+(up to an additive constant), i.e. R(x) = psi*(x) - ||x||^2 / 2 with psi* the convex conjugate. y solves the
+convex problem min_y psi(y) - <x, y> (strongly convex when psi has an alpha||y||^2 term), whose gradient is
+f(y) - x; it is found by batched L-BFGS with an Armijo backtracking line search and per-sample convergence
+masks, started at y0 = x. For a piecewise-linear core (leaky ReLU: the scale and AE-LPN variants) psi is convex
+but only piecewise smooth and f jumps across activation kinks, so x may lie in a gap of f's range: the residual
+then stalls above ``tol`` while the minimum value, hence R(x), is still accurate; such samples stop when the
+objective no longer decreases.
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ def _objective(model, x: torch.Tensor, y: torch.Tensor, shape) -> tuple[torch.Te
 
 
 def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, history: int = 10,
-                progress: bool = False) -> Regularizer:
+                stall_iters: int = 5, progress: bool = False) -> Regularizer:
     """R(x) = <y, x> - ||x||^2/2 - psi(y) with f(y) = x, for any module with ``potential`` (B,) whose gradient is
-    its prox. Stops each sample when ||f(y) - x|| <= tol ||x|| (or at ``max_iter``)."""
+    its prox. A sample stops when ||f(y) - x|| <= tol ||x||, when its line search fails, after ``stall_iters``
+    consecutive iterations that lower the objective by at most 16 eps |objective|, or at ``max_iter``."""
     shape = x.shape
     xf = x.detach().flatten(1)
     batch = xf.shape[0]
@@ -53,6 +58,7 @@ def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, 
     s_hist, g_hist, rho_hist = deque(maxlen=history), deque(maxlen=history), deque(maxlen=history)
     active = grad.norm(dim=1) / scale > tol
     round_off = 8 * torch.finfo(xf.dtype).eps
+    stalled = torch.zeros(batch, dtype=torch.long, device=x.device)
     for _ in tqdm(range(max_iter), desc="regularizer", disable=not progress, leave=False):
         if not active.any():
             break
@@ -80,7 +86,7 @@ def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, 
         step = active.to(xf.dtype)
         pending = active.clone()
         new_obj, new_grad = obj, grad
-        for _ in range(60):
+        for _ in range(40):
             trial = y + step[:, None] * direction
             t_obj, t_grad = _objective(model, xf, trial, shape)
             ok = t_obj <= obj + 1e-4 * step * slope + round_off * obj.abs()
@@ -102,11 +108,13 @@ def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, 
         g_hist.append(g_new)
         rho_hist.append(rho)
         y = y + s_new
+        small = obj - new_obj <= 2 * round_off * obj.abs().clamp_min(1.0)
+        stalled = torch.where(moved & small, stalled + 1, torch.zeros_like(stalled))
         obj = torch.where(moved, new_obj, obj)
         grad = torch.where(moved[:, None], new_grad, grad)
         iterations += active.long()
-        # A sample whose line search failed has stalled (at round-off level): stop it.
-        active = moved & (grad.norm(dim=1) / scale > tol)
+        # A failed line search or a stagnant objective means round-off level (or a kink of psi): stop.
+        active = moved & (stalled < stall_iters) & (grad.norm(dim=1) / scale > tol)
     residual = grad.norm(dim=1) / scale
     with torch.no_grad():
         psi = model.potential(y.reshape(shape))

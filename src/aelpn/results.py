@@ -37,7 +37,8 @@ def _frame(da: xr.DataArray) -> pd.DataFrame:
 
 
 def _over_images(da: xr.DataArray) -> str:
-    mean, std = da.mean("image"), da.std("image", ddof=1) if da.sizes["image"] > 1 else da.std("image")
+    mean = da.mean("image")
+    std = da.std("image", ddof=1 if da.sizes["image"] > 1 else 0)  # sample std; 0 for a single image
     cells = xr.apply_ufunc(np.vectorize(lambda m, s: f"{m:.3f} ± {s:.3f}", otypes=[object]), mean, std)
     table = _frame(cells.rename(da.name)).to_string()
     return f"mean ± std over {da.sizes['image']} images\n{table}"

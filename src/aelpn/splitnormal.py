@@ -3,7 +3,8 @@ Gaussian noise of standard deviation s:
 
     p(x) = sqrt(2/pi) / (sigma_L + sigma_R) * exp(-x^2 / (2 sigma_L^2))  for x < 0   (sigma_R for x >= 0)
     R(x) = s^2 * (-log p(x))  = s^2 x^2 / (2 sigma_L^2)  (x < 0),  s^2 x^2 / (2 sigma_R^2)  (x >= 0), up to a constant
-    prox_R(y) = argmin_u 1/2 (u - y)^2 + R(u) = y sigma_L^2 / (sigma_L^2 + s^2)  (y < 0),  y sigma_R^2 / (sigma_R^2 + s^2)  (y >= 0)
+    prox_R(y) = argmin_u 1/2 (u - y)^2 + R(u) = y sigma_L^2 / (sigma_L^2 + s^2)  (y < 0),
+                                                 y sigma_R^2 / (sigma_R^2 + s^2)  (y >= 0)
     psi(y) = 1/2 y^2 sigma_L^2 / (sigma_L^2 + s^2)  (y < 0), likewise with sigma_R  (convex, psi' = prox_R)
 
 With sigma_L = 1, sigma_R = 2, s = 1: prox = y/2 | 4y/5, psi = y^2/4 | 2y^2/5, R = x^2/2 | x^2/8. The prox is

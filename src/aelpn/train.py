@@ -4,7 +4,10 @@ periodic validation PSNR, atomic resumable checkpoints and a netCDF training log
 
 Resuming: the run's state is saved every ``train.checkpoint_every`` steps to ``<out dir>/checkpoint.pt``;
 running the same command again continues from it and (on CPU) ends with exactly the weights of an
-uninterrupted run. The checkpoint is removed once the final weights and log are written."""
+uninterrupted run. The checkpoint is removed once the final weights and log are written.
+
+The training log (netCDF, one dim ``step`` = 1..steps_pretrain+steps_pm) holds loss, gamma (NaN during L1
+pre-training), lr, phase (0 L1, 1 proximal matching), sigma and val_psnr (NaN at steps without validation)."""
 
 from __future__ import annotations
 
@@ -180,6 +183,7 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
             checkpoint.save(ckpt_path, fingerprint=fingerprint, step=done, model=model, optimizer=optimizer,
                             generator=gen, log=log)
             saved_step = done
+            print(f"checkpoint {ckpt_path} at step {done}/{total}", flush=True)
     bar.close()
 
     model.eval()

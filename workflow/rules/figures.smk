@@ -34,7 +34,7 @@ for _figure, (_metrics, _extra) in FIGURE_SOURCES.items():
             f"benchmarks/figures/{_figure}.tsv"
         localrule: True
         shell:
-            "MPLBACKEND=Agg " + PAPERMILL + " {input.nb} {output.nb} -p metrics_path {input.nc} "
+            "MPLBACKEND=Agg {PAPERMILL} {input.nb} {output.nb} -p metrics_path {input.nc} "
             "-p out_pdf {output.pdf} -p out_png {output.png} -y {params.extra:q} > {log} 2>&1"
 
     FIGURES.extend([figure_outputs(_figure)["pdf"], figure_outputs(_figure)["png"]])

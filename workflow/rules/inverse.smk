@@ -77,7 +77,7 @@ rule inverse_run:
     params:
         cfg=INVERSE_CFG,
         components=inverse_run_args,
-    threads: 2
+    threads: 1
     log:
         "logs/inverse/{problem}_{algorithm}.log",
     benchmark:

@@ -32,6 +32,8 @@ rule combine_sweep:
         cfg=lambda wildcards: job_config("model", wildcards.sweep),
     log:
         "logs/sweeps/combine_{sweep}.log",
+    benchmark:
+        "benchmarks/sweeps/combine_{sweep}.tsv"
     wildcard_constraints:
         sweep="noise_sweep|affine_sweep",
     localrule: True

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from aelpn.device import autocast, configure, describe
 from aelpn.io import save_torch, write_netcdf
 from aelpn.provenance import annotate, attrs
+from aelpn.seeding import derive_seed
 
 
 class ConditionalDenoiser(nn.Module):
@@ -91,8 +92,8 @@ def train_denoiser(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
     dcfg = cfg["inverse"]["denoiser"]
     device = configure(cfg["compute"])
     x, _ = load_crops(crops_path)
-    gen = torch.Generator().manual_seed(cfg["seed"] + 7001)
-    model = build_denoiser(x.shape[1], dcfg, cfg["seed"] + 7000).to(device).train()
+    gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", "denoiser", "batches"))
+    model = build_denoiser(x.shape[1], dcfg, derive_seed(cfg["seed"], "inverse", "denoiser", "init")).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=dcfg["lr"])
     ckpt_path = Path(str(out) + ".ckpt")
     step, seconds, losses = 0, 0.0, []

@@ -68,13 +68,13 @@ def _solver(cfg: dict, algorithm: str, model, sigma_train: float, seed: int):
     """solve(data, x_true) -> (estimate, iterations (B,), psnr trace (B, T) or None, posterior std or None)."""
     icfg = cfg["inverse"]
     c = icfg.get(algorithm)
-    prox = (lambda v: model(v)) if algorithm in PRIOR_ALGORITHMS else None
     if algorithm == "pnp_admm":
-        return lambda d, xt: _traced(pnp.pnp_admm(d, prox, sigma_train, c["lam"], c["max_iter"], c["tol"], xt))
+        return lambda d, xt: _traced(pnp.pnp_admm(d, model, sigma_train, c["lam"], c["max_iter"], c["tol"], xt))
     if algorithm == "pnp_pgd":
-        return lambda d, xt: _traced(pnp.pnp_pgd(d, prox, c["stepsize"], c["max_iter"], c["tol"], xt))
+        return lambda d, xt: _traced(pnp.pnp_pgd(d, model, c["stepsize"], c["max_iter"], c["tol"], xt))
     if algorithm == "red":
-        return lambda d, xt: _traced(pnp.red(d, prox, sigma_train, c["lam"], c["stepsize"], c["max_iter"], c["tol"], xt))
+        return lambda d, xt: _traced(
+            pnp.red(d, model, sigma_train, c["lam"], c["stepsize"], c["max_iter"], c["tol"], xt))
     if algorithm == "continuation":
         return lambda d, xt: _traced(pnp.pnp_continuation(d, model, c["sigma_start"], c["lam"], c["iterations"], xt))
     if algorithm == "unrolled":
@@ -83,9 +83,11 @@ def _solver(cfg: dict, algorithm: str, model, sigma_train: float, seed: int):
                 return model(d), len(model.denoisers), None, None
         return run_unrolled
     if algorithm == "diffpir":
-        return lambda d, xt: (diffusion.diffpir(d, model, c["steps"], c["lam"], c["zeta"], seed), c["steps"], None, None)
+        return lambda d, xt: (
+            diffusion.diffpir(d, model, c["steps"], c["lam"], c["zeta"], seed), c["steps"], None, None)
     if algorithm == "dps":
-        return lambda d, xt: (diffusion.dps(d, model, c["steps"], c["weight"], c["guidance"], seed), c["steps"], None, None)
+        return lambda d, xt: (
+            diffusion.dps(d, model, c["steps"], c["weight"], c["guidance"], seed), c["steps"], None, None)
     if algorithm == "ula":
         def run_ula(d, xt):
             mean, std = langevin.pnp_ula(d, model, c, seed)
@@ -109,7 +111,8 @@ def _learned_components(cfg, algorithm, models, denoiser_path, unrolled_path, de
         out = []
         for variant, path in zip(variants, models):
             if Path(path).parent.name != variant:
-                raise ValueError(f"{path}: expected the model of variant '{variant}' (results/models/{variant}/model.pt)")
+                raise ValueError(f"{path}: expected the model of variant '{variant}' "
+                                 f"(results/models/{variant}/model.pt)")
             out.append((variant, load_model(path, device=device), *_prox_network_cost(path)))
         return out
     if algorithm == "unrolled":
@@ -234,7 +237,8 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
             sel = part.sel(prior=prior)
             for name in PER_PRIOR:
                 data[name][mi, pi] = sel[name].values
-            train_seconds[mi, pi], train_device[mi, pi], ran[mi, pi] = sel["train_seconds"], str(sel["train_device"].values), 1
+            train_seconds[mi, pi], train_device[mi, pi] = sel["train_seconds"], str(sel["train_device"].values)
+            ran[mi, pi] = 1
             for name in ("psnr", "ssim", "seconds", "iterations", "reconstruction"):
                 if np.isnan(data[name][mi, pi]).any():
                     raise CombineError(f"variable '{name}' holds NaN for method {meths[mi][0]} on problem {p}")

@@ -15,24 +15,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import deepinv as dinv
 import torch
 from tqdm import tqdm
+
+from aelpn.metrics import psnr
 
 
 @dataclass
 class Solution:
-    """x: estimate (B, C, H, W); iterations: (B,) iterations used; psnr_trace: (B, max_iter) PSNR of each
-    iterate clipped to [0, 1] (NaN after an image stopped, or when no ground truth was given)."""
+    """x: estimate (B, C, H, W); iterations: (B,) iterations used; psnr_trace: (B, max_iter) PSNR of the
+    estimate clipped to [0, 1] after each iteration (constant once an image stopped; NaN after the last
+    iteration run, or everywhere when no ground truth was given)."""
 
     x: torch.Tensor
     iterations: torch.Tensor
     psnr_trace: torch.Tensor
-
-
-def psnr(x: torch.Tensor, x_true: torch.Tensor) -> torch.Tensor:
-    """PSNR per image of x clipped to [0, 1] (deepinv metric, max pixel 1)."""
-    return dinv.metric.PSNR(max_pixel=1.0)(x.clamp(0, 1), x_true)
 
 
 def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None, desc="pnp") -> Solution:
@@ -50,7 +47,7 @@ def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None,
         prev, cur = ref, state[key]
         change = (cur - prev).flatten(1).norm(dim=1) / prev.flatten(1).norm(dim=1).clamp_min(1e-12)
         if x_true is not None:
-            trace[active.cpu(), k] = psnr(cur, x_true).double().cpu()[active.cpu()]
+            trace[:, k] = psnr(cur, x_true).double().cpu()
         stopped = active & (change < tol)
         iterations[stopped.cpu()] = k + 1
         active = active & ~stopped

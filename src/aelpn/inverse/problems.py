@@ -4,7 +4,6 @@ that every solver uses through ``grad`` and ``prox``."""
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 import deepinv as dinv
@@ -82,7 +81,8 @@ class Problem:
         return dinv.physics.BlurFFT(img_size=self.shape, filter=kernel, device=device)
 
     def measure(self, x: torch.Tensor, params: dict, generator: torch.Generator) -> torch.Tensor:
-        """y = A x + sigma n (Gaussian) or y = Poisson(photons (A x + b)) / photons (Poisson), noise drawn from ``generator``."""
+        """y = A x + sigma n (Gaussian) or y = Poisson(photons (A x + b)) / photons (Poisson), with the noise
+        drawn from ``generator``."""
         physics = self.physics(params, device=x.device, dtype=x.dtype)
         noise = self.spec["noise"]
         if noise["kind"] == "gaussian":
@@ -115,7 +115,3 @@ def build_problem(name: str, inverse_cfg: dict, shape: tuple[int, int, int]) -> 
         raise KeyError(f"config key 'inverse.problems.{name}': no such problem (have {sorted(problems)})")
     return Problem(name=name, spec=problems[name], shape=tuple(shape), poisson=inverse_cfg["poisson"])
 
-
-def problem_seed(seed: int, name: str, stream: str) -> int:
-    """A seed for one (problem, stream) pair derived from the master seed, stable across runs and machines."""
-    return (seed * 1_000_003 + zlib.crc32(f"{name}/{stream}".encode())) % (2**63)

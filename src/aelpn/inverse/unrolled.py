@@ -15,8 +15,9 @@ from tqdm import tqdm
 from aelpn.device import autocast, configure, describe
 from aelpn.inverse.denoiser import ConditionalDenoiser, batches, load_denoiser
 from aelpn.inverse.pnp import continuation_schedule
-from aelpn.inverse.problems import build_problem, problem_seed
+from aelpn.inverse.problems import build_problem
 from aelpn.io import save_torch
+from aelpn.seeding import derive_seed
 
 
 class UnrolledHQS(nn.Module):
@@ -62,7 +63,7 @@ def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path:
     model = UnrolledHQS(denoiser, ucfg["iterations"], icfg["continuation"]["sigma_start"],
                         icfg["continuation"]["lam"]).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=ucfg["lr"])
-    gen = torch.Generator().manual_seed(problem_seed(cfg["seed"], problem_name, "unrolled"))
+    gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", problem_name, "unrolled"))
     ckpt_path = Path(str(out) + ".ckpt")
     step, seconds = 0, 0.0
     if ckpt_path.exists():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from aelpn.models.base import ProxNet, potential_gradient, squared_norm
+from aelpn.models.base import ProxNet, squared_norm
 
 
 class LPN(ProxNet):
@@ -105,4 +105,4 @@ class NormTrick1d(ProxNet):
         return x.abs() * self.inner(torch.sign(x))
 
 
-__all__ = ["LPN", "ScaleLPN", "MeanSplit", "NormTrick", "NormTrick1d", "potential_gradient"]
+__all__ = ["LPN", "ScaleLPN", "MeanSplit", "NormTrick", "NormTrick1d"]

@@ -11,7 +11,7 @@ rule sweep:
         "results/runs/{sweep}/{variant}.nc",
     params:
         cfg=lambda wildcards: job_config(*SWEEP_SECTIONS[wildcards.sweep]),
-    threads: 2
+    threads: 1
     log:
         "logs/sweeps/{sweep}_{variant}.log",
     benchmark:

@@ -10,7 +10,7 @@ rule train:
         log="results/models/{variant}/train_log.nc",
     params:
         cfg=job_config("compute", "data", "model", "train"),
-    threads: 2
+    threads: 1
     log:
         "logs/train/{variant}.log",
     benchmark:

@@ -1,24 +1,13 @@
-"""The ProxNet interface shared by every model, and f = grad psi by autograd."""
+"""The ProxNet interface shared by every model: f = grad psi, computed with psi by each model's explicit
+(hand-written) gradient ``potential_and_gradient``."""
 
 from __future__ import annotations
 
 import abc
-from typing import Callable
-
 import torch
 from torch import nn
 
 from aelpn.models.layers import NonNegConv2d, NonNegLinear
-
-
-def potential_gradient(potential: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """f(x) = grad psi(x) by autograd. Builds a differentiable graph (create_graph) only when grad mode is on,
-    so it serves both training (double backward) and inference under ``torch.no_grad()``."""
-    create_graph = torch.is_grad_enabled()
-    with torch.enable_grad():
-        leaf = x if (create_graph and x.requires_grad) else x.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(potential(leaf).sum(), leaf, create_graph=create_graph)
-    return grad
 
 
 def squared_norm(x: torch.Tensor) -> torch.Tensor:
@@ -30,7 +19,10 @@ class ProxNet(nn.Module, abc.ABC):
     """A learned proximal operator f: R^n -> R^n on batches (B, ...).
 
     ``forward(x, sigma=None)`` returns f(x) (sigma is ignored: deepinv's ``denoiser(x, sigma)`` signature);
-    ``potential(x)`` returns psi(x) of shape (B,) with f = grad psi when ``exact_prox``; ``project_()`` restores
+    ``potential(x)`` returns psi(x) of shape (B,) with f = grad psi when ``exact_prox``;
+    ``potential_and_gradient(x)`` returns (psi(x), grad psi(x)) from one forward and one hand-written reverse pass
+    of torch ops: a graph of its own only in grad mode, so a training loss backpropagates through it once and
+    ``torch.no_grad()`` inference builds none; ``project_()`` restores
     the non-negativity of the constrained weights (call it after every optimizer step); ``spec`` is the
     JSON-able description that rebuilds the architecture (see ``aelpn.models.build_from_spec``).
     """
@@ -47,8 +39,13 @@ class ProxNet(nn.Module, abc.ABC):
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         """psi(x), shape (B,)."""
 
+    @abc.abstractmethod
+    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(psi(x) of shape (B,), grad psi(x) of x's shape)."""
+
     def forward(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
-        return potential_gradient(self.potential, x)
+        """f(x) = grad psi(x)."""
+        return self.potential_and_gradient(x)[1]
 
     def project_(self) -> "ProxNet":
         """Clamp every constrained (z-path) weight at 0 in place: the projection onto the convex set W >= 0."""

@@ -3,7 +3,12 @@
 Convexity (Amos et al. ICNN): z_1 = s(W_0 x + b_0); z_{k+1} = s(W_k z_k + H_k D_k x + c_k) with W_k >= 0 and
 s convex non-decreasing, so every z_k is convex in x (non-negative sums of convex functions plus affine maps,
 composed with s); h = w^T z_L with w >= 0 is convex. H_k (the "skip" layers) and W_0 are free, D_k is a
-linear resize. Homogeneous mode drops every bias and uses leaky ReLU (positively 1-homogeneous), so
+linear resize.
+
+``value_and_grad`` returns h and grad_x h from one forward pass that keeps s'(t_k) and a hand-written reverse
+pass of plain torch ops: g_L = w * s'(t_L), g_{k-1} = s'(t_{k-1}) * W_k^T g_k, grad_x h = W_0^T g_0 + sum_k
+D_k^T H_k^T g_k (transposed convolutions / matrix products). It is an ordinary differentiable graph, so a
+loss of f = grad psi backpropagates through it once (no autograd-through-autograd). Homogeneous mode drops every bias and uses leaky ReLU (positively 1-homogeneous), so
 h(a x) = a h(x) for a > 0, and ReLU on the last features with w >= 0 makes h >= 0.
 """
 
@@ -14,6 +19,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from aelpn.models.layers import NonNegConv2d, NonNegLinear, activation, init_parameters_
+
+
+def _conv_transpose(g: torch.Tensor, weight: torch.Tensor, geometry: dict) -> torch.Tensor:
+    """W^T g for the 3x3 convolution of ``weight`` with ``geometry`` (stride, padding, output_padding): at stride 1
+    the convolution with the flipped, in/out-swapped kernel (the faster direct kernel), else conv_transpose2d."""
+    if tuple(geometry["stride"]) == (1, 1):
+        return F.conv2d(g, weight.transpose(0, 1).flip(-2, -1), padding=geometry["padding"])
+    return F.conv_transpose2d(g, weight, **geometry)
 
 
 class ConvICNN(nn.Module):
@@ -59,23 +72,61 @@ class ConvICNN(nn.Module):
         self.to_empty(device="cpu")
         init_parameters_(self, generator)
         self.act = activation(act, softplus_beta, leaky_slope)
-        self.head_act = F.relu if homogeneous else self.act
+        self.head_act = activation("leaky", softplus_beta, 0.0) if homogeneous else self.act
+        # output_padding making each transposed conv restore its layer's input size
+        self.output_paddings = [size - ((size - 1) // s) * s - 1 for size, s in zip(self.input_sizes, strides)]
 
-    def _resize(self, x: torch.Tensor, size: int) -> torch.Tensor:
-        factor = self.image_size // size
-        return x if factor == 1 else F.avg_pool2d(x, factor)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _pooled(self, x: torch.Tensor) -> dict[int, torch.Tensor]:
+        """x average-pooled to every resolution a skip layer reads: {size: D x}."""
         if x.dim() != 4 or x.shape[1] != self.channels or x.shape[-2:] != (self.image_size, self.image_size):
             raise ValueError(
                 f"model expects inputs of shape (B, {self.channels}, {self.image_size}, {self.image_size}), "
                 f"got {tuple(x.shape)}; larger images need patching"
             )
+        sizes = sorted(set(self.input_sizes) | {self.final_size}, reverse=True)
+        return {s: x if s == self.image_size else F.avg_pool2d(x, self.image_size // s) for s in sizes}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self._pooled(x)
         z = self.act(self.lin0(x))
         for lin, skip, size in zip(self.lins, self.skips, self.input_sizes):
-            z = self.act(lin(z) + skip(self._resize(x, size)))
-        z = self.head_act(self.head(z) + self.head_skip(self._resize(x, self.final_size)))
+            z = self.act(lin(z) + skip(pooled[size]))
+        z = self.head_act(self.head(z) + self.head_skip(pooled[self.final_size]))
         return self.out(z.flatten(1)).squeeze(1)
+
+    def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h(x) of shape (B,), grad_x h(x) of x's shape): forward pass, then the hand-written reverse pass."""
+        pooled = self._pooled(x)
+        t = self.lin0(x)
+        slopes = [self.act.derivative(t)]
+        z = self.act(t)
+        for lin, skip, size in zip(self.lins, self.skips, self.input_sizes):
+            t = lin(z) + skip(pooled[size])
+            slopes.append(self.act.derivative(t))
+            z = self.act(t)
+        t = (self.head(z) + self.head_skip(pooled[self.final_size])).flatten(1)
+        z = self.head_act(t)
+        h = self.out(z).squeeze(1)
+
+        g = self.out.weight * self.head_act.derivative(t)  # dh/dt_head, (B, head_width)
+        size = self.final_size
+        grad_pooled = {size: (g @ self.head_skip.weight.flatten(1)).view(-1, self.channels, size, size)}
+        gz = (g @ self.head.weight.flatten(1)).view(-1, self.head.in_channels, size, size)
+        for lin, skip, size, pad, slope in zip(reversed(self.lins), reversed(self.skips),
+                                               reversed(self.input_sizes), reversed(self.output_paddings),
+                                               reversed(slopes)):
+            g = gz * slope
+            back = {"stride": lin.stride, "padding": lin.padding, "output_padding": pad}
+            gx = _conv_transpose(g, skip.weight, back)
+            grad_pooled[size] = grad_pooled[size] + gx if size in grad_pooled else gx
+            gz = _conv_transpose(g, lin.weight, back)
+        grad = _conv_transpose(gz * slopes[0], self.lin0.weight, {"stride": (1, 1), "padding": self.lin0.padding,
+                                                                  "output_padding": 0})
+        for size, gp in grad_pooled.items():
+            factor = self.image_size // size
+            grad = grad + (gp if factor == 1 else
+                           gp.repeat_interleave(factor, -1).repeat_interleave(factor, -2) / factor**2)
+        return h, grad
 
 
 class DenseICNN(nn.Module):
@@ -101,16 +152,41 @@ class DenseICNN(nn.Module):
         self.to_empty(device="cpu")
         init_parameters_(self, generator)
         self.act = activation(act, softplus_beta, leaky_slope)
-        self.last_act = F.relu if homogeneous else self.act
+        last_act = activation("leaky", softplus_beta, 0.0) if homogeneous else self.act
+        self.acts = [self.act] * (depth - 1) + [last_act]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _check(x: torch.Tensor) -> None:
         if x.dim() != 2 or x.shape[1] != 1:
             raise ValueError(f"1-D model expects inputs of shape (B, 1), got {tuple(x.shape)}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x)
         z = self.act(self.lin0(x))
-        last = len(self.lins) - 1
-        for k, (lin, skip) in enumerate(zip(self.lins, self.skips)):
-            z = (self.last_act if k == last else self.act)(lin(z) + skip(x))
+        for lin, skip, act in zip(self.lins, self.skips, self.acts):
+            z = act(lin(z) + skip(x))
         h = self.out(z)
         if self.out_skip is not None:
             h = h + self.out_skip(x)
         return h.squeeze(1)
+
+    def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h(x) of shape (B,), dh/dx of shape (B, 1)): forward pass, then the hand-written reverse pass."""
+        self._check(x)
+        t = self.lin0(x)
+        slopes = [self.act.derivative(t)]
+        z = self.act(t)
+        for lin, skip, act in zip(self.lins, self.skips, self.acts):
+            t = lin(z) + skip(x)
+            slopes.append(act.derivative(t))
+            z = act(t)
+        h = self.out(z)
+        grad = torch.zeros_like(x)
+        if self.out_skip is not None:
+            h = h + self.out_skip(x)
+            grad = grad + self.out_skip.weight
+        g = self.out.weight * slopes.pop()
+        for lin, skip, slope in zip(reversed(self.lins), reversed(self.skips), reversed(slopes)):
+            grad = grad + g @ skip.weight
+            g = (g @ lin.weight) * slope
+        return h.squeeze(1), grad + g @ self.lin0.weight

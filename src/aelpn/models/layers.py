@@ -4,8 +4,6 @@ seeded initialisation, and the convex non-decreasing activations."""
 from __future__ import annotations
 
 import math
-from functools import partial
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -52,13 +50,43 @@ def init_parameters_(module: nn.Module, generator: torch.Generator) -> None:
                 layer.bias.copy_(b)
 
 
+class Softplus:
+    """s(t) = log(1 + e^{beta t}) / beta, taken as t where beta t > 20 (torch's threshold); s'(t) = sigmoid(beta t),
+    exactly 1 where beta t > 20 (the derivative of the function computed)."""
+
+    threshold = 20.0
+
+    def __init__(self, beta: float):
+        self.beta = float(beta)
+
+    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+        return F.softplus(t, beta=self.beta, threshold=self.threshold)
+
+    def derivative(self, t: torch.Tensor) -> torch.Tensor:
+        bt = self.beta * t
+        return torch.sigmoid(bt).masked_fill(bt > self.threshold, 1.0)
+
+
+class LeakyReLU:
+    """s(t) = max(t, a t) with a in [0, 1] (a = 0: ReLU); s'(t) = 1 for t > 0, a otherwise (torch's convention at 0)."""
+
+    def __init__(self, slope: float):
+        self.slope = float(slope)
+
+    def __call__(self, t: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(t, negative_slope=self.slope) if self.slope else F.relu(t)
+
+    def derivative(self, t: torch.Tensor) -> torch.Tensor:
+        return torch.full_like(t, self.slope).masked_fill_(t > 0, 1.0)
+
+
 def activation(kind: str, softplus_beta: float, leaky_slope: float):
-    """Convex, non-decreasing activation: softplus log(1 + e^{beta t})/beta, or leaky ReLU max(t, s t) with
-    s in [0, 1] (also positively 1-homogeneous)."""
+    """Convex, non-decreasing activation with its derivative: softplus log(1 + e^{beta t})/beta, or leaky ReLU
+    max(t, s t) with s in [0, 1] (also positively 1-homogeneous)."""
     if kind == "softplus":
-        return partial(F.softplus, beta=softplus_beta)
+        return Softplus(softplus_beta)
     if kind == "leaky":
         if not 0.0 <= leaky_slope <= 1.0:
             raise ValueError(f"model.leaky_slope must lie in [0, 1] to keep the network convex, got {leaky_slope}")
-        return partial(F.leaky_relu, negative_slope=leaky_slope)
+        return LeakyReLU(leaky_slope)
     raise ValueError(f"unknown activation {kind!r} (expected softplus or leaky)")

@@ -21,6 +21,11 @@ class LPN(ProxNet):
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         return self.core(x) + self.alpha * squared_norm(x)
 
+    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """grad psi = grad h + 2 alpha x."""
+        h, grad = self.core.value_and_grad(x)
+        return h + self.alpha * squared_norm(x), grad + (2 * self.alpha) * x
+
 
 class ScaleLPN(ProxNet):
     """Scale-equivariant LPN: psi(x) = h(x)^2 / 2 + alpha ||x||^2, f(a x) = a f(x) for a > 0.
@@ -37,10 +42,16 @@ class ScaleLPN(ProxNet):
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         return 0.5 * self.core(x).square() + self.alpha * squared_norm(x)
 
+    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """grad psi = h grad h + 2 alpha x."""
+        h, grad = self.core.value_and_grad(x)
+        scale = h.view(-1, *([1] * (x.dim() - 1)))
+        return 0.5 * h.square() + self.alpha * squared_norm(x), scale * grad + (2 * self.alpha) * x
+
 
 class MeanSplit(ProxNet):
     """Shift equivariance by mean projection: psi(x) = phi((I - P) x) + ||P x||^2 / 2, P x = mean(x) 1 over all
-    C*H*W entries; f = grad psi by autograd w.r.t. x (the (I - P) factor included), so f(x + b 1) = f(x) + b 1.
+    C*H*W entries; f = grad psi = (I - P) grad phi((I - P) x) + P x, so f(x + b 1) = f(x) + b 1.
 
     Convex: phi convex composed with the linear map I - P, plus a convex quadratic. With a 2-homogeneous phi
     (``ScaleLPN``) psi is 2-homogeneous too, so f(a x + b 1) = a f(x) + b 1 for a > 0 (AE-LPN).
@@ -54,6 +65,13 @@ class MeanSplit(ProxNet):
         dims = tuple(range(1, x.dim()))
         mean = x.mean(dims, keepdim=True)
         return self.phi.potential(x - mean) + 0.5 * x[0].numel() * mean.flatten().square()
+
+    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        dims = tuple(range(1, x.dim()))
+        mean = x.mean(dims, keepdim=True)
+        phi, grad = self.phi.potential_and_gradient(x - mean)
+        psi = phi + 0.5 * x[0].numel() * mean.flatten().square()
+        return psi, grad - grad.mean(dims, keepdim=True) + mean
 
 
 class NormTrick(ProxNet):
@@ -72,6 +90,9 @@ class NormTrick(ProxNet):
         self.inner = inner
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
+        raise TypeError("the normalization-trick model is not a gradient field: it has no potential psi")
+
+    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise TypeError("the normalization-trick model is not a gradient field: it has no potential psi")
 
     def forward(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
@@ -100,6 +121,11 @@ class NormTrick1d(ProxNet):
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         return 0.5 * (x * self.forward(x)).squeeze(1)
+
+    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x f(x) / 2, f(x)): f is its derivative wherever x f(x) / 2 is differentiable (Euler)."""
+        f = self.forward(x)
+        return 0.5 * (x * f).squeeze(1), f
 
     def forward(self, x: torch.Tensor, sigma=None) -> torch.Tensor:
         return x.abs() * self.inner(torch.sign(x))

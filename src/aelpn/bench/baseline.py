@@ -1,0 +1,68 @@
+"""The straightforward baselines the benchmarks compare against (never used by the pipeline itself):
+f = grad psi by autograd through autograd, as in the LPN reference code, and the reference's per-image scipy
+conjugate-gradient inversion for the regularizer."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+
+from aelpn.models import ProxNet
+
+
+def autograd_gradient(potential, x: torch.Tensor) -> torch.Tensor:
+    """grad psi(x) = torch.autograd.grad(psi(x).sum(), x, create_graph=True) in grad mode (so a loss of it
+    backpropagates by double backward), without a graph under ``torch.no_grad()``."""
+    create_graph = torch.is_grad_enabled()
+    with torch.enable_grad():
+        leaf = x if (create_graph and x.requires_grad) else x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(potential(leaf).sum(), leaf, create_graph=create_graph)
+    return grad
+
+
+@contextlib.contextmanager
+def _autograd_inner(model: ProxNet):
+    """Within the block, the normalization trick's inner prox g is computed by autograd of its potential."""
+    inner = model.inner
+    inner.forward = lambda x, sigma=None: autograd_gradient(inner.potential, x)
+    try:
+        yield
+    finally:
+        del inner.forward
+
+
+def autograd_prox(model: ProxNet, x: torch.Tensor) -> torch.Tensor:
+    """f(x) of ``model`` with every grad psi taken by autograd (the reference implementation)."""
+    if model.exact_prox:
+        return autograd_gradient(model.potential, x)
+    with _autograd_inner(model):
+        return model(x)
+
+
+def scipy_regularizer(model: ProxNet, x: torch.Tensor, gtol: float, max_iter: int = 2000):
+    """R(x_i) per image by ``scipy.optimize.minimize(method="CG")`` of psi(y) - <x_i, y> from y0 = x_i, psi and
+    its gradient evaluated image by image with numpy <-> torch round trips (LPN reference ``invert``).
+    Returns (values (B,), y (B, ...), relative residuals ||f(y) - x|| / ||x|| (B,)), float64 numpy arrays."""
+    from scipy.optimize import minimize
+
+    values, ys, residuals = [], [], []
+    shape = (1, *x.shape[1:])
+    dtype = next(model.parameters()).dtype
+    for xi in x.detach().cpu().double().numpy():
+        target = xi.ravel()
+
+        def fun(y):
+            leaf = torch.tensor(y.reshape(shape), dtype=dtype, requires_grad=True)
+            psi = model.potential(leaf).sum()
+            (grad,) = torch.autograd.grad(psi, leaf)
+            return float(psi) - float(y @ target), grad.double().numpy().ravel() - target
+
+        res = minimize(fun, target.copy(), jac=True, method="CG", options={"gtol": gtol, "maxiter": max_iter})
+        _, grad = fun(res.x)
+        psi = float(model.potential(torch.tensor(res.x.reshape(shape), dtype=dtype)).detach().sum())
+        values.append(float(res.x @ target) - 0.5 * float(target @ target) - psi)
+        ys.append(res.x.reshape(xi.shape))
+        residuals.append(np.linalg.norm(grad) / max(np.linalg.norm(target), np.finfo(float).tiny))
+    return np.array(values), np.stack(ys), np.array(residuals)

@@ -19,6 +19,9 @@ class SplitNormalProx(torch.nn.Module):
     def forward(self, y, sigma=None):
         return torch.where(y < 0, y / 2, 4 * y / 5)
 
+    def potential_and_gradient(self, y):
+        return self.potential(y), self(y)
+
 
 def test_split_normal_regularizer_exact():
     x = torch.linspace(-8, 8, 81, dtype=torch.float64)[:, None]

@@ -64,8 +64,15 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
         assert ds.attrs["Conventions"].startswith("CF-")
         for var in ds.data_vars.values():
             assert "long_name" in var.attrs and "units" in var.attrs, var.name
-            if var.dtype.kind == "f" and name != "training":
+            if var.dtype.kind == "f" and name not in ("training", "inverse"):
                 assert np.isfinite(var.values).all(), (name, var.name)
+    inverse = _open(workdir / "results/metrics/inverse.nc")
+    assert inverse["psnr"].dims == ("method", "problem", "image")
+    ran = inverse["applicable"] == 1
+    assert ran.any()
+    for metric in ("psnr", "ssim", "seconds"):
+        assert np.isfinite(inverse[metric].where(ran, 0.0)).all(), metric
+        assert inverse[metric].where(~ran).isnull().all(), metric
 
 
 def test_two_runs_give_identical_metrics(smoke_run, tmp_path):

@@ -34,18 +34,16 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _objective(model, x: torch.Tensor, y: torch.Tensor, shape) -> tuple[torch.Tensor, torch.Tensor]:
-    """psi(y) - <x, y> and its gradient f(y) - x, on flattened (B, n) tensors."""
-    with torch.enable_grad():
-        leaf = y.detach().reshape(shape).requires_grad_(True)
-        psi = model.potential(leaf)
-        (grad,) = torch.autograd.grad(psi.sum(), leaf)
-    return psi.detach() - _dot(x, y), grad.detach().flatten(1) - x
+    """psi(y) - <x, y> and its gradient f(y) - x, on flattened (B, n) tensors (no autograd graph)."""
+    with torch.no_grad():
+        psi, grad = model.potential_and_gradient(y.reshape(shape))
+    return psi - _dot(x, y), grad.flatten(1) - x
 
 
 def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, history: int = 10,
                 stall_iters: int = 5, progress: bool = False) -> Regularizer:
-    """R(x) = <y, x> - ||x||^2/2 - psi(y) with f(y) = x, for any module with ``potential`` (B,) whose gradient is
-    its prox. A sample stops when ||f(y) - x|| <= tol ||x||, when its line search fails, after ``stall_iters``
+    """R(x) = <y, x> - ||x||^2/2 - psi(y) with f(y) = x, for any module with ``potential_and_gradient(y)`` ->
+    (psi(y) of shape (B,), grad psi(y) = its prox f(y)). A sample stops when ||f(y) - x|| <= tol ||x||, when its line search fails, after ``stall_iters``
     consecutive iterations that lower the objective by at most 16 eps |objective|, or at ``max_iter``."""
     shape = x.shape
     xf = x.detach().flatten(1)
@@ -116,7 +114,5 @@ def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, 
         # A failed line search or a stagnant objective means round-off level (or a kink of psi): stop.
         active = moved & (stalled < stall_iters) & (grad.norm(dim=1) / scale > tol)
     residual = grad.norm(dim=1) / scale
-    with torch.no_grad():
-        psi = model.potential(y.reshape(shape))
-    value = _dot(y, xf) - 0.5 * _dot(xf, xf) - psi
-    return Regularizer(value.detach(), y.reshape(shape), residual, iterations)
+    value = -obj - 0.5 * _dot(xf, xf)  # obj = psi(y) - <x, y> at the final y
+    return Regularizer(value, y.reshape(shape), residual, iterations)

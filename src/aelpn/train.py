@@ -7,13 +7,15 @@ running the same command again continues from it and (on CPU) ends with exactly 
 uninterrupted run. The checkpoint is removed once the final weights and log are written.
 
 The training log (netCDF, one dim ``step`` = 1..steps_pretrain+steps_pm) holds loss, gamma (NaN during L1
-pre-training), lr, phase (0 L1, 1 proximal matching), sigma and val_psnr (NaN at steps without validation)."""
+pre-training), lr, phase (0 L1, 1 proximal matching), sigma, val_psnr (NaN at steps without validation) and
+seconds (wall time of the step, validation included; their sum is the training cost, resumes included)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,7 @@ from aelpn.losses import L1, PHASES, l1_loss, lpn_schedule, proximal_matching_lo
 from aelpn.models import build_model, save_model
 from aelpn.seeding import derive_seed, generator
 
-LOG_FIELDS = ("loss", "gamma", "lr", "phase", "sigma", "val_psnr")
+LOG_FIELDS = ("loss", "gamma", "lr", "phase", "sigma", "val_psnr", "seconds")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -97,6 +99,7 @@ def _write_log(log: dict[str, list], cfg: dict, variant: str, device: torch.devi
         "phase": ("training phase", "1"),
         "sigma": ("training noise standard deviation", "1"),
         "val_psnr": ("mean validation PSNR after the step (NaN where not validated)", "dB"),
+        "seconds": ("wall time of the step", "s"),
     })
     ds["phase"].attrs.update(flag_values=np.arange(len(PHASES), dtype=np.int8),
                              flag_meanings="l1_pretraining proximal_matching")
@@ -146,6 +149,7 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
     bar = tqdm(range(start, total), initial=start, total=total, desc=f"train {variant}", file=sys.stderr,
                mininterval=1.0, dynamic_ncols=True)
     for step in bar:
+        tic = time.perf_counter()
         setting = lpn_schedule(tcfg, step, n_entries)
         idx, sigma, noise = _draw_batch(x_train, tcfg, gen)
         x = x_train[idx.to(device)]
@@ -173,7 +177,7 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
             val = validate(model, x_valid, y_valid, tcfg["batch_size"], device)
             model.train()
         for name, value in zip(LOG_FIELDS, (loss.item(), setting.gamma, setting.lr, PHASES.index(setting.phase),
-                                            sigma, val)):
+                                            sigma, val, time.perf_counter() - tic)):
             log[name].append(value)
         bar.set_postfix(loss=f"{log['loss'][-1]:.4g}", gamma=f"{setting.gamma:.3g}", refresh=False)
         if not math.isnan(val):
@@ -192,6 +196,7 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
         "steps": total,
         "final_loss": log["loss"][-1],
         "final_val_psnr": log["val_psnr"][-1],
+        "train_seconds": float(sum(log["seconds"])),
         "config_hash": slice_hash(cfg),
         "train_file_sha256_16": train_digest,
         "device": describe(device),

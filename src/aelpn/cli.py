@@ -104,6 +104,17 @@ def _cmd_inverse_combine(a):
     combine_inverse(load(a.config, partial=True), a.inputs, a.out)
 
 
+def _cmd_bench(a):
+    quick, paper = load(a.quick), load(a.paper)
+    from aelpn.bench import BenchSettings, run_bench
+
+    settings = BenchSettings(variants=tuple(a.variants), rounds=a.rounds, paper_size=a.paper_size,
+                             paper_batch=a.paper_batch, regularizer_images=a.regularizer_images,
+                             regularizer_model=a.regularizer_model, pnp_size=a.pnp_size,
+                             pnp_iterations=a.pnp_iterations, workflow_scratch=a.workflow, repo=a.repo)
+    print(run_bench(quick, paper, a.out, settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aelpn", description=__doc__)
     parser.add_argument("--version", action="version", version=f"aelpn {__version__}")
@@ -193,6 +204,23 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True)
     q.add_argument("inputs", nargs="+")
     q.set_defaults(func=_cmd_inverse_combine)
+
+    q = sub.add_parser("bench", help="benchmarks of the fast paths against baselines (prints a table)")
+    q.add_argument("--quick", default="config/quick.yaml", help="quick-scale config file")
+    q.add_argument("--paper", default="config/config.yaml", help="paper-scale config file (its model widths)")
+    q.add_argument("--out", default="results/bench/bench.nc")
+    q.add_argument("--variants", nargs="+", default=["lpn", "scale", "shift", "normtrick", "aelpn"])
+    q.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (the best one counts)")
+    q.add_argument("--paper-size", type=int, default=32, help="crop size of the paper-width training step")
+    q.add_argument("--paper-batch", type=int, default=4, help="batch of the paper-width training step")
+    q.add_argument("--regularizer-images", type=int, default=4)
+    q.add_argument("--regularizer-model", default=None, help="trained model.pt (default: a fresh quick lpn)")
+    q.add_argument("--pnp-size", type=int, default=128, help="image size of the PnP-ADMM deblurring problem")
+    q.add_argument("--pnp-iterations", type=int, default=10)
+    q.add_argument("--workflow", default=None, metavar="SCRATCH",
+                   help="also time the quick run of every figure and a no-op rerun in this empty directory")
+    q.add_argument("--repo", default=".", help="project root (Snakefile) for --workflow")
+    q.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("results", help="inspect results").add_subparsers(dest="action", required=True)
     q = p.add_parser("show", help="summary (mean and std over images per coordinate) of a results file")

@@ -43,8 +43,8 @@ def _objective(model, x: torch.Tensor, y: torch.Tensor, shape) -> tuple[torch.Te
 def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, history: int = 10,
                 stall_iters: int = 5, progress: bool = False) -> Regularizer:
     """R(x) = <y, x> - ||x||^2/2 - psi(y) with f(y) = x, for any module with ``potential_and_gradient(y)`` ->
-    (psi(y) of shape (B,), grad psi(y) = its prox f(y)). A sample stops when ||f(y) - x|| <= tol ||x||, when its line search fails, after ``stall_iters``
-    consecutive iterations that lower the objective by at most 16 eps |objective|, or at ``max_iter``."""
+    (psi(y) of shape (B,), grad psi(y) = its prox f(y)). A sample stops when ||f(y) - x|| <= tol ||x||, when its
+    line search fails, after ``stall_iters`` consecutive iterations that lower the objective by at most 16 eps |objective|, or at ``max_iter``."""
     shape = x.shape
     xf = x.detach().flatten(1)
     batch = xf.shape[0]

@@ -2,7 +2,7 @@
 
 * A variable with an ``image`` dimension: mean ± std over the images for each remaining coordinate.
 * Image data (``y`` and ``x`` dimensions): shape and value range only.
-* Any other numeric variable: its values when small, else for each coordinate of the other dimensions the
+* Any other numeric variable: its values when small (at most 60 values, no dimension over 20), else for each coordinate of the other dimensions the
   first, last finite, min and max along its longest dimension (e.g. ``step`` of a training log).
 """
 
@@ -16,7 +16,8 @@ import xarray as xr
 
 from aelpn import io
 
-MAX_CELLS = 60
+MAX_CELLS = 60  # a variable is printed in full when it has at most this many values ...
+MAX_LENGTH = 20  # ... and no dimension longer than this
 _ATTRS = ("title", "history", "git_describe", "config_hash", "device", "aelpn_version", "torch_version",
           "deepinv_version")
 
@@ -59,10 +60,11 @@ def _along(da: xr.DataArray) -> str:
         "min": finite.min(dim),
         "max": finite.max(dim),
     }
-    if not rest:
-        return pd.Series({k: v.item() for k, v in stats.items()}).to_string()
-    table = pd.concat({k: v.to_series() for k, v in stats.items()}, axis=1)
-    return f"along {dim} ({da.sizes[dim]} values)\n{table.to_string()}"
+    if rest:
+        table = pd.concat({k: v.to_series() for k, v in stats.items()}, axis=1).to_string()
+    else:
+        table = pd.Series({k: v.item() for k, v in stats.items()}).to_string()
+    return f"along {dim} ({da.sizes[dim]} values)\n{table}"
 
 
 def _summary(name: str, da: xr.DataArray) -> str:
@@ -72,7 +74,7 @@ def _summary(name: str, da: xr.DataArray) -> str:
         return f"image data, values in [{float(da.min()):.3f}, {float(da.max()):.3f}]"
     if "image" in da.dims:
         return _over_images(da.rename(name))
-    if da.size <= MAX_CELLS:
+    if da.size <= MAX_CELLS and max(da.sizes.values(), default=1) <= MAX_LENGTH:
         return _frame(da.rename(name)).to_string()
     return _along(da)
 
@@ -82,7 +84,7 @@ def show(path: str | Path) -> str:
     ds = io.read_netcdf(path)
     lines = [f"{path}", "dimensions: " + ", ".join(f"{d}={n}" for d, n in ds.sizes.items())]
     for name in ds.dims:
-        if name in ds.coords and ds.sizes[name] <= 20:
+        if name in ds.coords and ds.sizes[name] <= MAX_LENGTH:
             lines.append(f"  {name}: {', '.join(map(str, ds[name].values))}")
     lines += [f"{key}: {ds.attrs[key]}" for key in _ATTRS if key in ds.attrs]
     for name, var in ds.data_vars.items():

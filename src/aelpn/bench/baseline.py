@@ -41,28 +41,33 @@ def autograd_prox(model: ProxNet, x: torch.Tensor) -> torch.Tensor:
         return model(x)
 
 
-def scipy_regularizer(model: ProxNet, x: torch.Tensor, gtol: float, max_iter: int = 2000):
+def scipy_regularizer(model: ProxNet, x: torch.Tensor, tol, max_iter: int = 5000):
     """R(x_i) per image by ``scipy.optimize.minimize(method="CG")`` of psi(y) - <x_i, y> from y0 = x_i, psi and
-    its gradient evaluated image by image with numpy <-> torch round trips (LPN reference ``invert``).
+    its gradient evaluated image by image with numpy <-> torch round trips (LPN reference ``invert``), stopped
+    at ||f(y) - x_i|| <= tol_i ||x_i|| (scipy's gtol in the 2-norm), as ``aelpn.regularizer.regularizer``;
+    ``tol`` is a number or one per image.
     Returns (values (B,), y (B, ...), relative residuals ||f(y) - x|| / ||x|| (B,)), float64 numpy arrays."""
     from scipy.optimize import minimize
 
     values, ys, residuals = [], [], []
     shape = (1, *x.shape[1:])
-    dtype = next(model.parameters()).dtype
-    for xi in x.detach().cpu().double().numpy():
+    dtype, device = next(model.parameters()).dtype, next(model.parameters()).device
+    tols = np.broadcast_to(np.asarray(tol, dtype=np.float64), (len(x),))
+    for xi, tol_i in zip(x.detach().cpu().double().numpy(), tols):
         target = xi.ravel()
 
         def fun(y):
-            leaf = torch.tensor(y.reshape(shape), dtype=dtype, requires_grad=True)
+            leaf = torch.tensor(y.reshape(shape), dtype=dtype, device=device, requires_grad=True)
             psi = model.potential(leaf).sum()
             (grad,) = torch.autograd.grad(psi, leaf)
-            return float(psi) - float(y @ target), grad.double().numpy().ravel() - target
+            return float(psi.detach()) - float(y @ target), grad.double().cpu().numpy().ravel() - target
 
-        res = minimize(fun, target.copy(), jac=True, method="CG", options={"gtol": gtol, "maxiter": max_iter})
+        scale = np.linalg.norm(target) or 1.0  # absolute where x = 0, as the torch solver
+        res = minimize(fun, target.copy(), jac=True, method="CG",
+                       options={"gtol": tol_i * scale, "norm": 2, "maxiter": max_iter})
         _, grad = fun(res.x)
-        psi = float(model.potential(torch.tensor(res.x.reshape(shape), dtype=dtype)).detach().sum())
+        psi = float(model.potential(torch.tensor(res.x.reshape(shape), dtype=dtype, device=device)).detach().sum())
         values.append(float(res.x @ target) - 0.5 * float(target @ target) - psi)
         ys.append(res.x.reshape(xi.shape))
-        residuals.append(np.linalg.norm(grad) / max(np.linalg.norm(target), np.finfo(float).tiny))
+        residuals.append(np.linalg.norm(grad) / scale)
     return np.array(values), np.stack(ys), np.array(residuals)

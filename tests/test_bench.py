@@ -1,0 +1,91 @@
+"""The benchmark harness runs end to end on tiny sizes and writes a valid, CF-annotated netCDF file; its
+analytic FLOP count matches the multiply-adds the network actually performs; the scipy baseline solves the
+same inversion as the torch regularizer. No timing is asserted."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from model_helpers import image_model, small_cfg
+from torch import nn
+
+from aelpn.bench import BenchSettings, run_bench
+from aelpn.bench.baseline import scipy_regularizer
+from aelpn.bench.flops import core_macs
+from aelpn.bench.workflow import _absolute_sources
+from aelpn.cli import main
+from aelpn.io import read_netcdf
+from aelpn.models import build_model
+from aelpn.regularizer import regularizer
+
+
+def test_bench_end_to_end(tmp_path, smoke_config, capsys):
+    torch.set_num_threads(1)
+    out = tmp_path / "bench" / "bench.nc"
+    table = run_bench(smoke_config, smoke_config, out, BenchSettings(
+        variants=("lpn", "normtrick", "aelpn"), rounds=1, calls=1, paper_size=8, paper_batch=2,
+        regularizer_images=2, pnp_size=8, pnp_iterations=2))
+    ds = read_netcdf(out)
+    assert ds.sizes == {"width_setting": 2, "variant": 3}
+    for name in list(ds.data_vars) + list(ds.coords):
+        assert {"long_name", "units"} <= set(ds[name].attrs), name
+    for name in ("cpu_model", "cpu_cores", "torch_threads", "bench_device", "git_describe", "config_hash"):
+        assert name in ds.attrs, name
+    assert (ds["training_images_per_s"] > 0).all() and (ds["baseline_images_per_s"] > 0).all()
+    assert (ds["training_step_gflop"].sel(width_setting="quick") > 0).all()
+    assert ds["regularizer_speedup"] > 0 and ds["pnp_ratio"] > 0
+    assert math.isnan(float(ds["workflow_full_s"]))  # not requested
+    assert ds["training_speedup"].attrs["target"] == 1.5
+    assert table.count("| train step") == 6 and "PnP-ADMM iteration" in table and "not run" in table
+
+
+def test_bench_cli(tmp_path, repo, capsys):
+    torch.set_num_threads(1)
+    smoke = str(repo / "config" / "smoke.yaml")
+    out = tmp_path / "b.nc"
+    assert main(["bench", "--quick", smoke, "--paper", smoke, "--out", str(out), "--variants", "scale",
+                 "--rounds", "1", "--paper-size", "8", "--paper-batch", "1", "--regularizer-images", "1",
+                 "--pnp-size", "8", "--pnp-iterations", "1"]) == 0
+    assert "| train step scale (paper" in capsys.readouterr().out and out.exists()
+
+
+@pytest.mark.parametrize("depth,size", [(1, 8), (2, 16), (3, 16)])
+def test_flop_count_matches_the_layers(depth, size):
+    """core_macs equals the multiply-adds of every conv / linear layer, counted from their output shapes."""
+    model = build_model("lpn", small_cfg(width=5, depth=depth, head_width=3), 2, size)
+    counted = {"x": 0, "z": 0}
+    core = model.core
+    reads_x = {id(core.lin0), id(core.head_skip), *map(id, core.skips)}
+
+    def hook(module, inputs, output):
+        macs = output[0].numel() * module.weight[0].numel()
+        counted["x" if id(module) in reads_x else "z"] += macs
+
+    for m in core.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            m.register_forward_hook(hook)
+    with torch.no_grad():
+        core(torch.rand(1, 2, size, size))
+    assert core_macs(model.spec) == (counted["x"], counted["z"])
+
+
+def test_scipy_baseline_agrees_with_torch_regularizer():
+    model = image_model("lpn", channels=1, size=8, depth=2, width=6, alpha=0.05)
+    y0 = torch.rand(2, 1, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        x = model(y0)
+    ours = regularizer(model, x, tol=1e-10)
+    values, ys, residuals = scipy_regularizer(model, x, 1e-8)
+    assert (residuals <= 1e-7).all()  # scipy's CG stops on precision loss slightly above its gtol
+    torch.testing.assert_close(torch.as_tensor(values), ours.value, rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(torch.as_tensor(ys), ours.y, rtol=0, atol=1e-5)
+
+
+def test_workflow_config_points_at_the_repo_data(tmp_path, repo):
+    copy = _absolute_sources(repo / "config" / "quick.yaml", repo, tmp_path)
+    import yaml
+
+    paths = [s["path"] for s in yaml.safe_load(copy.read_text())["data"]["sources"] if "path" in s]
+    assert paths and all(p.startswith("/") and p == str((repo / "../shared/data/BSDS500").resolve()) for p in paths)

@@ -41,4 +41,5 @@ def pnp_iteration_cost(model, inverse_cfg: dict, problem: str, batch: int, itera
         "prox": lambda: _prox_calls(model, x, iterations),
     }, rounds, 1)
     admm_s, prox_s = times["admm"][0] / iterations, times["prox"][0] / iterations
-    return {"iteration_s": admm_s, "prox_s": prox_s, "ratio": admm_s / prox_s}
+    return {"iteration_s": admm_s, "prox_s": prox_s, "ratio": admm_s / prox_s,
+            "cpu_ratio": times["admm"][1] / times["prox"][1]}

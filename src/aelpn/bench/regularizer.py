@@ -13,12 +13,14 @@ from aelpn.regularizer import regularizer
 
 
 def regularizer_speed(model, images: int, tol: float, seed: int) -> dict:
-    """Wall seconds and achieved relative residuals of both solvers on x = f(y0), y0 seeded random images
-    (so each x has a preimage), plus the largest difference of their R values relative to max |R|."""
+    """Wall seconds and achieved relative residuals of both solvers, in float64 (the model is converted), on
+    x = f(y0), y0 seeded random images (so each x has a preimage), plus the largest difference of their R values
+    relative to max |R|."""
+    model = model.double()
     spec = model.spec
     gen = torch.Generator().manual_seed(seed)
-    dtype = next(model.parameters()).dtype
-    y0 = torch.rand(images, spec["channels"], spec["image_size"], spec["image_size"], generator=gen, dtype=dtype)
+    y0 = torch.rand(images, spec["channels"], spec["image_size"], spec["image_size"], generator=gen,
+                    dtype=torch.float64).to(next(model.parameters()).device)
     with torch.no_grad():
         x = model(y0)
     start = time.perf_counter()

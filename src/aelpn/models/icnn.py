@@ -3,13 +3,13 @@
 Convexity (Amos et al. ICNN): z_1 = s(W_0 x + b_0); z_{k+1} = s(W_k z_k + H_k D_k x + c_k) with W_k >= 0 and
 s convex non-decreasing, so every z_k is convex in x (non-negative sums of convex functions plus affine maps,
 composed with s); h = w^T z_L with w >= 0 is convex. H_k (the "skip" layers) and W_0 are free, D_k is a
-linear resize.
+linear resize. Homogeneous mode drops every bias and uses leaky ReLU (positively 1-homogeneous), so
+h(a x) = a h(x) for a > 0, and ReLU on the last features with w >= 0 makes h >= 0.
 
 ``value_and_grad`` returns h and grad_x h from one forward pass that keeps s'(t_k) and a hand-written reverse
 pass of plain torch ops: g_L = w * s'(t_L), g_{k-1} = s'(t_{k-1}) * W_k^T g_k, grad_x h = W_0^T g_0 + sum_k
 D_k^T H_k^T g_k (transposed convolutions / matrix products). It is an ordinary differentiable graph, so a
-loss of f = grad psi backpropagates through it once (no autograd-through-autograd). Homogeneous mode drops every bias and uses leaky ReLU (positively 1-homogeneous), so
-h(a x) = a h(x) for a > 0, and ReLU on the last features with w >= 0 makes h >= 0.
+loss of f = grad psi backpropagates through it once (no autograd-through-autograd).
 """
 
 from __future__ import annotations

@@ -45,3 +45,17 @@ def shared_bsds() -> Path:
     if not (SHARED_BSDS / "images" / "train").is_dir():
         pytest.fail(f"offline BSDS500 copy not found at {SHARED_BSDS}; see ../shared/data/README.md")
     return SHARED_BSDS
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The whole DAG (every figure) run once from nothing on the smoke config, shared by the end-to-end tests:
+    returns (config, workdir, configfile)."""
+    from workflow_utils import snakemake, write_config
+
+    cfg = _load("smoke.yaml")
+    workdir = tmp_path_factory.mktemp("smoke")
+    configfile = write_config(cfg, workdir)
+    out = snakemake(workdir, configfile, "--cores", "2", "--show-failed-logs")
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+    return cfg, workdir, configfile

@@ -9,19 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
-
-from workflow_utils import REPO, snakemake, write_config
+from workflow_utils import snakemake
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> tuple[Path, str]:
-    workdir = tmp_path_factory.mktemp("report")
-    configfile = write_config(yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()), workdir)
-    run = snakemake(workdir, configfile, "--cores", "2")
-    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-5000:]
+def report(smoke_run) -> tuple[Path, str]:
+    _, workdir, configfile = smoke_run
     built = snakemake(workdir, configfile, "--report", "results/report.html")
     assert built.returncode == 0, built.stdout[-5000:] + built.stderr[-5000:]
     return workdir, (workdir / "results" / "report.html").read_text()

@@ -17,6 +17,19 @@ def checkpoint_path(out: str | Path) -> Path:
     return Path(out).with_name("checkpoint.pt")
 
 
+def resume(path: str | Path, fingerprint: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+           generator: torch.Generator, fields: tuple[str, ...], label: str,
+           total: int) -> tuple[int, dict[str, list]]:
+    """Restore the run ``fingerprint`` from ``path`` if it holds one (saying so), else a fresh start:
+    returns (step, log) with ``log`` a list per name in ``fields``."""
+    state = load(path, fingerprint)
+    if state is None:
+        return 0, {name: [] for name in fields}
+    step, log = restore(state, model, optimizer, generator)
+    print(f"resuming {label} from {path} at step {step}/{total}", flush=True)
+    return step, log
+
+
 def save(path: str | Path, *, fingerprint: str, step: int, model: torch.nn.Module,
          optimizer: torch.optim.Optimizer, generator: torch.Generator, log: dict[str, list]) -> Path:
     """Atomically write the state after ``step`` completed optimizer steps. ``fingerprint`` identifies the

@@ -4,6 +4,7 @@ job never leaves a half-written file behind."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -56,6 +57,15 @@ def save_torch(obj, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
     return Path(path)
+
+
+def file_digest(path: str | Path) -> str:
+    """First 16 hex digits of the file's sha256 (identifies the data a run was trained on)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
 
 
 def write_text(text: str, path: str | Path) -> Path:

@@ -12,7 +12,6 @@ seconds (wall time of the step, validation included; their sum is the training c
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 import time
@@ -27,7 +26,7 @@ from aelpn import checkpoint, provenance
 from aelpn.config import slice_hash
 from aelpn.data import load_crops
 from aelpn.device import autocast, configure, describe
-from aelpn.io import write_netcdf
+from aelpn.io import file_digest, write_netcdf
 from aelpn.losses import L1, PHASES, l1_loss, lpn_schedule, proximal_matching_loss
 from aelpn.models import build_model, save_model
 from aelpn.seeding import derive_seed, generator
@@ -37,14 +36,6 @@ LOG_FIELDS = ("loss", "gamma", "lr", "phase", "sigma", "val_psnr", "seconds")
 
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-def _file_digest(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
 
 
 def psnr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -133,15 +124,10 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
     x_train = x_train.to(device)
 
     ckpt_path = checkpoint.checkpoint_path(out)
-    train_digest = _file_digest(train_path)
-    fingerprint = f"{slice_hash(cfg)}-{variant}-{train_digest}-{_file_digest(val_path)}"
-    state = checkpoint.load(ckpt_path, fingerprint)
-    if state is None:
-        start, log, saved_step = 0, {name: [] for name in LOG_FIELDS}, None
-    else:
-        start, log = checkpoint.restore(state, model, optimizer, gen)
-        saved_step = start
-        print(f"resuming {variant} from {ckpt_path} at step {start}/{total}", flush=True)
+    train_digest = file_digest(train_path)
+    fingerprint = f"{slice_hash(cfg)}-{variant}-{train_digest}-{file_digest(val_path)}"
+    start, log = checkpoint.resume(ckpt_path, fingerprint, model, optimizer, gen, LOG_FIELDS, variant, total)
+    saved_step = start or None
     print(f"training {variant}: {model.__class__.__name__}, {sum(p.numel() for p in model.parameters())} "
           f"parameters, {len(x_train)} crops {channels}x{height}x{width}, {total} steps on {describe(device)}",
           flush=True)

@@ -15,8 +15,10 @@ import xarray as xr
 from torch import nn
 from tqdm import tqdm
 
+from aelpn import checkpoint
+from aelpn.config import slice_hash
 from aelpn.device import autocast, configure, describe
-from aelpn.io import save_torch, write_netcdf
+from aelpn.io import file_digest, save_torch, write_netcdf
 from aelpn.provenance import annotate, attrs
 from aelpn.seeding import derive_seed
 
@@ -96,13 +98,9 @@ def train_denoiser(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
     model = build_denoiser(x.shape[1], dcfg, derive_seed(cfg["seed"], "inverse", "denoiser", "init")).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=dcfg["lr"])
     ckpt_path = Path(str(out) + ".ckpt")
-    step, seconds, losses = 0, 0.0, []
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=device, weights_only=True)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        gen.set_state(ck["generator"])
-        step, seconds, losses = int(ck["step"]), float(ck["seconds"]), list(ck["losses"])
+    fingerprint = f"denoiser-{slice_hash(cfg)}-{file_digest(crops_path)}"
+    step, log = checkpoint.resume(ckpt_path, fingerprint, model, opt, gen, ("loss", "seconds"), "denoiser",
+                                  dcfg["steps"])
     stream = batches(x, dcfg["batch_size"], gen)
     bar = tqdm(total=dcfg["steps"], initial=step, desc="denoiser", mininterval=5)
     while step < dcfg["steps"]:
@@ -116,14 +114,14 @@ def train_denoiser(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
         loss.backward()
         opt.step()
         step += 1
-        seconds += time.perf_counter() - t0
-        losses.append(loss.item())
+        log["seconds"].append(time.perf_counter() - t0)
+        log["loss"].append(loss.item())
         bar.update(1)
         if step % dcfg["checkpoint_every"] == 0 and step < dcfg["steps"]:
-            state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                     "step": step, "seconds": seconds, "losses": losses}
-            save_torch(state, ckpt_path)
+            checkpoint.save(ckpt_path, fingerprint=fingerprint, step=step, model=model, optimizer=opt,
+                            generator=gen, log=log)
     bar.close()
+    seconds, losses = float(sum(log["seconds"])), log["loss"]
     model.eval()
     save_torch({"spec": model.spec, "state_dict": model.state_dict(), "train_seconds": seconds,
                 "train_device": describe(device), "steps": step}, out)

@@ -12,11 +12,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from aelpn import checkpoint
+from aelpn.config import slice_hash
 from aelpn.device import autocast, configure, describe
 from aelpn.inverse.denoiser import ConditionalDenoiser, batches, load_denoiser
 from aelpn.inverse.pnp import continuation_schedule
 from aelpn.inverse.problems import build_problem
-from aelpn.io import save_torch
+from aelpn.io import file_digest, save_torch
 from aelpn.seeding import derive_seed
 
 
@@ -65,13 +67,9 @@ def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path:
     opt = torch.optim.Adam(model.parameters(), lr=ucfg["lr"])
     gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", problem_name, "unrolled"))
     ckpt_path = Path(str(out) + ".ckpt")
-    step, seconds = 0, 0.0
-    if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=device, weights_only=True)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        gen.set_state(ck["generator"])
-        step, seconds = int(ck["step"]), float(ck["seconds"])
+    fingerprint = f"unrolled-{problem_name}-{slice_hash(cfg)}-{file_digest(crops_path)}-{file_digest(denoiser_path)}"
+    step, log = checkpoint.resume(ckpt_path, fingerprint, model, opt, gen, ("seconds",),
+                                  f"unrolled {problem_name}", ucfg["steps"])
     stream = batches(x_all, ucfg["batch_size"], gen)
     bar = tqdm(total=ucfg["steps"], initial=step, desc=f"unrolled {problem_name}", mininterval=5)
     while step < ucfg["steps"]:
@@ -85,13 +83,14 @@ def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path:
         torch.nn.utils.clip_grad_norm_(model.parameters(), ucfg["grad_clip"])
         opt.step()
         step += 1
-        seconds += time.perf_counter() - t0
+        log["seconds"].append(time.perf_counter() - t0)
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.2e}", refresh=False)
         if step % ucfg["checkpoint_every"] == 0 and step < ucfg["steps"]:
-            save_torch({"model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                        "step": step, "seconds": seconds}, ckpt_path)
+            checkpoint.save(ckpt_path, fingerprint=fingerprint, step=step, model=model, optimizer=opt,
+                            generator=gen, log=log)
     bar.close()
+    seconds = float(sum(log["seconds"]))
     save_torch({"spec": model.spec, "problem": problem_name, "state_dict": model.eval().state_dict(),
                 "train_seconds": seconds, "train_device": describe(device), "steps": step}, out)
     ckpt_path.unlink(missing_ok=True)

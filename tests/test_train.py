@@ -14,7 +14,7 @@ import aelpn.train as train_mod
 from aelpn.checkpoint import checkpoint_path
 from aelpn.io import read_netcdf, write_netcdf
 from aelpn.models import load_model
-from aelpn.train import NonFiniteLossError, psnr, train
+from aelpn.train import NonFiniteLossError, train
 
 
 def _crops(path, n, seed, size=16):
@@ -131,11 +131,3 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
     assert ckpt["step"] == 4 and len(ckpt["log"]["loss"]) == 4
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
     assert not (tmp / "run" / "model.pt").exists() and not (tmp / "run" / "train_log.nc").exists()
-
-
-def test_psnr_matches_its_definition():
-    x = torch.zeros(2, 1, 2, 2, dtype=torch.float64)
-    est = x.clone()
-    est[0] += 0.1
-    est[1, 0, 0, 0] = 0.2
-    np.testing.assert_allclose(psnr(est, x).numpy(), [20.0, 10 * math.log10(1 / (0.04 / 4))])

@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (the best one counts)")
     q.add_argument("--paper-size", type=int, default=32, help="crop size of the paper-width training step")
     q.add_argument("--paper-batch", type=int, default=4, help="batch of the paper-width training step")
-    q.add_argument("--regularizer-images", type=int, default=4)
+    q.add_argument("--regularizer-images", type=int, default=16)
     q.add_argument("--regularizer-model", default=None, help="trained model.pt (default: a fresh quick lpn)")
     q.add_argument("--pnp-size", type=int, default=128, help="image size of the PnP-ADMM deblurring problem")
     q.add_argument("--pnp-iterations", type=int, default=10)

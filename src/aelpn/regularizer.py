@@ -34,9 +34,9 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _objective(model, x: torch.Tensor, y: torch.Tensor, shape) -> tuple[torch.Tensor, torch.Tensor]:
-    """psi(y) - <x, y> and its gradient f(y) - x, on flattened (B, n) tensors (no autograd graph)."""
+    """psi(y) - <x, y> and its gradient f(y) - x, on flattened (b, n) tensors, b <= B (no autograd graph)."""
     with torch.no_grad():
-        psi, grad = model.potential_and_gradient(y.reshape(shape))
+        psi, grad = model.potential_and_gradient(y.reshape(-1, *shape[1:]))
     return psi - _dot(x, y), grad.flatten(1) - x
 
 
@@ -44,7 +44,8 @@ def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, 
                 stall_iters: int = 5, progress: bool = False) -> Regularizer:
     """R(x) = <y, x> - ||x||^2/2 - psi(y) with f(y) = x, for any module with ``potential_and_gradient(y)`` ->
     (psi(y) of shape (B,), grad psi(y) = its prox f(y)). A sample stops when ||f(y) - x|| <= tol ||x||, when its
-    line search fails, after ``stall_iters`` consecutive iterations that lower the objective by at most 16 eps |objective|, or at ``max_iter``."""
+    line search fails, after ``stall_iters`` consecutive iterations that lower the objective by at most
+    16 eps |objective|, or at ``max_iter``."""
     shape = x.shape
     xf = x.detach().flatten(1)
     batch = xf.shape[0]
@@ -80,18 +81,19 @@ def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, 
         descent = slope < 0
         direction = torch.where(descent[:, None], direction, -grad)
         slope = torch.where(descent, slope, -_dot(grad, grad))
-        # Armijo backtracking, per sample; inactive samples take a zero step.
+        # Armijo backtracking, per sample, evaluating only the samples still searching; inactive samples take a
+        # zero step.
         step = active.to(xf.dtype)
         pending = active.clone()
-        new_obj, new_grad = obj, grad
+        new_obj, new_grad = obj.clone(), grad.clone()
         for _ in range(40):
-            trial = y + step[:, None] * direction
-            t_obj, t_grad = _objective(model, xf, trial, shape)
-            ok = t_obj <= obj + 1e-4 * step * slope + round_off * obj.abs()
-            accept = pending & ok
-            new_obj = torch.where(accept, t_obj, new_obj)
-            new_grad = torch.where(accept[:, None], t_grad, new_grad)
-            pending &= ~ok
+            idx = pending.nonzero().squeeze(1)
+            trial = y[idx] + step[idx, None] * direction[idx]
+            t_obj, t_grad = _objective(model, xf[idx], trial, shape)
+            ok = t_obj <= obj[idx] + 1e-4 * step[idx] * slope[idx] + round_off * obj[idx].abs()
+            new_obj[idx[ok]] = t_obj[ok]
+            new_grad[idx[ok]] = t_grad[ok]
+            pending[idx[ok]] = False
             if not pending.any():
                 break
             step = torch.where(pending, 0.5 * step, step)

@@ -28,6 +28,7 @@ from aelpn.data import load_crops
 from aelpn.device import autocast, configure, describe
 from aelpn.io import file_digest, write_netcdf
 from aelpn.losses import L1, PHASES, l1_loss, lpn_schedule, proximal_matching_loss
+from aelpn.metrics import psnr
 from aelpn.models import build_model, save_model
 from aelpn.seeding import derive_seed, generator
 
@@ -36,12 +37,6 @@ LOG_FIELDS = ("loss", "gamma", "lr", "phase", "sigma", "val_psnr", "seconds")
 
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-def psnr(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-image PSNR in dB for data range 1: 10 log10(1 / mean((estimate - target)^2))."""
-    mse = (estimate - target).flatten(1).pow(2).mean(dim=1)
-    return 10.0 * torch.log10(1.0 / mse)
 
 
 def _validation_set(cfg: dict, x_val: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,7 +48,7 @@ def _validation_set(cfg: dict, x_val: torch.Tensor) -> tuple[torch.Tensor, torch
 
 
 def validate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device: torch.device) -> float:
-    """Mean PSNR (dB) of the model's denoising of ``y`` against ``x``."""
+    """Mean denoising PSNR (dB, ``aelpn.metrics.psnr``: estimate clipped to [0, 1]) of ``y`` against ``x``."""
     values = []
     with torch.no_grad():
         for i in range(0, len(x), batch_size):

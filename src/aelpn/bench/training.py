@@ -1,5 +1,6 @@
 """Training-step throughput: loss(f(y)).backward() + Adam step + projection with the production f (explicit
-gradient) against the LPN reference's autograd double backward of the same network and weights."""
+gradient, denormals flushed to zero as ``aelpn.device.configure`` does on CPU) against the LPN reference's
+autograd double backward of the same network and weights, as a plain script runs it (denormals kept)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from aelpn.losses import proximal_matching_loss
 from aelpn.models import build_model
 
 
-def _step(model, prox, optimizer, x, y):
+def _step(model, prox, optimizer, x, y, flush_denormal):
+    torch.set_flush_denormal(flush_denormal)
     optimizer.zero_grad(set_to_none=True)
     proximal_matching_loss(prox(y), x, 0.5 * x[0].numel() ** 0.5).backward()
     optimizer.step()
@@ -28,9 +30,10 @@ def training_throughput(variant: str, model_cfg: dict, channels: int, size: int,
     x = torch.rand(batch, channels, size, size, generator=gen).to(device)
     y = x + 0.1 * torch.randn(x.shape, generator=gen).to(device)
     times = best_times({
-        "explicit": lambda: _step(model, model, optimizer, x, y),
-        "autograd": lambda: _step(model, lambda v: autograd_prox(model, v), optimizer, x, y),
+        "explicit": lambda: _step(model, model, optimizer, x, y, True),
+        "autograd": lambda: _step(model, lambda v: autograd_prox(model, v), optimizer, x, y, False),
     }, rounds, calls)
+    torch.set_flush_denormal(device.type == "cpu")
     flops = training_step_flops(model.spec, batch)
     return {
         "training_images_per_s": batch / times["explicit"][0],

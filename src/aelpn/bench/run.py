@@ -8,7 +8,6 @@ import resource
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
 import xarray as xr
 from tqdm import tqdm
 

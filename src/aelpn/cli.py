@@ -104,6 +104,26 @@ def _cmd_inverse_combine(a):
     combine_inverse(load(a.config, partial=True), a.inputs, a.out)
 
 
+def _cmd_jacobian(a):
+    cfg = load(a.config, partial=True)
+    from aelpn.jacobian import measure_jacobian
+
+    measure_jacobian(cfg, a.models, a.crops, a.out)
+
+
+def _cmd_claims(a):
+    cfg = load(a.config, partial=True)
+    from aelpn.claims import ClaimData, failed, run_claims
+
+    data = ClaimData(noise_sweep=a.noise_sweep, affine_sweep=a.affine_sweep, jacobian=a.jacobian, prox1d=a.prox1d,
+                     inverse=a.inverse, adaptivity=a.adaptivity)
+    bad = failed(run_claims(cfg, data, a.out))
+    if a.strict and bad:
+        print(f"aelpn: claims not holding (--strict): {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_bench(a):
     quick, paper = load(a.quick), load(a.paper)
     from aelpn.bench import BenchSettings, run_bench
@@ -205,6 +225,22 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("inputs", nargs="+")
     q.set_defaults(func=_cmd_inverse_combine)
 
+    q = sub.add_parser("jacobian", help="Jacobian asymmetry of every trained variant on evaluation images (claim 5)")
+    _config_arg(q)
+    q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
+    q.add_argument("--out", required=True, help="output netCDF (dims variant, image)")
+    q.add_argument("models", nargs="+", help="model.pt of each variant, in model.variants order")
+    q.set_defaults(func=_cmd_jacobian)
+
+    q = sub.add_parser("claims", help="check the paper's and the notes' claims on the metrics datasets")
+    _config_arg(q)
+    for name in ("noise-sweep", "affine-sweep", "jacobian", "prox1d", "inverse", "adaptivity"):
+        q.add_argument(f"--{name}", default=None,
+                       help=f"{name.replace('-', '_')}.nc (absent: the claims that need it are 'not measured')")
+    q.add_argument("--out", required=True, help="claims table (netCDF, dim claim)")
+    q.add_argument("--strict", action="store_true", help="exit 1 when any claim fails or is not measured")
+    q.set_defaults(func=_cmd_claims)
+
     q = sub.add_parser("bench", help="benchmarks of the fast paths against baselines (prints a table)")
     q.add_argument("--quick", default="config/quick.yaml", help="quick-scale config file")
     q.add_argument("--paper", default="config/config.yaml", help="paper-scale config file (its model widths)")
@@ -246,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        args.func(args)
+        code = args.func(args)
     except ConfigError as err:
         print(f"aelpn: {err}", file=sys.stderr)
         return 2
@@ -255,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
             return 1
         raise
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+"""Reading the metrics datasets the claims compare: one small function per dataset, the only place that
+knows their variable and dimension names.
+
+A dataset or variable that is absent raises ``NotMeasured``: the claims that need it are reported as
+"not measured" with the reason, the others are still checked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from aelpn import io
+
+
+class NotMeasured(LookupError):
+    """The data a claim needs is not in the pipeline's datasets; the message says what is missing."""
+
+
+def _open(path: str | Path | None, name: str) -> xr.Dataset:
+    if path is None:
+        raise NotMeasured(f"no {name} dataset was given")
+    return io.read_netcdf(path)
+
+
+def _require(ds: xr.Dataset, variable: str, name: str) -> xr.DataArray:
+    if variable not in ds:
+        raise NotMeasured(f"{name} has no variable '{variable}'")
+    return ds[variable]
+
+
+def noise_sweep_psnr(path, convention: str) -> xr.DataArray:
+    """Denoising PSNR (variant, sigma, image) of noise_sweep.nc: ``psnr`` (estimate clipped to [0, 1]) or
+    ``psnr_unclipped``."""
+    variable = {"clipped": "psnr", "unclipped": "psnr_unclipped"}[convention]
+    return _require(_open(path, "noise_sweep.nc"), variable, "noise_sweep.nc").transpose("variant", "sigma", "image")
+
+
+def equivariance_psnr(path) -> xr.DataArray:
+    """Equivariance PSNR (variant, scale, shift, image) of affine_sweep.nc (capped at the metrics cap)."""
+    ds = _open(path, "affine_sweep.nc")
+    return _require(ds, "equivariance_psnr", "affine_sweep.nc").transpose("variant", "scale", "shift", "image")
+
+
+def jacobian_asymmetry(path) -> xr.DataArray:
+    """Jacobian asymmetry (variant, image) of jacobian.nc, with the ``exact_prox`` (variant) coordinate."""
+    return _require(_open(path, "jacobian.nc"), "asymmetry", "jacobian.nc").transpose("variant", "image")
+
+
+def prox_max_error(path) -> xr.DataArray:
+    """Max abs prox error (variant) of the 1-D study, prox1d.nc."""
+    return _require(_open(path, "prox1d.nc"), "prox_max_error", "prox1d.nc")
+
+
+def inverse(path) -> tuple[xr.Dataset, dict]:
+    """inverse.nc with its estimator dimension named ``estimator`` (coords ``algorithm``, ``prior``; an older
+    file's ``method`` is renamed), and the problem specs {name: spec} from its ``problems`` attribute."""
+    ds = _open(path, "inverse.nc")
+    if "estimator" not in ds.dims and "method" in ds.dims:
+        ds = ds.rename({"method": "estimator"})
+    return ds, json.loads(ds.attrs["problems"])
+
+
+def adaptivity_psnr(path) -> xr.DataArray:
+    """PSNR (pair, image) of unrolled networks evaluated on other problems, coords ``trained_on`` and
+    ``problem`` on ``pair``, from adaptivity.nc. A (trained_on, problem, image) layout is stacked into pairs,
+    dropping the (trained_on, problem) combinations that were not evaluated (all NaN)."""
+    psnr = _require(_open(path, "adaptivity.nc"), "psnr", "adaptivity.nc")
+    if "pair" not in psnr.dims:
+        psnr = psnr.stack(pair=("trained_on", "problem")).transpose("pair", "image")
+        psnr = psnr.isel(pair=np.flatnonzero(psnr.notnull().any("image").values))
+        psnr = psnr.reset_index("pair")
+    return psnr.transpose("pair", "image")

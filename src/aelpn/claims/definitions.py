@@ -1,0 +1,339 @@
+"""The claims of the AE-LPN paper and of the PnP-vs-unrolled-vs-diffusion notes that the pipeline checks.
+
+Each claim measures per-image values in one or more cells (a variant, an (a, b) pair, a problem, ...), takes
+the mean over images in each cell and reduces the cells to one number: ``min`` or ``max`` (a claim about
+*every* cell is decided by its worst one), or ``farthest`` from a target. The claim holds when that number lies
+in [lower, upper] (inclusive; NaN = unbounded). Thresholds come from the config's ``claims`` section (claim 6
+from ``prox1d.target_max_error``), the test noise levels from ``train.sigma`` and ``claims.robust_sigma``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from aelpn.claims import datasets
+from aelpn.claims.datasets import NotMeasured
+from aelpn.config import ConfigError
+from aelpn.metrics import EQUIVARIANCE_CAP_DB
+
+NAN = float("nan")
+# PSNR ratio of one posterior sample to the posterior mean: E||X_s - x||^2 = 2 E||E[X|y] - x||^2 for x and X_s
+# drawn from the same posterior, i.e. 10 log10(2) dB.
+SAMPLE_GAP_DB = 10.0 * math.log10(2.0)
+
+
+@dataclass
+class Measurement:
+    """Per-image ``values`` (cells, images) reduced by ``reduce`` (min | max | farthest from ``target``) over
+    the cells' means; ``per_image`` False for quantities without an image axis (one column, no interval)."""
+
+    values: np.ndarray
+    cells: list[str]
+    reduce: str
+    target: float = NAN
+    per_image: bool = True
+
+    def cell_means(self, indices: np.ndarray) -> np.ndarray:
+        return self.values[:, indices].mean(axis=1)
+
+    def decisive(self, means: np.ndarray) -> int:
+        if self.reduce == "min":
+            return int(np.argmin(means))
+        if self.reduce == "max":
+            return int(np.argmax(means))
+        return int(np.argmax(np.abs(means - self.target)))
+
+    def statistic(self, indices: np.ndarray) -> float:
+        means = self.cell_means(indices)
+        return float(means[self.decisive(means)])
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked statement: ``measure(data, cfg)`` gives the Measurement, ``bounds(cfg)`` (lower, upper)."""
+
+    id: str
+    source: str
+    statement: str
+    quantity: str
+    units: str
+    convention: Callable[[dict], str]
+    bounds: Callable[[dict], tuple[float, float]]
+    measure: Callable[["ClaimData", dict], Measurement]
+
+
+@dataclass
+class ClaimData:
+    """Paths of the metrics datasets (None: not produced by this run); each is read once."""
+
+    noise_sweep: str | None = None
+    affine_sweep: str | None = None
+    jacobian: str | None = None
+    prox1d: str | None = None
+    inverse: str | None = None
+    adaptivity: str | None = None
+    _cache: dict = field(default_factory=dict)
+
+    def get(self, name: str, *args):
+        key = (name, *args)
+        if key not in self._cache:
+            reader = {"noise_sweep": datasets.noise_sweep_psnr, "affine_sweep": datasets.equivariance_psnr,
+                      "jacobian": datasets.jacobian_asymmetry, "prox1d": datasets.prox_max_error,
+                      "inverse": datasets.inverse, "adaptivity": datasets.adaptivity_psnr}[name]
+            self._cache[key] = reader(getattr(self, name), *args)
+        return self._cache[key]
+
+
+# --- denoising (paper §4, Figs. 2 and 4) -------------------------------------------------------------------
+
+def _at_sigma(psnr: xr.DataArray, sigma: float, key: str) -> xr.DataArray:
+    match = np.flatnonzero(np.isclose(psnr["sigma"].values, sigma))
+    if match.size == 0:
+        raise ConfigError(f"config key '{key}': {sigma} is not a test noise level of noise_sweep.nc "
+                          f"({psnr['sigma'].values.tolist()}); add it to noise_sweep.sigmas")
+    return psnr.isel(sigma=int(match[0]))
+
+
+def _variant(da: xr.DataArray, variant: str) -> xr.DataArray:
+    if variant not in da["variant"].values:
+        raise NotMeasured(f"variant '{variant}' was not trained (model.variants)")
+    return da.sel(variant=variant)
+
+
+def _psnr_difference(better: str, worse: str, sigma_key: str):
+    def measure(data: ClaimData, cfg: dict) -> Measurement:
+        psnr = data.get("noise_sweep", cfg["claims"]["denoising_psnr"])
+        sigma = cfg["train"]["sigma"] if sigma_key == "train.sigma" else cfg["claims"]["robust_sigma"]
+        at = _at_sigma(psnr, sigma, sigma_key)
+        diff = (_variant(at, better) - _variant(at, worse)).values[None]
+        return Measurement(diff, [f"sigma={sigma:g}"], "min")
+    return measure
+
+
+def _equivariance_cap(data: ClaimData, cfg: dict) -> Measurement:
+    eq = data.get("affine_sweep")
+    cells, rows = [], []
+    for variant in ("aelpn", "normtrick"):
+        per = _variant(eq, variant)
+        for a in per["scale"].values:
+            for b in per["shift"].values:
+                cells.append(f"{variant} a={a:g} b={b:g}")
+                rows.append(per.sel(scale=a, shift=b).values)
+    return Measurement(np.array(rows), cells, "min")
+
+
+def _lpn_equivariance(data: ClaimData, cfg: dict) -> Measurement:
+    per = _variant(data.get("affine_sweep"), "lpn")
+    cells, rows = [], []
+    for a in per["scale"].values:
+        for b in per["shift"].values:
+            if not (np.isclose(a, 1.0) and np.isclose(b, 0.0)):
+                cells.append(f"lpn a={a:g} b={b:g}")
+                rows.append(per.sel(scale=a, shift=b).values)
+    if not rows:
+        raise NotMeasured("the affine sweep has no (a, b) other than (1, 0)")
+    return Measurement(np.array(rows), cells, "max")
+
+
+def _asymmetry(exact: bool):
+    def measure(data: ClaimData, cfg: dict) -> Measurement:
+        asym = data.get("jacobian")
+        chosen = [str(v) for v, e in zip(asym["variant"].values, asym["exact_prox"].values) if bool(e) == exact]
+        if not exact:
+            chosen = [v for v in chosen if v == "normtrick"]
+        if not chosen:
+            raise NotMeasured(f"jacobian.nc has no {'exact-prox variant' if exact else 'normtrick variant'}")
+        return Measurement(np.stack([asym.sel(variant=v).values for v in chosen]), chosen, "max" if exact else "min")
+    return measure
+
+
+def _prox1d_error(data: ClaimData, cfg: dict) -> Measurement:
+    error = _variant(data.get("prox1d"), "scale")
+    return Measurement(np.array([[float(error)]]), ["scale"], "max", per_image=False)
+
+
+# --- inverse problems (PnP vs unrolled vs diffusion notes) --------------------------------------------------
+
+def _estimator(ds: xr.Dataset, algorithm: str, prior: str | None = None) -> str:
+    algorithms, priors = ds["algorithm"].values.astype(str), ds["prior"].values.astype(str)
+    hits = [str(e) for e, a, p in zip(ds["estimator"].values, algorithms, priors)
+            if a == algorithm and (prior is None or p == prior)]
+    if not hits:
+        what = algorithm if prior is None else f"{algorithm}[{prior}]"
+        raise NotMeasured(f"inverse.nc has no estimator {what} (inverse.algorithms, model.variants)")
+    if len(hits) > 1:
+        raise ValueError(f"inverse.nc: {len(hits)} estimators of algorithm '{algorithm}'; name the prior")
+    return hits[0]
+
+
+def _ran(ds: xr.Dataset, estimators: list[str], problems: list[str]) -> list[str]:
+    ok = ds["applicable"].sel(estimator=estimators).all("estimator")
+    return [p for p in problems if bool(ok.sel(problem=p))]
+
+
+def _inverse_difference(better: str, worse: str, which: Callable[[dict], bool], label: str):
+    def measure(data: ClaimData, cfg: dict) -> Measurement:
+        ds, specs = data.get("inverse")
+        b, w = _estimator(ds, better), _estimator(ds, worse)
+        problems = _ran(ds, [b, w], [p for p in ds["problem"].values.astype(str) if which(specs[p])])
+        if not problems:
+            raise NotMeasured(f"no {label} problem on which both {better} and {worse} ran")
+        psnr = ds["psnr"]
+        rows = [(psnr.sel(estimator=b, problem=p) - psnr.sel(estimator=w, problem=p)).values for p in problems]
+        return Measurement(np.array(rows), problems, "min")
+    return measure
+
+
+def _gaussian(spec: dict) -> bool:
+    return spec["noise"]["kind"] == "gaussian"
+
+
+def _inpainting(spec: dict) -> bool:
+    return spec["operator"] == "inpainting"
+
+
+def _adaptivity(cross: bool):
+    def measure(data: ClaimData, cfg: dict) -> Measurement:
+        ds, _ = data.get("inverse")
+        adapt = data.get("adaptivity")
+        pnp = _estimator(ds, "pnp_admm", cfg["claims"]["pnp_prior"])
+        images = adapt["image"].values
+        psnr = ds["psnr"].sel(image=images)
+        trained, evaluated = adapt["trained_on"].values.astype(str), adapt["problem"].values.astype(str)
+        cells, rows = [], []
+        if cross:
+            for k, (t, p) in enumerate(zip(trained, evaluated)):
+                if t != p:
+                    cells.append(f"{t} net on {p}")
+                    rows.append(adapt.isel(pair=k).values - psnr.sel(estimator=pnp, problem=p).values)
+        else:
+            unrolled = _estimator(ds, "unrolled")
+            for t in dict.fromkeys(trained):
+                cells.append(f"{t} net on {t}")
+                rows.append((psnr.sel(estimator=unrolled, problem=t) - psnr.sel(estimator=pnp, problem=t)).values)
+        if not rows:
+            raise NotMeasured("adaptivity.nc has no cross-operator pair (inverse.adaptivity)")
+        return Measurement(np.array(rows), cells, "max" if cross else "min")
+    return measure
+
+
+def _sample_gap(data: ClaimData, cfg: dict) -> Measurement:
+    ds, specs = data.get("inverse")
+    ula = _estimator(ds, "ula")
+    if "psnr_sample" not in ds:
+        raise NotMeasured("inverse.nc has no variable 'psnr_sample' (PSNR of one ULA sample)")
+    problems = [p for p in _ran(ds, [ula], list(ds["problem"].values.astype(str)))
+                if np.isfinite(ds["psnr_sample"].sel(estimator=ula, problem=p).values).all()]
+    if not problems:
+        raise NotMeasured("no problem with ULA posterior-mean and single-sample PSNR")
+    rows = [(ds["psnr"].sel(estimator=ula, problem=p) - ds["psnr_sample"].sel(estimator=ula, problem=p)).values
+            for p in problems]
+    return Measurement(np.array(rows), problems, "farthest", target=SAMPLE_GAP_DB)
+
+
+def _training_cost(data: ClaimData, cfg: dict) -> Measurement:
+    ds, _ = data.get("inverse")
+    unrolled = _estimator(ds, "unrolled")
+    shared = [str(e) for e, a, p in zip(ds["estimator"].values, ds["algorithm"].values.astype(str),
+                                        ds["prior"].values.astype(str)) if p == "denoiser" and a != "unrolled"]
+    seconds = ds["train_seconds"].sel(estimator=shared).values if shared else np.array([np.nan])
+    if not np.isfinite(seconds).any():
+        raise NotMeasured("inverse.nc records no training time of the conditional denoiser")
+    problems = _ran(ds, [unrolled], list(ds["problem"].values.astype(str)))
+    share = float(np.nanmax(seconds)) / ds.sizes["problem"]
+    rows = [[float(ds["train_seconds"].sel(estimator=unrolled, problem=p)) / share] for p in problems]
+    return Measurement(np.array(rows), problems, "min", per_image=False)
+
+
+def _inference_time(data: ClaimData, cfg: dict) -> Measurement:
+    ds, _ = data.get("inverse")
+    unrolled, pnp = _estimator(ds, "unrolled"), _estimator(ds, "pnp_admm", cfg["claims"]["pnp_prior"])
+    problems = _ran(ds, [unrolled, pnp], list(ds["problem"].values.astype(str)))
+    sec = ds["seconds"]
+    rows = [(sec.sel(estimator=unrolled, problem=p) / sec.sel(estimator=pnp, problem=p)).values for p in problems]
+    return Measurement(np.array(rows), problems, "max")
+
+
+# --- the table ------------------------------------------------------------------------------------------------
+
+def _denoising(cfg: dict) -> str:
+    return cfg["claims"]["denoising_psnr"]
+
+
+def _fixed(name: str) -> Callable[[dict], str]:
+    return lambda cfg: name
+
+
+def _above(key: str, sign: float = 1.0) -> Callable[[dict], tuple[float, float]]:
+    return lambda cfg: (sign * cfg["claims"][key], NAN)
+
+
+def _below(key: str, sign: float = 1.0) -> Callable[[dict], tuple[float, float]]:
+    return lambda cfg: (NAN, sign * cfg["claims"][key])
+
+
+PAPER, NOTES = "AE-LPN paper", "PnP vs unrolled notes"
+CLAIMS: tuple[Claim, ...] = (
+    Claim("1a", f"{PAPER} §4", "AE-LPN is below LPN at the training noise level",
+          "PSNR(lpn) - PSNR(aelpn) at train.sigma", "dB", _denoising,
+          _above("in_distribution_gap_min_db"), _psnr_difference("lpn", "aelpn", "train.sigma")),
+    Claim("1b", "beyond the paper", "the in-distribution price of equivariance is small",
+          "PSNR(lpn) - PSNR(aelpn) at train.sigma", "dB", _denoising,
+          _below("in_distribution_gap_max_db"), _psnr_difference("lpn", "aelpn", "train.sigma")),
+    Claim("2a", f"{PAPER} §4", "AE-LPN is more robust to the noise level than LPN",
+          "PSNR(aelpn) - PSNR(lpn) at claims.robust_sigma", "dB", _denoising,
+          _above("robustness_margin_db"), _psnr_difference("aelpn", "lpn", "claims.robust_sigma")),
+    Claim("2b", f"{PAPER} §4", "scale-only is more robust to the noise level than LPN",
+          "PSNR(scale) - PSNR(lpn) at claims.robust_sigma", "dB", _denoising,
+          _above("robustness_margin_db"), _psnr_difference("scale", "lpn", "claims.robust_sigma")),
+    Claim("2c", f"{PAPER} §4", "the normalization trick is more robust to the noise level than LPN",
+          "PSNR(normtrick) - PSNR(lpn) at claims.robust_sigma", "dB", _denoising,
+          _above("robustness_margin_db"), _psnr_difference("normtrick", "lpn", "claims.robust_sigma")),
+    Claim("3", f"{PAPER} §4", "scale equivariance matters more than shift equivariance",
+          "PSNR(scale) - PSNR(shift) at claims.robust_sigma", "dB", _denoising,
+          _above("scale_over_shift_margin_db"), _psnr_difference("scale", "shift", "claims.robust_sigma")),
+    Claim("4a", f"{PAPER} §4, Fig. 4", "AE-LPN and the normalization trick are affine-equivariant",
+          "min over (variant, a, b) of the equivariance PSNR", "dB", _fixed("equivariance (peak a, unclipped)"),
+          lambda cfg: (EQUIVARIANCE_CAP_DB - cfg["claims"]["equivariance_cap_tolerance_db"], NAN),
+          _equivariance_cap),
+    Claim("4b", f"{PAPER} §4, Fig. 4", "LPN is not affine-equivariant",
+          "max over (a, b) != (1, 0) of LPN's equivariance PSNR", "dB", _fixed("equivariance (peak a, unclipped)"),
+          _below("lpn_equivariance_max_db"), _lpn_equivariance),
+    Claim("5a", f"{PAPER} §2 footnote", "the normalization trick is not a gradient field",
+          "Jacobian asymmetry ||Jv - J'v|| / ||Jv|| of normtrick", "1", _fixed("n/a"),
+          _above("asymmetry_min"), _asymmetry(exact=False)),
+    Claim("5b", f"{PAPER} §2", "every exact-prox variant has a symmetric Jacobian",
+          "max over exact-prox variants of the Jacobian asymmetry", "1", _fixed("n/a"),
+          _below("symmetry_max"), _asymmetry(exact=True)),
+    Claim("6", f"{PAPER} Fig. 1", "the 1-D scale-equivariant LPN learns the split-normal prox",
+          "max |f(x) - prox(x)| on the grid, scale variant", "1", _fixed("n/a"),
+          lambda cfg: (NAN, cfg["prox1d"]["target_max_error"]), _prox1d_error),
+    Claim("7", f"{NOTES}: unrolled > vanilla PnP", "the unrolled network beats vanilla PnP on its Gaussian problems",
+          "min over Gaussian problems of PSNR(unrolled) - PSNR(pnp_fixed)", "dB", _fixed("clipped"),
+          _above("unrolled_margin_db"), _inverse_difference("unrolled", "pnp_fixed", _gaussian, "Gaussian")),
+    Claim("8", f"{NOTES}: vanilla needs continuation", "continuation beats vanilla PnP on inpainting",
+          "min over inpainting problems of PSNR(continuation) - PSNR(pnp_fixed)", "dB", _fixed("clipped"),
+          _above("continuation_margin_db"),
+          _inverse_difference("continuation", "pnp_fixed", _inpainting, "inpainting")),
+    Claim("9a", f"{NOTES}: adaptivity", "an unrolled network falls below PnP-ADMM on an operator it was not trained for",
+          "max over cross pairs of PSNR(unrolled net) - PSNR(pnp_admm[claims.pnp_prior])", "dB", _fixed("clipped"),
+          _below("adaptivity_margin_db", sign=-1.0), _adaptivity(cross=True)),
+    Claim("9b", f"{NOTES}: adaptivity", "on its own operator the unrolled network is above PnP-ADMM",
+          "min over trained_on of PSNR(unrolled) - PSNR(pnp_admm[claims.pnp_prior])", "dB", _fixed("clipped"),
+          _above("adaptivity_margin_db"), _adaptivity(cross=False)),
+    Claim("10", "posterior sampling", "one posterior sample is 10 log10(2) = 3.01 dB below the posterior mean",
+          "PSNR(ULA mean) - PSNR(one ULA sample), problem farthest from 3.01 dB", "dB", _fixed("clipped"),
+          lambda cfg: (SAMPLE_GAP_DB - cfg["claims"]["sample_gap_tolerance_db"],
+                       SAMPLE_GAP_DB + cfg["claims"]["sample_gap_tolerance_db"]), _sample_gap),
+    Claim("11a", f"{NOTES}: training cost", "the unrolled network costs more to train per problem than the "
+          "denoiser's share", "min over problems of unrolled training s / (denoiser training s / problems)",
+          "ratio", _fixed("n/a"), _above("unrolled_train_ratio_min"), _training_cost),
+    Claim("11b", f"{NOTES}: inference time", "the unrolled network infers faster than PnP-ADMM",
+          "max over problems of mean per-image s(unrolled) / s(pnp_admm[claims.pnp_prior])", "ratio", _fixed("n/a"),
+          _below("unrolled_inference_ratio_max"), _inference_time),
+)

@@ -1,0 +1,138 @@
+"""Evaluate every claim on the pipeline's metrics datasets and write ``claims.nc`` (dim ``claim``).
+
+Per claim: source, statement, quantity, units, the PSNR convention it uses, the threshold (text and numeric
+bounds), the measured value, its paired-bootstrap interval over images (``claims.resamples`` resamples at
+``claims.confidence``, numpy generator seeded by (seed, "claims", claim id)), the cell that decided it, the
+verdict (holds | fails | not measured) and whether the interval lies entirely on one side of the bounds
+(``conclusive``). A failing claim is a finding: it is written like any other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+
+from aelpn import io, provenance
+from aelpn.claims.definitions import CLAIMS, Claim, ClaimData
+from aelpn.claims.datasets import NotMeasured
+from aelpn.claims.interval import bootstrap_interval
+from aelpn.seeding import derive_seed
+
+HOLDS, FAILS, NOT_MEASURED = "holds", "fails", "not measured"
+_TEXT = ("source", "statement", "quantity", "units", "psnr_convention", "threshold", "decided_by", "verdict", "note")
+_NUMBERS = ("lower", "upper", "value", "ci_low", "ci_high")
+_VARS = {
+    "source": ("where the claim is made", "1"),
+    "statement": ("the claim", "1"),
+    "quantity": ("the measured quantity", "1"),
+    "units": ("units of value, lower, upper, ci_low, ci_high", "1"),
+    "psnr_convention": ("PSNR the claim compares: clipped (estimate clipped to [0, 1]), unclipped, equivariance", "1"),
+    "threshold": ("the claim holds when the value satisfies this", "1"),
+    "lower": ("lower bound of the holding range (NaN: none)", "see units"),
+    "upper": ("upper bound of the holding range (NaN: none)", "see units"),
+    "value": ("measured value (mean over images, reduced over cells)", "see units"),
+    "ci_low": ("lower end of the paired-bootstrap interval over images (NaN: no image axis)", "see units"),
+    "ci_high": ("upper end of the paired-bootstrap interval over images (NaN: no image axis)", "see units"),
+    "images": ("evaluation images behind the value (0: no image axis)", "1"),
+    "decided_by": ("the cell (variant, problem, (a, b), ...) whose mean is the value", "1"),
+    "verdict": ("holds, fails or not measured", "1"),
+    "conclusive": ("1 if the whole interval lies inside or outside the holding range (always 1 without an "
+                   "image axis), else 0", "1"),
+    "note": ("why a claim was not measured", "1"),
+    "claim": ("claim id (issue 10 numbering)", "1"),
+}
+
+
+def _inside(value: float, lower: float, upper: float) -> bool:
+    return (math.isnan(lower) or value >= lower) and (math.isnan(upper) or value <= upper)
+
+
+def _decided(low: float, high: float, lower: float, upper: float, holds: bool) -> bool:
+    """Whether the interval [low, high] lies entirely inside (``holds``) or entirely outside the range."""
+    if math.isnan(low):
+        return False
+    if holds:
+        return _inside(low, lower, upper) and _inside(high, lower, upper)
+    return (not math.isnan(lower) and high < lower) or (not math.isnan(upper) and low > upper)
+
+
+def threshold_text(lower: float, upper: float, units: str) -> str:
+    """'>= 0 dB', '<= 1 dB' or 'in [2.01, 4.01] dB' (units '1' and 'ratio' are not written)."""
+    unit = f" {units}" if units == "dB" else ""
+    if math.isnan(upper):
+        return f">= {lower:g}{unit}"
+    if math.isnan(lower):
+        return f"<= {upper:g}{unit}"
+    return f"in [{lower:.3g}, {upper:.3g}]{unit}"
+
+
+def evaluate_claim(claim: Claim, data: ClaimData, cfg: dict) -> dict:
+    """One row of the claims table (a dict of the variables in ``_TEXT``, ``_NUMBERS``, images, conclusive)."""
+    ccfg = cfg["claims"]
+    lower, upper = claim.bounds(cfg)
+    row = {"source": claim.source, "statement": claim.statement, "quantity": claim.quantity, "units": claim.units,
+           "psnr_convention": claim.convention(cfg), "threshold": threshold_text(lower, upper, claim.units),
+           "lower": lower, "upper": upper, "value": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+           "images": 0, "decided_by": "", "verdict": NOT_MEASURED, "conclusive": 0, "note": ""}
+    try:
+        m = claim.measure(data, cfg)
+    except NotMeasured as missing:
+        row["note"] = str(missing)
+        return row
+    everything = np.arange(m.values.shape[1])
+    value = m.statistic(everything)
+    images = m.values.shape[1] if m.per_image else 0
+    generator = np.random.default_rng(derive_seed(cfg["seed"], "claims", claim.id))
+    if m.per_image:
+        low, high = bootstrap_interval(m.statistic, images, ccfg["resamples"], ccfg["confidence"], generator)
+    else:
+        low, high = math.nan, math.nan
+    holds = _inside(value, lower, upper) if math.isfinite(value) else False
+    conclusive = _decided(low, high, lower, upper, holds) if m.per_image else True
+    row.update(value=value, ci_low=low, ci_high=high, images=images,
+               decided_by=m.cells[m.decisive(m.cell_means(everything))],
+               verdict=HOLDS if holds else FAILS, conclusive=int(conclusive))
+    return row
+
+
+def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
+    """The claims table of every claim in ``CLAIMS`` (dim ``claim``). cfg: seed, train, prox1d, claims."""
+    rows = [evaluate_claim(claim, data, cfg) for claim in CLAIMS]
+    ds = xr.Dataset(coords={"claim": [c.id for c in CLAIMS]})
+    for name in _TEXT:
+        ds[name] = ("claim", np.array([str(r[name]) for r in rows], dtype=object))
+    for name in _NUMBERS:
+        ds[name] = ("claim", np.array([r[name] for r in rows], dtype=np.float64))
+    ds["images"] = ("claim", np.array([r["images"] for r in rows], dtype=np.int32))
+    ds["conclusive"] = ("claim", np.array([r["conclusive"] for r in rows], dtype=np.int8))
+    return provenance.annotate(ds, _VARS)
+
+
+def failed(ds: xr.Dataset) -> list[str]:
+    """Ids of the claims that do not hold (fails or not measured)."""
+    return [str(c) for c, v in zip(ds["claim"].values, ds["verdict"].values) if v != HOLDS]
+
+
+def run_claims(cfg: dict, data: ClaimData, out: str) -> xr.Dataset:
+    """Evaluate the claims, print the table and write ``out`` (claims.nc)."""
+    ds = evaluate_claims(cfg, data)
+    ds.attrs = provenance.attrs("aelpn claims of the AE-LPN paper and the PnP-vs-unrolled notes, checked", cfg, "cpu")
+    ds.attrs.update(confidence=float(cfg["claims"]["confidence"]), resamples=int(cfg["claims"]["resamples"]),
+                    inputs=", ".join(f"{k}={v}" for k, v in vars(data).items() if not k.startswith("_")))
+    io.write_netcdf(ds, out, float32=False)
+    print(table(ds), flush=True)
+    return ds
+
+
+def table(ds: xr.Dataset) -> str:
+    """The claims as a plain-text table (id, value [interval], threshold, verdict)."""
+    lines = []
+    for i, claim in enumerate(ds["claim"].values):
+        r = {name: ds[name].values[i] for name in ds.data_vars}
+        interval = "" if not np.isfinite(r["ci_low"]) else f" [{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+        value = "-" if not np.isfinite(r["value"]) else f"{r['value']:.4g}{interval}"
+        extra = r["note"] or r["decided_by"]
+        lines.append(f"{claim:>4} {r['verdict']:<12} {value:<30} {r['threshold']:<18} {r['quantity']} ({extra})")
+    return "\n".join(lines)

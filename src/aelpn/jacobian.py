@@ -1,0 +1,93 @@
+"""Jacobian asymmetry of the trained proximal networks on evaluation images (paper §2 footnote: the
+normalization trick is not the gradient of a convex function).
+
+A map f is a gradient field f = grad psi exactly when its Jacobian J = D f is symmetric (J = hess psi). For
+random probes v ~ N(0, I) the asymmetry is
+
+    a(y, v) = ||J v - J^T v|| / ||J v||,    J = D f(y),
+
+with J v by forward-mode (``torch.func.jvp``) and J^T v by reverse-mode (``torch.func.vjp``) differentiation of
+the model in float64. Every exact-prox variant gives a(y, v) at float64 round-off (~1e-15); the normalization
+trick f(y) = s_y g((y - m_y) / s_y) + m_y does not. The points y = x + sigma n are the evaluation crops with
+Gaussian noise at the training sigma (the denoiser's operating point), the noise of image i seeded by
+``aelpn.sweeps.noise_seed(seed, "jacobian", i)`` and the probes of image i by ``(seed, "jacobian", "probes", i)``,
+so every variant is probed at the same points in the same directions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import xarray as xr
+from tqdm import tqdm
+
+from aelpn import io, provenance
+from aelpn.device import configure, describe
+from aelpn.seeding import derive_seed
+from aelpn.sweeps import gaussian_noise, noise_seed
+
+_VARS = {
+    "asymmetry": ("Jacobian asymmetry ||J v - J^T v|| / ||J v|| of f at y = x + sigma n, mean over probes v", "1"),
+    "asymmetry_max": ("largest Jacobian asymmetry over the probes v", "1"),
+    "exact_prox": ("1 if the variant is an exact proximal operator by construction, else 0", "1"),
+    "variant": ("model variant", "1"),
+    "image": ("evaluation crop id", "1"),
+}
+
+
+def jacobian_asymmetry(f, y: torch.Tensor, probes: torch.Tensor) -> torch.Tensor:
+    """``||J v - J^T v|| / ||J v||`` per image and probe, J = D f(y_b); ``y`` (B, ...) and ``probes``
+    (P, B, ...) in the model's dtype; returns (B, P). f must act on each batch element independently."""
+    out = []
+    for v in probes:
+        _, jv = torch.func.jvp(f, (y,), (v,))
+        _, pullback = torch.func.vjp(f, y)
+        (jtv,) = pullback(v)
+        out.append((jv - jtv).flatten(1).norm(dim=1) / jv.flatten(1).norm(dim=1))
+    return torch.stack(out, dim=1)
+
+
+def probe_directions(seed: int, image_indices: list[int], shape: tuple[int, ...], probes: int) -> torch.Tensor:
+    """Standard normal probes (P, B, *shape) in float64; those of image i from a generator seeded
+    ``derive_seed(seed, "jacobian", "probes", i)``."""
+    per_image = [torch.randn((probes, *shape), generator=torch.Generator().manual_seed(
+        derive_seed(seed, "jacobian", "probes", f"image{i}")), dtype=torch.float64) for i in image_indices]
+    return torch.stack(per_image, dim=1)
+
+
+def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: str) -> xr.Dataset:
+    """Jacobian asymmetry of each model in ``model_paths`` (one per ``model.variants``, in that order) at the
+    first ``jacobian.images`` evaluation crops plus noise at ``train.sigma``, with ``jacobian.probes`` probes
+    per image, in float64; writes ``out`` (dims variant, image). cfg: seed, compute, model, train, jacobian."""
+    from aelpn.data import load_crops
+    from aelpn.models import load_model
+
+    jcfg, variants = cfg["jacobian"], list(cfg["model"]["variants"])
+    if len(model_paths) != len(variants):
+        raise ValueError(f"one model per variant {variants} expected, got {len(model_paths)} paths")
+    device = configure(cfg["compute"])
+    x, ids = load_crops(crops_path)
+    n = min(jcfg["images"] or len(ids), len(ids))
+    x, ids = x[:n].double(), list(ids[:n])
+    y = x + cfg["train"]["sigma"] * gaussian_noise(x.shape, [noise_seed(cfg["seed"], "jacobian", i) for i in range(n)])
+    v = probe_directions(cfg["seed"], list(range(n)), tuple(x.shape[1:]), jcfg["probes"])
+    mean, largest, exact = np.empty((len(variants), n)), np.empty((len(variants), n)), []
+    for k, (variant, path) in enumerate(zip(variants, tqdm(model_paths, desc="jacobian", unit="model"))):
+        model = load_model(path, device=device).double()
+        if model.variant != variant:
+            raise ValueError(f"{path}: holds variant '{model.variant}', expected '{variant}' (model.variants order)")
+        exact.append(int(model.exact_prox))
+        for start in range(0, n, jcfg["batch_size"]):
+            sl = slice(start, min(start + jcfg["batch_size"], n))
+            a = jacobian_asymmetry(model, y[sl].to(device), v[:, sl].to(device)).cpu().numpy()
+            mean[k, sl], largest[k, sl] = a.mean(axis=1), a.max(axis=1)
+    ds = xr.Dataset(
+        {"asymmetry": (("variant", "image"), mean), "asymmetry_max": (("variant", "image"), largest)},
+        coords={"variant": variants, "exact_prox": ("variant", np.array(exact, dtype=np.int8)),
+                "image": np.array(ids, dtype=object)},
+    )
+    provenance.annotate(ds, _VARS)
+    ds.attrs = provenance.attrs("aelpn Jacobian asymmetry of the proximal networks", cfg, describe(device))
+    ds.attrs.update(sigma=float(cfg["train"]["sigma"]), probes=int(jcfg["probes"]), dtype="float64")
+    io.write_netcdf(ds, out, float32=False)
+    return ds

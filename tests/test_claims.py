@@ -1,0 +1,274 @@
+"""Claims (issue 10): every claim on small synthetic metrics datasets where it holds and where it fails, the
+paired-bootstrap interval, the PSNR convention, missing data, and the ``--strict`` exit code."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from aelpn.claims import CLAIMS, ClaimData, evaluate_claims
+from aelpn.claims.definitions import SAMPLE_GAP_DB
+from aelpn.claims.interval import bootstrap_interval
+from aelpn.cli import main
+from aelpn.io import write_netcdf
+
+N = 12
+VARIANTS = ["lpn", "scale", "shift", "normtrick", "aelpn"]
+SIGMAS = [0.1, 0.3, 0.5]
+PROBLEMS = {"inpaint50": {"operator": "inpainting", "keep": 0.5, "noise": {"kind": "gaussian", "sigma": 0.01}},
+            "blur2": {"operator": "blur", "blur_sigma": 2.0, "noise": {"kind": "gaussian", "sigma": 0.01}},
+            "poisson_blur1": {"operator": "blur", "blur_sigma": 1.0,
+                              "noise": {"kind": "poisson", "photons": 100.0, "background": 0.01}}}
+ESTIMATORS = [("pnp_admm[lpn]", "pnp_admm", "lpn"), ("pnp_admm[aelpn]", "pnp_admm", "aelpn"),
+              ("pnp_fixed", "pnp_fixed", "denoiser"), ("continuation", "continuation", "denoiser"),
+              ("unrolled", "unrolled", "denoiser"), ("ula", "ula", "denoiser")]
+
+
+def _jitter(shape, seed, scale=0.1):
+    return scale * np.random.default_rng(seed).standard_normal(shape)
+
+
+def holding_values() -> dict:
+    """Mean values (before per-image jitter) of synthetic metrics on which every claim holds."""
+    return {
+        "denoise": {0.1: dict(lpn=30.0, scale=29.6, shift=29.6, normtrick=29.6, aelpn=29.5),
+                    0.3: dict(lpn=24.0, scale=24.0, shift=24.0, normtrick=24.0, aelpn=24.0),
+                    0.5: dict(lpn=20.0, scale=23.0, shift=21.0, normtrick=23.0, aelpn=23.0)},
+        "clipped_offset": 0.0,
+        "equivariance": dict(lpn=30.0, scale=50.0, shift=50.0, normtrick=100.0, aelpn=100.0),
+        "equivariance_cell": {},  # (variant, a, b) -> value
+        "asymmetry": dict(lpn=1e-15, scale=1e-15, shift=1e-15, normtrick=0.1, aelpn=1e-15),
+        "prox_error": dict(lpn=0.3, scale=0.02, normtrick=0.2),
+        "psnr": {"pnp_admm[lpn]": 26.0, "pnp_admm[aelpn]": 25.0, "pnp_fixed": 25.0, "continuation": 27.0,
+                 "unrolled": 29.0, "ula": 26.0},
+        "psnr_cell": {},  # (estimator, problem) -> value
+        "sample_gap": SAMPLE_GAP_DB,
+        "seconds": {"pnp_admm[lpn]": 1.0, "pnp_admm[aelpn]": 1.0, "pnp_fixed": 0.5, "continuation": 0.2,
+                    "unrolled": 0.01, "ula": 3.0},
+        "train_seconds": {"pnp_admm[lpn]": 500.0, "pnp_admm[aelpn]": 500.0, "pnp_fixed": 150.0,
+                          "continuation": 150.0, "unrolled": 100.0, "ula": 150.0},
+        "adaptivity": 20.0,
+    }
+
+
+def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool = True) -> dict:
+    """Write the six synthetic metrics datasets under ``root``; returns {name: path}."""
+    ids = [f"img{i}" for i in range(N)]
+    paths = {name: str(root / f"{name}.nc") for name in
+             ("noise_sweep", "affine_sweep", "jacobian", "prox1d", "inverse", "adaptivity")}
+    unclipped = np.array([[[v["denoise"][s][var] for _ in ids] for s in SIGMAS] for var in VARIANTS])
+    unclipped = unclipped + _jitter(unclipped.shape, 1)
+    noise = xr.Dataset({"psnr": (("variant", "sigma", "image"), unclipped + v["clipped_offset"])},
+                       coords={"variant": VARIANTS, "sigma": SIGMAS, "image": ids})
+    if psnr_unclipped:
+        noise["psnr_unclipped"] = (("variant", "sigma", "image"), unclipped)
+    write_netcdf(noise, paths["noise_sweep"])
+    scales, shifts = [0.5, 1.0, 2.0], [-0.5, 0.0, 0.5]
+    eq = np.empty((len(VARIANTS), len(scales), len(shifts), N))
+    for i, var in enumerate(VARIANTS):
+        for j, a in enumerate(scales):
+            for k, b in enumerate(shifts):
+                level = 100.0 if (a, b) == (1.0, 0.0) else v["equivariance"][var]
+                level = v["equivariance_cell"].get((var, a, b), level)
+                eq[i, j, k] = np.minimum(level + (0 if level >= 100 else _jitter(N, 2 + i)), 100.0)
+    write_netcdf(xr.Dataset({"equivariance_psnr": (("variant", "scale", "shift", "image"), eq)},
+                            coords={"variant": VARIANTS, "scale": scales, "shift": shifts, "image": ids}),
+                 paths["affine_sweep"])
+    asym = np.array([[v["asymmetry"][var] * (1 + 0.1 * np.sin(i)) for i in range(N)] for var in VARIANTS])
+    write_netcdf(xr.Dataset({"asymmetry": (("variant", "image"), asym)},
+                            coords={"variant": VARIANTS, "image": ids,
+                                    "exact_prox": ("variant", np.array([v != "normtrick" for v in VARIANTS],
+                                                                       dtype=np.int8))}),
+                 paths["jacobian"], float32=False)
+    write_netcdf(xr.Dataset({"prox_max_error": ("variant", list(v["prox_error"].values()))},
+                            coords={"variant": list(v["prox_error"])}), paths["prox1d"])
+    names, problems = [e[0] for e in ESTIMATORS], list(PROBLEMS)
+    shape = (len(names), len(problems), N)
+    psnr = np.array([[[v["psnr_cell"].get((e, p), v["psnr"][e])] * N for p in problems] for e in names])
+    psnr = psnr + _jitter(shape, 7)
+    applicable = np.array([[0 if (e in ("ula",) and PROBLEMS[p]["noise"]["kind"] == "poisson") else 1
+                            for p in problems] for e in names], dtype=np.int8)
+    sample = np.full(shape, np.nan)
+    ula = names.index("ula")
+    sample[ula] = psnr[ula] - v["sample_gap"] + _jitter((len(problems), N), 8)
+    inverse = xr.Dataset(
+        {"psnr": (("estimator", "problem", "image"), np.where(applicable[..., None] == 1, psnr, np.nan)),
+         "seconds": (("estimator", "problem", "image"),
+                     np.array([[[v["seconds"][e]] * N for _ in problems] for e in names])),
+         "train_seconds": (("estimator", "problem"), np.array([[v["train_seconds"][e]] * len(problems) for e in names])),
+         "applicable": (("estimator", "problem"), applicable)},
+        coords={"estimator": names, "algorithm": ("estimator", [e[1] for e in ESTIMATORS]),
+                "prior": ("estimator", [e[2] for e in ESTIMATORS]), "problem": problems, "image": ids})
+    if psnr_sample:
+        inverse["psnr_sample"] = (("estimator", "problem", "image"), sample)
+    inverse.attrs["problems"] = json.dumps(PROBLEMS)
+    write_netcdf(inverse, paths["inverse"], float32=False)
+    adapt = v["adaptivity"] + _jitter((1, N), 9)
+    write_netcdf(xr.Dataset({"psnr": (("pair", "image"), adapt)},
+                            coords={"trained_on": ("pair", ["blur2"]), "problem": ("pair", ["inpaint50"]),
+                                    "image": ids}), paths["adaptivity"])
+    return paths
+
+
+# One change of the holding values per claim that makes exactly that claim (and possibly related ones) fail.
+def _set(path, value):
+    def change(v):
+        d = v
+        for key in path[:-1]:
+            d = d[key]
+        d[path[-1]] = value
+    return change
+
+
+BREAK = {
+    "1a": _set(("denoise", 0.1, "aelpn"), 31.0),
+    "1b": _set(("denoise", 0.1, "aelpn"), 27.0),
+    "2a": _set(("denoise", 0.5, "aelpn"), 19.0),
+    "2b": _set(("denoise", 0.5, "scale"), 19.0),
+    "2c": _set(("denoise", 0.5, "normtrick"), 19.0),
+    "3": _set(("denoise", 0.5, "shift"), 24.0),
+    "4a": _set(("equivariance_cell", ("normtrick", 2.0, 0.5)), 60.0),
+    "4b": _set(("equivariance_cell", ("lpn", 0.5, 0.0)), 60.0),
+    "5a": _set(("asymmetry", "normtrick"), 1e-12),
+    "5b": _set(("asymmetry", "scale"), 1e-4),
+    "6": _set(("prox_error", "scale"), 0.1),
+    "7": _set(("psnr_cell", ("unrolled", "blur2")), 24.0),
+    "8": _set(("psnr_cell", ("continuation", "inpaint50")), 24.0),
+    "9a": _set(("adaptivity",), 30.0),
+    "9b": _set(("psnr_cell", ("unrolled", "blur2")), 25.5),
+    "10": _set(("sample_gap",), 0.5),
+    "11a": _set(("train_seconds", "unrolled"), 10.0),
+    "11b": _set(("seconds", "unrolled"), 2.0),
+}
+
+
+@pytest.fixture
+def cfg(smoke_config):
+    out = copy.deepcopy(smoke_config)
+    out["claims"].update(robust_sigma=0.5, resamples=300)
+    return out
+
+
+def _verdicts(cfg, paths) -> dict:
+    ds = evaluate_claims(cfg, ClaimData(**paths))
+    return dict(zip(ds["claim"].values.tolist(), ds["verdict"].values.tolist())), ds
+
+
+def test_every_claim_has_a_breaking_case():
+    assert set(BREAK) == {c.id for c in CLAIMS}
+
+
+def test_every_claim_holds_on_holding_data(cfg, tmp_path):
+    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, holding_values()))
+    assert verdicts == {c.id: "holds" for c in CLAIMS}, ds["note"].values
+    per_image = ds["images"].values > 0
+    assert (ds["ci_low"].values[per_image] <= ds["value"].values[per_image]).all()
+    assert (ds["value"].values[per_image] <= ds["ci_high"].values[per_image]).all()
+
+
+@pytest.mark.parametrize("claim", sorted(BREAK))
+def test_claim_fails_when_its_data_contradicts_it(claim, cfg, tmp_path):
+    values = holding_values()
+    BREAK[claim](values)
+    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    assert verdicts[claim] == "fails", ds.sel(claim=claim)["value"].item()
+    assert ds.sel(claim=claim)["conclusive"].item() == 1
+
+
+def test_decided_by_names_the_worst_cell(cfg, tmp_path):
+    values = holding_values()
+    BREAK["4b"](values)
+    _, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    assert ds.sel(claim="4b")["decided_by"].item() == "lpn a=0.5 b=0"
+    assert ds.sel(claim="7")["decided_by"].item() in PROBLEMS
+
+
+def test_denoising_claims_use_the_configured_psnr(cfg, tmp_path):
+    values = holding_values()
+    values["clipped_offset"] = 5.0  # the clipped PSNR differs from the unclipped one by a constant
+    paths = write_datasets(tmp_path, values)
+    cfg["claims"]["denoising_psnr"] = "unclipped"
+    _, unclipped = _verdicts(cfg, paths)
+    cfg["claims"]["denoising_psnr"] = "clipped"
+    _, clipped = _verdicts(cfg, paths)
+    assert unclipped.sel(claim="1a")["psnr_convention"].item() == "unclipped"
+    assert clipped.sel(claim="1a")["psnr_convention"].item() == "clipped"
+    noise = xr.open_dataset(paths["noise_sweep"]).load()
+    expected = (noise["psnr_unclipped"].sel(variant="lpn", sigma=0.1)
+                - noise["psnr_unclipped"].sel(variant="aelpn", sigma=0.1)).mean().item()
+    assert unclipped.sel(claim="1a")["value"].item() == pytest.approx(expected, abs=1e-5)
+
+
+def test_missing_data_is_not_measured_and_the_rest_is_checked(cfg, tmp_path):
+    paths = write_datasets(tmp_path, holding_values(), psnr_unclipped=False, psnr_sample=False)
+    del paths["adaptivity"]
+    verdicts, ds = _verdicts(cfg, paths)
+    missing = {"1a", "1b", "2a", "2b", "2c", "3", "9a", "9b", "10"}
+    assert {c for c, v in verdicts.items() if v == "not measured"} == missing
+    assert all(ds.sel(claim=c)["note"].item() for c in missing)
+    assert all(v == "holds" for c, v in verdicts.items() if c not in missing)
+
+
+def test_robust_sigma_outside_the_sweep_is_a_config_error(cfg, tmp_path):
+    from aelpn.config import ConfigError
+
+    cfg["claims"]["robust_sigma"] = 0.7
+    with pytest.raises(ConfigError, match="claims.robust_sigma"):
+        evaluate_claims(cfg, ClaimData(**write_datasets(tmp_path, holding_values())))
+
+
+def test_bootstrap_interval_matches_the_normal_interval_of_a_mean():
+    x = np.random.default_rng(0).standard_normal(400)
+    low, high = bootstrap_interval(lambda idx: x[idx].mean(), x.size, 2000, 0.95, np.random.default_rng(1))
+    half = 1.96 * x.std(ddof=1) / np.sqrt(x.size)
+    assert low < x.mean() < high
+    assert (high - low) / 2 == pytest.approx(half, rel=0.1)
+
+
+def test_bootstrap_interval_is_seeded_and_needs_two_images():
+    x = np.arange(10.0)
+    a = bootstrap_interval(lambda idx: x[idx].mean(), 10, 200, 0.9, np.random.default_rng(5))
+    b = bootstrap_interval(lambda idx: x[idx].mean(), 10, 200, 0.9, np.random.default_rng(5))
+    assert a == b
+    assert np.isnan(bootstrap_interval(lambda idx: 1.0, 1, 200, 0.9, np.random.default_rng(5))).all()
+
+
+def test_paired_interval_is_narrower_than_unpaired():
+    """Claims on differences pair the images: a large per-image spread common to both cells cancels, while
+    resampling the two cells independently would keep it."""
+    from aelpn.claims.definitions import Measurement
+
+    common = 5.0 * np.random.default_rng(3).standard_normal(50)
+    paired = Measurement((common + 1.0)[None] - common[None], ["paired"], "min")
+    low, high = bootstrap_interval(paired.statistic, 50, 500, 0.95, np.random.default_rng(0))
+    assert low == pytest.approx(1.0) and high == pytest.approx(1.0)
+    gen = np.random.default_rng(0)
+    low, high = bootstrap_interval(lambda idx: (common[idx] + 1.0).mean() - common[gen.integers(0, 50, 50)].mean(),
+                                   50, 500, 0.95, np.random.default_rng(0))
+    assert high - low > 1.0
+
+
+def _cli(cfg, paths, tmp_path, *extra):
+    config = tmp_path / "cfg.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    args = ["claims", "--config", str(config), "--out", str(tmp_path / "claims.nc")]
+    for name, path in paths.items():
+        args += [f"--{name.replace('_', '-')}", path]
+    return main(args + list(extra))
+
+
+def test_strict_exit_code(cfg, tmp_path):
+    paths = write_datasets(tmp_path, holding_values())
+    assert _cli(cfg, paths, tmp_path, "--strict") == 0
+    values = holding_values()
+    BREAK["6"](values)
+    paths = write_datasets(tmp_path, values)
+    assert _cli(cfg, paths, tmp_path) == 0  # a failing claim is a finding ...
+    ds = xr.open_dataset(tmp_path / "claims.nc").load()
+    assert ds.sel(claim="6")["verdict"].item() == "fails"
+    assert _cli(cfg, paths, tmp_path, "--strict") == 1  # ... and a gate with --strict

@@ -1,0 +1,72 @@
+# Claims of the AE-LPN paper and of the PnP-vs-unrolled notes, checked on the metrics (issue 10): the Jacobian
+# asymmetry measurement (claim 5), the claims table and its figure. A failing claim is a finding: the rule succeeds.
+
+CLAIMS_METRICS = {
+    "noise-sweep": "results/metrics/noise_sweep.nc",
+    "affine-sweep": "results/metrics/affine_sweep.nc",
+    "jacobian": "results/metrics/jacobian.nc",
+    "prox1d": "results/metrics/prox1d.nc",
+    "inverse": "results/metrics/inverse.nc",
+}
+# The cross-operator evaluation of the unrolled networks exists when the config lists adaptivity pairs.
+if config["inverse"].get("adaptivity"):
+    CLAIMS_METRICS["adaptivity"] = "results/metrics/adaptivity.nc"
+
+
+rule jacobian:
+    input:
+        models=expand("results/models/{variant}/model.pt", variant=VARIANTS),
+        crops=f"results/data/crops/{SPLIT['evaluate']}.nc",
+    output:
+        "results/metrics/jacobian.nc",
+    params:
+        cfg=job_config("compute", "model", "train", "jacobian"),
+    threads: 1
+    log:
+        "logs/claims/jacobian.log",
+    benchmark:
+        "benchmarks/claims/jacobian.tsv"
+    shell:
+        "aelpn --threads {threads} jacobian --config {params.cfg:q} --crops {input.crops} --out {output} "
+        "{input.models} > {log} 2>&1"
+
+
+rule claims:
+    input:
+        **CLAIMS_METRICS,
+    output:
+        "results/metrics/claims.nc",
+    params:
+        cfg=job_config("train", "prox1d", "claims"),
+        inputs=lambda wildcards, input: " ".join(f"--{name} {path}" for name, path in input.items()),
+    log:
+        "logs/claims/claims.log",
+    benchmark:
+        "benchmarks/claims/claims.tsv"
+    localrule: True
+    shell:
+        "aelpn claims --config {params.cfg:q} {params.inputs} --out {output} > {log} 2>&1"
+
+
+rule figure_claims:
+    input:
+        nc="results/metrics/claims.nc",
+        nb=workflow.source_path("../notebooks/claims.ipynb"),
+    output:
+        pdf=figure_outputs("claims")["pdf"],
+        png=report(figure_outputs("claims")["png"], caption="../report/claims.rst", category="Figures"),
+        nb=figure_outputs("claims")["nb"],
+    params:
+        extra=json.dumps({"dpi": config["figures"]["dpi"]}, sort_keys=True),
+        papermill=PAPERMILL,
+    log:
+        "logs/figures/claims.log",
+    benchmark:
+        "benchmarks/figures/claims.tsv"
+    localrule: True
+    shell:
+        "MPLBACKEND=Agg {params.papermill} {input.nb} {output.nb} -p metrics_path {input.nc} "
+        "-p out_pdf {output.pdf} -p out_png {output.png} -y {params.extra:q} > {log} 2>&1"
+
+
+FIGURES.extend([figure_outputs("claims")["pdf"], figure_outputs("claims")["png"]])

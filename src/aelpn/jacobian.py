@@ -44,7 +44,7 @@ def jacobian_asymmetry(f, y: torch.Tensor, probes: torch.Tensor) -> torch.Tensor
         _, pullback = torch.func.vjp(f, y)
         (jtv,) = pullback(v)
         out.append((jv - jtv).flatten(1).norm(dim=1) / jv.flatten(1).norm(dim=1))
-    return torch.stack(out, dim=1)
+    return torch.stack(out, dim=1).detach()
 
 
 def probe_directions(seed: int, image_indices: list[int], shape: tuple[int, ...], probes: int) -> torch.Tensor:

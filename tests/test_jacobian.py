@@ -1,0 +1,69 @@
+"""Jacobian asymmetry (claim 5): exact-prox variants are symmetric to float64 round-off, the normalization
+trick is not; the measurement job writes one value per (variant, image), reproducibly."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from aelpn.jacobian import jacobian_asymmetry, measure_jacobian, probe_directions
+from aelpn.models import save_model
+from model_helpers import EXACT_VARIANTS, image_model
+from test_inverse_pipeline import synthetic_crops
+
+
+def _asymmetry(model, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.rand((2, 1, 8, 8), generator=gen, dtype=torch.float64)
+    probes = torch.randn((3, 2, 1, 8, 8), generator=gen, dtype=torch.float64)
+    return jacobian_asymmetry(model, y, probes)
+
+
+@pytest.mark.parametrize("variant", EXACT_VARIANTS)
+def test_exact_prox_jacobian_is_symmetric_to_round_off(variant):
+    a = _asymmetry(image_model(variant, seed=3))
+    assert a.shape == (2, 3)
+    assert a.max() < 1e-10
+
+
+def test_normalization_trick_jacobian_is_asymmetric():
+    assert _asymmetry(image_model("normtrick", seed=3)).min() > 1e-3
+
+
+def test_asymmetry_of_a_known_linear_map():
+    """f(y) = M y with M = [[1, 1], [0, 1]]: J v - J^T v = (v2, -v1), so a(v) = ||v|| / ||M v||."""
+    m = torch.tensor([[1.0, 1.0], [0.0, 1.0]], dtype=torch.float64)
+    v = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]], dtype=torch.float64)
+    a = jacobian_asymmetry(lambda y: y @ m.T, torch.zeros(1, 2, dtype=torch.float64), v)
+    assert torch.allclose(a, torch.tensor([[1.0, 1.0 / 2.0**0.5]], dtype=torch.float64))
+
+
+def test_measure_jacobian_writes_every_variant_reproducibly(smoke_config, tmp_path):
+    cfg = copy.deepcopy(smoke_config)
+    cfg["compute"]["device"] = "cpu"
+    cfg["jacobian"].update(images=2, probes=2, batch_size=1)
+    variants = cfg["model"]["variants"]
+    paths = []
+    for variant in variants:
+        path = tmp_path / variant / "model.pt"
+        save_model(image_model(variant, channels=3, size=8, seed=1).float(), path)
+        paths.append(str(path))
+    crops = synthetic_crops(tmp_path / "test.nc", 3, 8, 0)
+    first = measure_jacobian(cfg, paths, str(crops), str(tmp_path / "a.nc"))
+    second = measure_jacobian(cfg, paths, str(crops), str(tmp_path / "b.nc"))
+    assert first["asymmetry"].dims == ("variant", "image") and first.sizes["image"] == 2
+    assert list(first["variant"].values) == variants
+    exact = dict(zip(variants, first["exact_prox"].values.tolist()))
+    assert exact == {v: int(v != "normtrick") for v in variants}
+    asym = first["asymmetry"]
+    assert float(asym.sel(variant="normtrick").min()) > 1e-3
+    assert float(asym.where(first["exact_prox"] == 1).max()) < 1e-10
+    assert (first["asymmetry_max"] >= first["asymmetry"]).all()
+    assert first["asymmetry"].equals(second["asymmetry"])
+
+
+def test_probes_do_not_depend_on_the_batch():
+    both = probe_directions(0, [0, 1], (1, 4, 4), 2)
+    assert torch.equal(both[:, 1:], probe_directions(0, [1], (1, 4, 4), 2))

@@ -11,7 +11,7 @@ import pytest
 from aelpn.config import ConfigError, load, select, slice_hash, validate
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "quick.yaml", "smoke.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "reference.yaml", "quick.yaml", "smoke.yaml"])
 def test_shipped_configs_are_valid_and_complete(repo, name):
     cfg = load(repo / "config" / name)
     assert set(cfg) == set(load(repo / "config" / "config.yaml"))

@@ -17,6 +17,9 @@ def _expected(cfg: dict) -> dict[str, int]:
         "prox1d_evaluate": 1,
         "sweep": 2 * n_var,
         "combine_sweep": 2,
+        "jacobian": 1,
+        "claims": 1,
+        "figure_claims": 1,
         "all": 1,
     }
 

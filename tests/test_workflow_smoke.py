@@ -66,6 +66,21 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
         assert inverse[metric].where(~ran).isnull().all(), metric
 
 
+def test_claims_table_has_one_row_per_claim(smoke_run):
+    """The claims rule ran on the smoke metrics: one row per claim, each with a verdict (failing is a finding)."""
+    from aelpn.claims import CLAIMS
+
+    _, workdir, _ = smoke_run
+    claims = _open(workdir / "results/metrics/claims.nc")
+    assert list(claims["claim"].values) == [c.id for c in CLAIMS]
+    assert set(claims["verdict"].values) <= {"holds", "fails", "not measured"}
+    jacobian = _open(workdir / "results/metrics/jacobian.nc")
+    assert jacobian["asymmetry"].dims == ("variant", "image")
+    measured = claims["verdict"] != "not measured"
+    assert measured.sel(claim=["4a", "5a", "5b", "6"]).all(), claims["note"].values
+    assert (workdir / "results/figures/claims.png").is_file()
+
+
 def test_two_runs_give_identical_metrics(smoke_run, tmp_path):
     """A second run of the denoising DAG from nothing (data, training, 1-D study, sweeps) matches the first."""
     cfg, first, _ = smoke_run

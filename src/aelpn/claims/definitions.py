@@ -270,11 +270,11 @@ def _fixed(name: str) -> Callable[[dict], str]:
 
 
 def _above(key: str, sign: float = 1.0) -> Callable[[dict], tuple[float, float]]:
-    return lambda cfg: (sign * cfg["claims"][key], NAN)
+    return lambda cfg: (sign * cfg["claims"][key] + 0.0, NAN)  # + 0.0: no negative zero
 
 
 def _below(key: str, sign: float = 1.0) -> Callable[[dict], tuple[float, float]]:
-    return lambda cfg: (NAN, sign * cfg["claims"][key])
+    return lambda cfg: (NAN, sign * cfg["claims"][key] + 0.0)
 
 
 PAPER, NOTES = "AE-LPN paper", "PnP vs unrolled notes"

@@ -276,3 +276,21 @@ def test_strict_exit_code(cfg, tmp_path):
     ds = xr.open_dataset(tmp_path / "claims.nc").load()
     assert ds.sel(claim="6")["verdict"].item() == "fails"
     assert _cli(cfg, paths, tmp_path, "--strict") == 1  # ... and a gate with --strict
+
+
+def test_adaptivity_grid_layout_reads_like_pairs(tmp_path):
+    """adaptivity.nc as a (trained_on, problem, image) grid, NaN where not evaluated, gives the same pairs."""
+    from aelpn.claims.datasets import adaptivity_psnr
+
+    paths = write_datasets(tmp_path, holding_values())
+    pairs = adaptivity_psnr(paths["adaptivity"])
+    grid = np.full((2, 2, N), np.nan)  # the inpaint50 network was not evaluated elsewhere
+    grid[0, 0], grid[0, 1] = pairs.isel(pair=0).values, pairs.isel(pair=1).values
+    path = tmp_path / "grid.nc"
+    write_netcdf(xr.Dataset({"psnr": (("trained_on", "problem", "image"), grid)},
+                            coords={"trained_on": ["blur2", "inpaint50"], "problem": ["inpaint50", "blur2"],
+                                    "image": pairs["image"].values}), path)
+    stacked = adaptivity_psnr(path)
+    assert stacked["trained_on"].values.tolist() == ["blur2", "blur2"]
+    assert stacked["problem"].values.tolist() == ["inpaint50", "blur2"]
+    np.testing.assert_allclose(stacked.values, pairs.values)

@@ -15,7 +15,7 @@ include: "workflow/rules/common.smk"
 rule all:
     default_target: True
     input:
-        lambda wildcards: FIGURES,
+        lambda wildcards: FIGURES + DATASETS,
 
 
 include: "workflow/rules/data.smk"

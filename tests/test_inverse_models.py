@@ -106,8 +106,8 @@ def test_dps_runs_a_few_steps_seeded(denoiser):
 def test_ula_returns_posterior_mean_and_positive_std(denoiser):
     data, _ = measured("inp")
     cfg = {"iterations": 20, "step_fraction": 0.9, "sigma": 0.05, "alpha": 1.0, "thinning": 1, "burnin_ratio": 0.2}
-    mean, std = langevin.pnp_ula(data, denoiser, cfg, seed=0)
-    mean2, _ = langevin.pnp_ula(data, denoiser, cfg, seed=0)
-    assert mean.shape == std.shape == data.y.shape
-    assert torch.equal(mean, mean2) and bool((std > 0).all())
+    mean, std, sample = langevin.pnp_ula(data, denoiser, cfg, seed=0)
+    mean2, _, sample2 = langevin.pnp_ula(data, denoiser, cfg, seed=0)
+    assert mean.shape == std.shape == sample.shape == data.y.shape
+    assert torch.equal(mean, mean2) and torch.equal(sample, sample2) and bool((std > 0).all())
     assert langevin.step_size(data, 1.0, 0.05, 0.9) < 1 / data.lipschitz()

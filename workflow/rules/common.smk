@@ -11,8 +11,9 @@ VARIANTS_1D = config["prox1d"]["variants"]
 SPLITS = sorted(set(config["data"]["splits"].values()))
 SPLIT = config["data"]["splits"]
 
-# Every rule file appends the figures it renders; `rule all` asks for all of them.
+# Every rule file appends the figures it renders, and the datasets no figure reads; `rule all` asks for all of them.
 FIGURES = []
+DATASETS = []
 
 
 wildcard_constraints:

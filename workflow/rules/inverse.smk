@@ -1,6 +1,8 @@
 # PnP vs unrolled vs diffusion on inverse problems (issue 5): a conditional denoiser, one unrolled network
-# per problem, one job per (algorithm, problem) on the evaluation crops, their combination, four figures.
-from aelpn.inverse.jobs import PRIOR_ALGORITHMS, jobs as inverse_jobs
+# per problem, one job per (algorithm, problem) on the evaluation crops, their combination, the cross-operator
+# evaluation of the unrolled networks, four figures. The methods and their prior kinds come from the registry.
+from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
+from aelpn.inverse.methods.registry import get as inverse_method
 
 INVERSE = config["inverse"]
 INVERSE_JOBS = inverse_jobs(INVERSE)
@@ -48,25 +50,21 @@ rule inverse_unrolled:
         "--crops {input.crops} --denoiser {input.denoiser} --out {output} > {log} 2>&1"
 
 
+def inverse_prior_files(kind, problem):
+    """The learned prior files of a prior kind (aelpn.inverse.methods.base.PRIOR_KINDS) for a problem."""
+    return {
+        "proximal_network": expand("results/models/{variant}/model.pt", variant=VARIANTS),
+        "denoiser": ["results/models/inverse/denoiser.pt"],
+        "unrolled": [f"results/models/inverse/unrolled/{problem}.pt"],
+    }[kind]
+
+
 def inverse_run_inputs(wildcards):
-    """Evaluation crops plus the learned components the algorithm uses."""
-    inputs = {"crops": f"results/data/crops/{SPLIT['evaluate']}.nc"}
-    if wildcards.algorithm in PRIOR_ALGORITHMS:
-        inputs["models"] = expand("results/models/{variant}/model.pt", variant=VARIANTS)
-    elif wildcards.algorithm == "unrolled":
-        inputs["unrolled"] = f"results/models/inverse/unrolled/{wildcards.problem}.pt"
-    else:
-        inputs["denoiser"] = "results/models/inverse/denoiser.pt"
-    return inputs
-
-
-def inverse_run_args(wildcards, input):
-    """The CLI options naming the learned components."""
-    if "models" in input.keys():
-        return "--models " + " ".join(input.models)
-    if "unrolled" in input.keys():
-        return f"--unrolled {input.unrolled}"
-    return f"--denoiser {input.denoiser}"
+    """Evaluation crops plus the learned priors of the kind the method declares."""
+    return {
+        "crops": f"results/data/crops/{SPLIT['evaluate']}.nc",
+        "prior": inverse_prior_files(inverse_method(wildcards.algorithm).prior, wildcards.problem),
+    }
 
 
 rule inverse_run:
@@ -76,7 +74,6 @@ rule inverse_run:
         "results/runs/inverse/{problem}/{algorithm}.nc",
     params:
         cfg=INVERSE_CFG,
-        components=inverse_run_args,
     threads: 1
     log:
         "logs/inverse/{problem}_{algorithm}.log",
@@ -84,7 +81,7 @@ rule inverse_run:
         "benchmarks/inverse/{problem}_{algorithm}.tsv"
     shell:
         "aelpn --threads {threads} inverse run --config {params.cfg:q} --algorithm {wildcards.algorithm} "
-        "--problem {wildcards.problem} --crops {input.crops} {params.components} --out {output} > {log} 2>&1"
+        "--problem {wildcards.problem} --crops {input.crops} --prior {input.prior} --out {output} > {log} 2>&1"
 
 
 rule inverse_combine:
@@ -101,6 +98,28 @@ rule inverse_combine:
     localrule: True
     shell:
         "aelpn inverse combine --config {params.cfg:q} --out {output} {input} > {log} 2>&1"
+
+
+rule inverse_adaptivity:
+    input:
+        crops=f"results/data/crops/{SPLIT['evaluate']}.nc",
+        unrolled=sorted({f"results/models/inverse/unrolled/{a}.pt" for a, _ in adaptivity_pairs(INVERSE)}),
+    output:
+        "results/metrics/adaptivity.nc",
+    params:
+        cfg=INVERSE_CFG,
+    threads: 1
+    log:
+        "logs/inverse/adaptivity.log",
+    benchmark:
+        "benchmarks/inverse/adaptivity.tsv"
+    shell:
+        "aelpn --threads {threads} inverse adaptivity --config {params.cfg:q} --crops {input.crops} "
+        "--out {output} {input.unrolled} > {log} 2>&1"
+
+
+if adaptivity_pairs(INVERSE):
+    DATASETS.append("results/metrics/adaptivity.nc")
 
 
 for _figure in ("inverse_table", "inverse_grid", "inverse_iterations", "inverse_uncertainty"):

@@ -12,7 +12,6 @@ import deepinv as dinv
 import numpy as np
 import torch
 import xarray as xr
-from torch import nn
 from tqdm import tqdm
 
 from aelpn import checkpoint
@@ -23,10 +22,11 @@ from aelpn.provenance import annotate, attrs
 from aelpn.seeding import derive_seed
 
 
-class ConditionalDenoiser(nn.Module):
+class ConditionalDenoiser(dinv.models.Denoiser):
     """D(x, s) = m + c_skip (x - m) + c_out F(c_in (x - m), log(s)/4) with m = 1/2, c_skip = p^2/(s^2 + p^2),
     c_out = s p / sqrt(s^2 + p^2), c_in = 1/sqrt(s^2 + p^2) (EDM preconditioning, p = ``pixel_std``) and F an
-    untrained deepinv DRUNet with widths (w, 2w, 4w, 8w); D(x, 0) = x and D tends to a learned mean as s grows."""
+    untrained deepinv DRUNet with widths (w, 2w, 4w, 8w); D(x, 0) = x and D tends to a learned mean as s grows.
+    A deepinv Denoiser: forward(x, sigma) with sigma a float or a (B,) tensor."""
 
     def __init__(self, channels: int, width: int, blocks: int, pixel_std: float):
         super().__init__()

@@ -1,4 +1,4 @@
-"""Plug-and-play solvers for min_x f(x) + lam R(x) with f = -log p(y|x) (a GaussianData/PoissonData) and a
+"""Plug-and-play solvers for min_x f(x) + lam R(x) with f = -log p(y|x) (a problems.DataTerm) and a
 prior given by a denoiser. A learned proximal network is D = prox_{s^2 R} with s = sigma_train (the noise
 level it was trained at), so every parameter below is tied to s explicitly:
 

@@ -110,4 +110,6 @@ def test_ula_returns_posterior_mean_and_positive_std(denoiser):
     mean2, _, sample2 = langevin.pnp_ula(data, denoiser, cfg, seed=0)
     assert mean.shape == std.shape == sample.shape == data.y.shape
     assert torch.equal(mean, mean2) and torch.equal(sample, sample2) and bool((std > 0).all())
+    # the sample is one kept chain state: it deviates from the chain's mean by about one posterior std per pixel
+    assert 0.3 < float(((sample - mean) / std).pow(2).mean()) < 3
     assert langevin.step_size(data, 1.0, 0.05, 0.9) < 1 / data.lipschitz()

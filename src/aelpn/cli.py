@@ -108,7 +108,8 @@ def _cmd_bench(a):
     quick, paper = load(a.quick), load(a.paper)
     from aelpn.bench import BenchSettings, run_bench
 
-    settings = BenchSettings(variants=tuple(a.variants), rounds=a.rounds, paper_size=a.paper_size,
+    settings = BenchSettings(variants=tuple(a.variants), images_dir=a.images, models_dir=a.models,
+                             warmup_steps=a.warmup_steps, rounds=a.rounds, paper_size=a.paper_size,
                              paper_batch=a.paper_batch, regularizer_images=a.regularizer_images,
                              regularizer_model=a.regularizer_model, pnp_size=a.pnp_size,
                              pnp_iterations=a.pnp_iterations, workflow_scratch=a.workflow, repo=a.repo)
@@ -210,7 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--paper", default="config/config.yaml", help="paper-scale config file (its model widths)")
     q.add_argument("--out", default="results/bench/bench.nc")
     q.add_argument("--variants", nargs="+", default=["lpn", "scale", "shift", "normtrick", "aelpn"])
-    q.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (the best one counts)")
+    q.add_argument("--images", default="../shared/data/BSDS500",
+                   help="BSDS500 directory (images/train/*.jpg) whose training images give the real crops")
+    q.add_argument("--models", default=None, metavar="DIR",
+                   help="trained models DIR/{variant}/model.pt timed at quick width (e.g. results/models)")
+    q.add_argument("--warmup-steps", type=int, default=200,
+                   help="Adam steps of L1 denoising before timing a model not loaded from --models")
+    q.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (median and quartiles)")
     q.add_argument("--paper-size", type=int, default=32, help="crop size of the paper-width training step")
     q.add_argument("--paper-batch", type=int, default=4, help="batch of the paper-width training step")
     q.add_argument("--regularizer-images", type=int, default=16)

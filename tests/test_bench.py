@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from model_helpers import image_model, small_cfg
@@ -14,6 +15,7 @@ from torch import nn
 from aelpn.bench import BenchSettings, run_bench
 from aelpn.bench.baseline import scipy_regularizer
 from aelpn.bench.crops import bench_crops
+from aelpn.bench.gpu import GPUCheckError, _on_device, gpu_check, gpu_table
 from aelpn.bench.timing import _quartiles
 from aelpn.bench.training import trained_model
 from aelpn.bench.flops import core_macs
@@ -122,3 +124,31 @@ def test_timed_model_is_the_trained_file_or_a_warmed_up_one(tmp_path, shared_bsd
 def test_timing_reports_median_and_quartiles():
     assert _quartiles([4.0, 1.0, 3.0, 2.0, 5.0]) == (3.0, 2.0, 4.0)
     assert _quartiles([2.5]) == (2.5, 2.5, 2.5)
+
+
+def test_gpu_check_path_runs_on_cpu_and_keeps_everything_on_the_device(smoke_config, shared_bsds):
+    """The GPU check's code path at tiny sizes on the CPU: every field finite, one row per variant and precision
+    (amp and TF32 are no-ops on the CPU, so their numbers equal fp32's: same seeds, same batches)."""
+    torch.set_num_threads(1)
+    crops = bench_crops(shared_bsds, 16, 6, 3, seed=0)
+    ds = gpu_check(smoke_config, crops, steps=4, batch=2, variants=("lpn", "aelpn"), require_cuda=False)
+    assert ds.sizes == {"variant": 2, "precision": 3}
+    for name in ("images_per_s", "achieved_tflops", "final_loss", "val_psnr"):
+        assert np.isfinite(ds[name].values).all(), name
+    assert (ds["val_psnr"].sel(precision="amp") == ds["val_psnr"].sel(precision="fp32")).all()
+    assert np.isfinite(float(ds["pnp_admm_psnr"])) and float(ds["diffpir_seconds"]) > 0
+    assert "| aelpn | amp |" in gpu_table(ds)
+
+
+def test_gpu_check_refuses_to_fall_back_to_the_cpu():
+    with pytest.raises(GPUCheckError, match="result on cpu, expected cuda"):
+        _on_device("training lpn (fp32)", torch.device("cuda"), torch.zeros(2))
+    with pytest.raises(GPUCheckError, match="non-finite"):
+        _on_device("PnP-ADMM", torch.device("cpu"), torch.tensor([1.0, float("nan")]))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_gpu_check_cli_without_cuda_exits_non_zero(repo, capsys):
+    smoke = str(repo / "config" / "smoke.yaml")
+    assert main(["bench", "--paper", smoke, "--gpu-check", "--gpu-size", "16", "--gpu-crops", "4"]) != 0
+    assert "torch cannot see a CUDA device" in capsys.readouterr().err

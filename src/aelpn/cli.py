@@ -106,6 +106,8 @@ def _cmd_inverse_combine(a):
 
 def _cmd_bench(a):
     quick, paper = load(a.quick), load(a.paper)
+    if a.gpu_check:
+        return _gpu_check(paper, a)
     from aelpn.bench import BenchSettings, run_bench
 
     settings = BenchSettings(variants=tuple(a.variants), images_dir=a.images, models_dir=a.models,
@@ -114,6 +116,21 @@ def _cmd_bench(a):
                              regularizer_model=a.regularizer_model, pnp_size=a.pnp_size,
                              pnp_iterations=a.pnp_iterations, workflow_scratch=a.workflow, repo=a.repo)
     print(run_bench(quick, paper, a.out, settings))
+
+
+def _gpu_check(paper: dict, a) -> int:
+    from aelpn.bench.crops import bench_crops
+    from aelpn.bench.gpu import gpu_check, gpu_table
+    from aelpn.data import load_crops
+    from aelpn.io import write_netcdf
+
+    channels = 1 if paper["data"]["grayscale"] else 3
+    crops = load_crops(a.crops)[0] if a.crops else bench_crops(a.images, a.gpu_size, a.gpu_crops, channels,
+                                                                  paper["seed"])
+    ds = gpu_check(paper, crops, a.gpu_steps, a.gpu_batch)
+    write_netcdf(ds, a.gpu_out)
+    print(gpu_table(ds))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,6 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--workflow", default=None, metavar="SCRATCH",
                    help="also time the quick run of every figure and a no-op rerun in this empty directory")
     q.add_argument("--repo", default=".", help="project root (Snakefile) for --workflow")
+    q.add_argument("--gpu-check", action="store_true",
+                   help="instead: the GPU check of the paper-scale paths on CUDA (non-zero exit on any failure)")
+    q.add_argument("--gpu-steps", type=int, default=200, help="training steps per variant and precision")
+    q.add_argument("--gpu-batch", type=int, default=8, help="training batch of the GPU check")
+    q.add_argument("--gpu-size", type=int, default=128, help="crop size of the GPU check (from --images)")
+    q.add_argument("--gpu-crops", type=int, default=72, help="number of real crops drawn from --images")
+    q.add_argument("--crops", default=None, help="crops netCDF ('aelpn data crops') to use instead of --images")
+    q.add_argument("--gpu-out", default="results/bench/gpu_check.nc", help="netCDF written by the GPU check")
     q.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("results", help="inspect results").add_subparsers(dest="action", required=True)
@@ -240,9 +265,10 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that explain themselves: printed as one message, without a traceback."""
     from aelpn.combine import CombineError
     from aelpn.data.errors import DataError
+    from aelpn.bench.gpu import GPUCheckError
     from aelpn.train import NonFiniteLossError
 
-    return ConfigError, DataError, CombineError, NonFiniteLossError
+    return ConfigError, DataError, CombineError, NonFiniteLossError, GPUCheckError
 
 
 def main(argv: list[str] | None = None) -> int:

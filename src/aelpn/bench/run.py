@@ -19,7 +19,7 @@ from aelpn.bench.training import training_throughput
 from aelpn.bench.workflow import workflow_times
 from aelpn.device import configure
 from aelpn.io import write_netcdf
-from aelpn.models import build_model, load_model
+from aelpn.models import VARIANTS, build_model, load_model
 
 TARGETS = {"training_speedup": 1.5, "regularizer_speedup": 10.0, "pnp_ratio": 1.1, "workflow_full_s": 900.0,
            "workflow_noop_s": 10.0}
@@ -31,7 +31,7 @@ class BenchSettings:
     config's model on ``paper_size`` crops in batches of ``paper_batch`` (a 128x128 batch of 64 does not fit a
     2-core CPU in reasonable time). ``workflow_scratch``: run the whole quick pipeline there (minutes)."""
 
-    variants: tuple[str, ...] = ("lpn", "scale", "shift", "normtrick", "aelpn")
+    variants: tuple[str, ...] = VARIANTS
     rounds: int = 5
     calls: int = 2
     paper_size: int = 32

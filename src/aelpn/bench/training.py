@@ -9,7 +9,7 @@ import torch
 from aelpn.bench.baseline import autograd_prox
 from aelpn.bench.flops import training_step_flops
 from aelpn.bench.timing import best_times
-from aelpn.losses import proximal_matching_loss
+from aelpn.training.losses import proximal_matching_loss
 from aelpn.models import build_model
 
 

@@ -154,39 +154,41 @@ def fit(run: Run, model: torch.nn.Module, optimizer: torch.optim.Optimizer, lr_a
                    "train_device": run.device})
 
     bar = progress(run.steps, run.label, initial=start)
-    for step in range(start, run.steps):
-        tic = time.perf_counter()
-        lr = float(lr_at(step))
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        optimizer.zero_grad(set_to_none=True)
-        out = batch_loss(step)
-        value = out.loss.item()
-        kept = ("no checkpoint written yet" if saved_step is None
-                else f"kept the last good checkpoint {ckpt} (step {saved_step})")
-        if not math.isfinite(value):
-            raise NonFiniteLossError(f"{run.label}: non-finite training loss ({value}) at step {step + 1}; {kept}")
-        monitor.check(run, step + 1, value, out.stage, kept)
-        out.loss.backward()
-        if grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        if project is not None:
-            project()
-        done = step + 1
-        extra = after_step(done) if after_step is not None else {}
-        values = {"loss": value, "lr": lr, **out.log, **extra, "seconds": time.perf_counter() - tic}
-        for name in run.fields:
-            log[name].append(values[name])
-        bar.update(1)
-        bar.set_postfix(_postfix(out, value), refresh=False)
-        if done % run.checkpoint_every == 0 and done < run.steps:
-            state_mod.save(ckpt, fingerprint=run.fingerprint, step=done, objects=objects, log=log,
-                           monitor=monitor.state())
-            write(done)
-            saved_step = done
-            print(f"checkpoint {ckpt} at step {done}/{run.steps}", flush=True)
-    bar.close()
+    try:
+        for step in range(start, run.steps):
+            tic = time.perf_counter()
+            lr = float(lr_at(step))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            optimizer.zero_grad(set_to_none=True)
+            out = batch_loss(step)
+            value = out.loss.item()
+            kept = ("no checkpoint written yet" if saved_step is None
+                    else f"kept the last good checkpoint {ckpt} (step {saved_step})")
+            if not math.isfinite(value):
+                raise NonFiniteLossError(f"{run.label}: non-finite training loss ({value}) at step {step + 1}; {kept}")
+            monitor.check(run, step + 1, value, out.stage, kept)
+            out.loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+            if project is not None:
+                project()
+            done = step + 1
+            extra = after_step(done) if after_step is not None else {}
+            values = {"loss": value, "lr": lr, **out.log, **extra, "seconds": time.perf_counter() - tic}
+            for name in run.fields:
+                log[name].append(values[name])
+            bar.update(1)
+            bar.set_postfix(_postfix(out, value), refresh=False)
+            if done % run.checkpoint_every == 0 and done < run.steps:
+                state_mod.save(ckpt, fingerprint=run.fingerprint, step=done, objects=objects, log=log,
+                               monitor=monitor.state())
+                write(done)
+                saved_step = done
+                print(f"checkpoint {ckpt} at step {done}/{run.steps}", flush=True)
+    finally:
+        bar.close()
     write(run.steps)
     state_mod.remove(ckpt)
     return Record(run.steps, log["loss"][-1], float(sum(log["seconds"])), run.device, log)

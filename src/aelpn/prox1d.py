@@ -34,9 +34,8 @@ INVERSION_TOL = 1e-3
 
 
 def grid(prox1d_cfg: dict) -> torch.Tensor:
-    """The evaluation grid: grid_points equispaced values on [grid_min, grid_max], shape (grid_points,)."""
-    if prox1d_cfg["grid_max"] <= prox1d_cfg["grid_min"]:
-        raise ValueError("config key 'prox1d.grid_max' must exceed 'prox1d.grid_min'")
+    """The evaluation grid: grid_points equispaced values on [grid_min, grid_max] (grid_max > grid_min, checked
+    by ``aelpn.config.validate``), shape (grid_points,)."""
     return torch.linspace(prox1d_cfg["grid_min"], prox1d_cfg["grid_max"], prox1d_cfg["grid_points"])
 
 

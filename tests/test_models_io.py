@@ -76,3 +76,21 @@ def test_reads_the_earlier_v1_format(tmp_path):
                 "extra": {}}, tmp_path / "v1.pt")
     _same_outputs(model, aelpn.load_model(tmp_path / "v1.pt", device="cpu"),
                   torch.linspace(-4, 4, 17, dtype=torch.float64)[:, None])
+
+
+def test_a_save_interrupted_mid_write_leaves_the_previous_model_intact(tmp_path, monkeypatch):
+    old, new = model_1d("lpn", seed=0), model_1d("lpn", seed=1)
+    path = save_model(old, tmp_path / "model.pt")
+    before = path.read_bytes()
+    real_save = torch.save
+
+    def save_half_then_die(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        with open(f, "r+b") as fh:  # a killed writer leaves a truncated file
+            fh.truncate(50)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", save_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(new, path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["model.pt"]

@@ -15,8 +15,8 @@ import aelpn.prox1d as prox1d_mod
 from aelpn.io import read_netcdf
 from aelpn.training import NonFiniteLossError, Step, checkpoint_path, state
 
-DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 6,
-        "batch_size": 3, "lr": 1e-3, "checkpoint_every": 2, "divergence": DIVERGENCE}
+DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 8,
+        "batch_size": 2, "lr": 1e-3, "checkpoint_every": 3, "divergence": DIVERGENCE}
 
 
 @pytest.fixture
@@ -25,9 +25,9 @@ def components(tmp_path, smoke_config):
     crops = crops_file(tmp_path / "train.nc", n=8)
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False}, "prox1d": smoke_config["prox1d"],
            "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
-                       "unrolled": {"iterations": 2, "steps": 5, "batch_size": 3, "lr": 1e-4, "grad_clip": 1.0,
-                                    "checkpoint_every": 2, "divergence": DIVERGENCE}}}
-    cfg["prox1d"].update(steps=[4, 3], lrs=[1e-2, 1e-3], checkpoint_every=2)
+                       "unrolled": {"iterations": 2, "steps": 7, "batch_size": 2, "lr": 1e-4, "grad_clip": 1.0,
+                                    "checkpoint_every": 3, "divergence": DIVERGENCE}}}
+    cfg["prox1d"].update(steps=[4, 3], lrs=[1e-2, 1e-3], checkpoint_every=3)
     denoiser = tmp_path / "denoiser.pt"
     denoiser_mod.train_denoiser(cfg, crops, denoiser, tmp_path / "denoiser_log.nc")
     return {
@@ -51,9 +51,9 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_weights(components
     run(tmp_path / "ref")
     real_save = state.save
 
-    def save_then_die(path, **kwargs):  # the process dies right after its second checkpoint
+    def save_then_die(path, **kwargs):  # dies right after its second checkpoint, mid-epoch (4 batches per epoch)
         real_save(path, **kwargs)
-        if kwargs["step"] == 4:
+        if kwargs["step"] == 6:
             raise _Killed()
 
     with monkeypatch.context() as m:
@@ -61,7 +61,7 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_weights(components
         with pytest.raises(_Killed):
             run(tmp_path / "run")
     assert not (tmp_path / "run" / "model.pt").exists() and checkpoint_path(tmp_path / "run" / "model.pt").exists()
-    assert len(read_netcdf(tmp_path / "run" / "log.nc")["step"]) == 2  # log of the checkpoint before
+    assert len(read_netcdf(tmp_path / "run" / "log.nc")["step"]) == 3  # log of the checkpoint before
     run(tmp_path / "run")
     ref = torch.load(tmp_path / "ref" / "model.pt", weights_only=True)
     got = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
@@ -81,11 +81,11 @@ def test_a_non_finite_loss_stops_naming_the_step(components, tmp_path, monkeypat
     def fit(run_, model, optimizer, lr_at, batch_loss, **kwargs):
         def poisoned(step):
             out = batch_loss(step)
-            return Step(out.loss * 0 + bad, out.log, out.stage) if step == 2 else out
+            return Step(out.loss * 0 + bad, out.log, out.stage) if step == 3 else out
         return real_fit(run_, model, optimizer, lr_at, poisoned, **kwargs)
 
     monkeypatch.setattr(module, "fit", fit)
-    with pytest.raises(NonFiniteLossError, match=r"non-finite training loss \((nan|inf|-inf)\) at step 3; kept .*"
-                                                 r"\(step 2\)"):
+    with pytest.raises(NonFiniteLossError, match=r"non-finite training loss \((nan|inf|-inf)\) at step 4; kept .*"
+                                                 r"\(step 3\)"):
         run(tmp_path / "run")
     assert not (tmp_path / "run" / "model.pt").exists()

@@ -9,6 +9,7 @@ import sys
 
 from aelpn import __version__
 from aelpn.config import ConfigError, load
+from aelpn.models.names import VARIANTS, VARIANTS_1D
 
 
 # Each command validates its config slice before importing the (torch-heavy) stage it runs.
@@ -50,7 +51,7 @@ def _cmd_prox1d_train(a):
     cfg = load(a.config, partial=True)
     from aelpn.prox1d import train_1d
 
-    train_1d(cfg, a.variant, a.out)
+    train_1d(cfg, a.variant, a.out, a.train_log)
 
 
 def _cmd_prox1d_evaluate(a):
@@ -89,7 +90,7 @@ def _cmd_inverse_denoiser(a):
 def _cmd_inverse_unrolled(a):
     from aelpn.inverse.unrolled import train_unrolled
 
-    train_unrolled(load(a.config, partial=True), a.problem, a.crops, a.denoiser, a.out)
+    train_unrolled(load(a.config, partial=True), a.problem, a.crops, a.denoiser, a.out, a.train_log)
 
 
 def _cmd_inverse_run(a):
@@ -158,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("train", help="train one image model variant (resumes from its checkpoint)")
     _config_arg(q)
-    q.add_argument("--variant", required=True, choices=["lpn", "scale", "shift", "normtrick", "aelpn"])
+    q.add_argument("--variant", required=True, choices=VARIANTS)
     q.add_argument("--train", required=True, help="training crops (netCDF)")
     q.add_argument("--val", required=True, help="validation crops (netCDF)")
     q.add_argument("--out", required=True, help="final weights (.pt)")
@@ -168,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prox1d", help="1-D split-normal study").add_subparsers(dest="action", required=True)
     q = p.add_parser("train", help="train one 1-D variant")
     _config_arg(q)
-    q.add_argument("--variant", required=True, choices=["lpn", "scale", "normtrick"])
-    q.add_argument("--out", required=True)
+    q.add_argument("--variant", required=True, choices=VARIANTS_1D)
+    q.add_argument("--out", required=True, help="final weights (.pt)")
+    q.add_argument("--train-log", required=True, help="training log (netCDF)")
     q.set_defaults(func=_cmd_prox1d_train)
     q = p.add_parser("evaluate", help="learned vs true prox and log-prior on a grid")
     _config_arg(q)
@@ -205,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--problem", required=True)
     q.add_argument("--crops", required=True, help="training crops (netCDF)")
     q.add_argument("--denoiser", required=True, help="trained conditional denoiser (initialization)")
-    q.add_argument("--out", required=True)
+    q.add_argument("--out", required=True, help="weights (.pt)")
+    q.add_argument("--train-log", required=True, help="training log (netCDF)")
     q.set_defaults(func=_cmd_inverse_unrolled)
     q = p.add_parser("run", help="solve one problem with one algorithm on the evaluation crops")
     _config_arg(q)
@@ -227,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--quick", default="config/quick.yaml", help="quick-scale config file")
     q.add_argument("--paper", default="config/config.yaml", help="paper-scale config file (its model widths)")
     q.add_argument("--out", default="results/bench/bench.nc")
-    q.add_argument("--variants", nargs="+", default=["lpn", "scale", "shift", "normtrick", "aelpn"])
+    q.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     q.add_argument("--images", default="../shared/data/BSDS500",
                    help="BSDS500 directory (images/train/*.jpg) whose training images give the real crops")
     q.add_argument("--models", default=None, metavar="DIR",
@@ -265,10 +268,17 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that explain themselves: printed as one message, without a traceback."""
     from aelpn.combine import CombineError
     from aelpn.data.errors import DataError
-    from aelpn.bench.gpu import GPUCheckError
-    from aelpn.train import NonFiniteLossError
 
-    return ConfigError, DataError, CombineError, NonFiniteLossError, GPUCheckError
+    return ConfigError, DataError, CombineError
+
+
+def _fixable_errors() -> tuple[type[Exception], ...]:
+    """Errors a user fixes (a corrupt model or checkpoint file, a learning rate that diverges): one line, exit 2."""
+    from aelpn.bench.gpu import GPUCheckError
+    from aelpn.modelfile import ModelFileError
+    from aelpn.training import CheckpointError, TrainingError
+
+    return ModelFileError, CheckpointError, TrainingError, GPUCheckError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aelpn: {err}", file=sys.stderr)
         return 2
     except Exception as err:
+        if isinstance(err, _fixable_errors()):
+            print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
+            return 2
         if isinstance(err, _user_errors()):
             print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
             return 1

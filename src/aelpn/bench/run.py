@@ -20,7 +20,7 @@ from aelpn.bench.training import trained_model, training_throughput
 from aelpn.bench.workflow import workflow_times
 from aelpn.device import configure
 from aelpn.io import write_netcdf
-from aelpn.models import build_model, load_model
+from aelpn.models import VARIANTS, build_model, load_model
 
 TARGETS = {"training_speedup": 1.5, "regularizer_speedup": 10.0, "pnp_ratio": 1.1, "workflow_full_s": 900.0,
            "workflow_noop_s": 10.0}
@@ -34,7 +34,7 @@ class BenchSettings:
     in ``images_dir``, at a trained state: ``models_dir/{variant}/model.pt`` where it matches the shape, else
     ``warmup_steps`` warm-up steps. ``workflow_scratch``: run the whole quick pipeline there (minutes)."""
 
-    variants: tuple[str, ...] = ("lpn", "scale", "shift", "normtrick", "aelpn")
+    variants: tuple[str, ...] = VARIANTS
     images_dir: str = "../shared/data/BSDS500"
     models_dir: str | None = None
     warmup_steps: int = 200

@@ -14,7 +14,7 @@ import torch
 from aelpn.bench.baseline import autograd_prox
 from aelpn.bench.flops import training_step_flops
 from aelpn.bench.timing import interleaved_times
-from aelpn.losses import l1_loss, proximal_matching_loss
+from aelpn.training.losses import l1_loss, proximal_matching_loss
 from aelpn.models import build_model, load_model
 
 

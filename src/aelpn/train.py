@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -65,6 +66,30 @@ def draw_batch(x_train: torch.Tensor, train_cfg: dict, gen: torch.Generator):
     return idx, sigma, noise
 
 
+def image_batch_loss(model, x_train: torch.Tensor, tcfg: dict, variant: str, gen: torch.Generator, compute: dict,
+                     device: torch.device) -> Callable[[int], Step]:
+    """The batch loss of an image proximal network at 0-based ``step``: a seeded batch of ``x_train`` (on
+    ``device``) with Gaussian noise (``draw_batch``), f(y) under ``compute.amp`` autocast, then the L1 loss in
+    pre-training and proximal matching at the schedule's gamma afterwards (``lpn_schedule``)."""
+    n_entries = x_train[0].numel()
+
+    def batch_loss(step: int) -> Step:
+        setting = lpn_schedule(tcfg, variant, step, n_entries)
+        idx, sigma, noise = draw_batch(x_train, tcfg, gen)
+        x = x_train[idx.to(device)]
+        y = x + sigma * noise.to(device)
+        with autocast(compute, device):
+            pred = model(y)
+        pred = pred.float()
+        if setting.phase == L1:
+            loss, stage = losses.l1_loss(pred, x), L1
+        else:
+            loss, stage = losses.proximal_matching_loss(pred, x, setting.gamma), f"pm gamma={setting.gamma:.4g}"
+        return Step(loss, {"gamma": setting.gamma, "phase": PHASES.index(setting.phase), "sigma": sigma}, stage)
+
+    return batch_loss
+
+
 def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path, out: str | Path,
           log_out: str | Path) -> None:
     """Train ``variant`` on the crops in ``train_path`` (validating on ``val_path``) with the schedule of
@@ -94,19 +119,7 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
           f"parameters, {len(x_train)} crops {channels}x{height}x{width}, {total} steps on {describe(device)}",
           flush=True)
 
-    def batch_loss(step: int) -> Step:
-        setting = lpn_schedule(tcfg, variant, step, n_entries)
-        idx, sigma, noise = draw_batch(x_train, tcfg, gen)
-        x = x_train[idx.to(device)]
-        y = x + sigma * noise.to(device)
-        with autocast(cfg["compute"], device):
-            pred = model(y)
-        pred = pred.float()
-        if setting.phase == L1:
-            loss, stage = losses.l1_loss(pred, x), L1
-        else:
-            loss, stage = losses.proximal_matching_loss(pred, x, setting.gamma), f"pm gamma={setting.gamma:.4g}"
-        return Step(loss, {"gamma": setting.gamma, "phase": PHASES.index(setting.phase), "sigma": sigma}, stage)
+    batch_loss = image_batch_loss(model, x_train, tcfg, variant, gen, cfg["compute"], device)
 
     def after_step(done: int) -> dict:
         if done % tcfg["validate_every"] and done != total:

@@ -1,8 +1,8 @@
 """The GPU check (``aelpn bench --gpu-check``): the paper-scale code paths on one CUDA device in a few
 minutes, with numbers a cluster profile can use.
 
-- Training: ``steps`` steps of every variant at paper width on real crops, with the production step (the
-  config's schedule, Adam, projection after every step) in three precisions: fp32, TF32 matmuls/convolutions
+- Training: ``steps`` steps of every variant at paper width on real crops, with the production step and loop
+  (``aelpn.train.image_batch_loss`` in ``aelpn.training.fit``: schedule, Adam, projection after every step) in three precisions: fp32, TF32 matmuls/convolutions
   (``compute.tf32``) and bfloat16 autocast (``compute.amp``), each from the same seed and batches, so the
   loss and validation-PSNR differences against fp32 are what the precision causes. Reported: images/s, the
   achieved TFLOP/s against the analytic FLOP count of a step, peak device memory.
@@ -14,7 +14,10 @@ The same function runs on the CPU at tiny sizes in the tests (``require_cuda=Fal
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -30,9 +33,11 @@ from aelpn.inverse.denoiser import build_denoiser
 from aelpn.inverse.diffusion import diffpir
 from aelpn.inverse.pnp import pnp_admm
 from aelpn.inverse.problems import build_problem
-from aelpn.losses import L1, l1_loss, lpn_schedule, proximal_matching_loss
 from aelpn.models import VARIANTS, build_model
 from aelpn.sweeps import denoise
+from aelpn.train import LOG_FIELDS, image_batch_loss
+from aelpn.training import Divergence, Run, fit
+from aelpn.training.losses import lpn_schedule
 
 PRECISIONS = {"fp32": {"tf32": False, "amp": False}, "tf32": {"tf32": True, "amp": False},
               "amp": {"tf32": False, "amp": True}}
@@ -60,49 +65,43 @@ def _reset_memory(device: torch.device) -> None:
 
 
 def train_precision(variant: str, cfg: dict, crops: torch.Tensor, held_out: torch.Tensor, batch: int,
-                    steps: int, precision: str, device: torch.device) -> tuple[dict, torch.nn.Module]:
-    """``steps`` production training steps of ``variant`` in ``precision``; returns the figures and the model."""
+                    steps: int, precision: str, device: torch.device, workdir: Path) -> tuple[dict, torch.nn.Module]:
+    """``steps`` production training steps of ``variant`` in ``precision`` (``aelpn.train.image_batch_loss``
+    through ``aelpn.training.fit``: half L1 pre-training, half proximal matching, one checkpoint written and
+    removed on the device); returns the figures and the model."""
     compute = {"device": device.type, **PRECISIONS[precision]}
     configure(compute)
+    tcfg = {**cfg["train"], "batch_size": batch, "steps_pretrain": steps // 2, "steps_pm": steps - steps // 2,
+            "pm_stages": 1, "checkpoint_every": steps // 2}
     model = build_model(variant, cfg["model"], crops.shape[1], crops.shape[-1], seed=cfg["seed"]).to(device).train()
     optimizer = torch.optim.Adam(model.parameters())
     gen = torch.Generator().manual_seed(cfg["seed"])
-    sigma, n_entries = cfg["train"]["sigma"], crops[0].numel()
-    warm = min(10, steps // 4)
-    loss = torch.zeros(())
-    for step in range(steps):
-        if step == warm:
-            synchronize(device)
-            _reset_memory(device)
-            start = time.perf_counter()
-        setting = lpn_schedule(cfg["train"], step, n_entries)
-        idx = torch.randint(len(crops), (batch,), generator=gen)
-        x = crops[idx].to(device)
-        y = x + sigma * torch.randn(x.shape, generator=gen).to(device)
-        for group in optimizer.param_groups:
-            group["lr"] = setting.lr
-        optimizer.zero_grad(set_to_none=True)
-        with autocast(compute, device):
-            pred = model(y)
-        pred = pred.float()
-        loss = l1_loss(pred, x) if setting.phase == L1 else proximal_matching_loss(pred, x, setting.gamma)
-        loss.backward()
-        optimizer.step()
-        model.project_()
+    n_entries = crops[0].numel()
+    run = Run(label=f"gpu-check {variant} {precision}", section="train", steps=steps,
+              checkpoint_every=tcfg["checkpoint_every"], divergence=Divergence.from_config(tcfg),
+              out=workdir / f"{variant}_{precision}.pt", log_out=workdir / f"{variant}_{precision}_log.nc",
+              fingerprint=f"gpu-check-{variant}-{precision}", fields=LOG_FIELDS, title="aelpn GPU check", cfg=cfg,
+              device=describe(device))
+    _reset_memory(device)
+    record = fit(run, model, optimizer, lambda step: lpn_schedule(tcfg, variant, step, n_entries).lr,
+                 image_batch_loss(model, crops.to(device), tcfg, variant, gen, compute, device),
+                 resumables={"generator": gen}, project=model.project_,
+                 after_step=lambda done: {"val_psnr": math.nan})
     synchronize(device)
-    seconds = time.perf_counter() - start
-    _on_device(f"training {variant} ({precision})", device, loss, *model.parameters())
+    _on_device(f"training {variant} ({precision})", device, *model.parameters())
     model.eval()
+    sigma = cfg["train"]["sigma"]
     noise = torch.randn(held_out.shape, generator=torch.Generator().manual_seed(cfg["seed"] + 1))
     with torch.no_grad(), autocast(compute, device):
         estimate = model((held_out + sigma * noise).to(device)).float()
     _on_device(f"validation {variant} ({precision})", device, estimate)
-    flops = training_step_flops(model.spec, batch) * (steps - warm)
+    step_seconds = float(np.median(record.log["seconds"][min(10, steps // 4):]))
+    flops = training_step_flops(model.spec, batch)
     return {
-        "images_per_s": batch * (steps - warm) / seconds,
-        "achieved_tflops": flops / seconds / 1e12,
-        "step_tflop": training_step_flops(model.spec, batch) / 1e12,
-        "final_loss": loss.item(),
+        "images_per_s": batch / step_seconds,
+        "achieved_tflops": flops / step_seconds / 1e12,
+        "step_tflop": flops / 1e12,
+        "final_loss": record.final_loss,
         "val_psnr": float(metrics.psnr(estimate.cpu(), held_out).mean()),
         "peak_memory_gib": _memory(device),
     }, model
@@ -127,13 +126,15 @@ def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=V
     device = torch.device("cuda" if require_cuda else "cpu")
     train_crops, held_out = crops[:-batch], crops[-batch:]
     rows, models = {}, {}
+    workdir = Path(tempfile.mkdtemp(prefix="aelpn-gpu-check-"))
     for variant in variants:
         for precision in PRECISIONS:
             rows[variant, precision], model = train_precision(variant, cfg, train_crops, held_out, batch, steps,
-                                                              precision, device)
+                                                              precision, device, workdir)
             models[variant] = model if precision == "fp32" else models[variant]
             print(f"gpu-check train {variant} {precision}: {rows[variant, precision]['images_per_s']:.1f} img/s, "
                   f"loss {rows[variant, precision]['final_loss']:.4g}", flush=True)
+    shutil.rmtree(workdir)
     configure({"device": device.type, "tf32": False, "amp": False})
     fields = next(iter(rows.values()))
     ds = xr.Dataset({f: (("variant", "precision"), [[rows[v, p][f] for p in PRECISIONS] for v in variants])

@@ -69,7 +69,7 @@ def _training(quick: dict, paper: dict, s: BenchSettings, device) -> xr.Dataset:
         path = Path(s.models_dir) / variant / "model.pt" if s.models_dir and name == "quick" else None
         model, states[name, variant] = trained_model(
             variant, model_cfg, crops[sz], b, quick["seed"], device, str(path) if path else None,
-            s.warmup_steps, quick["train"]["lr_pretrain"], quick["train"]["sigma"])
+            s.warmup_steps, quick["train"]["lr_pretrain"][variant], quick["train"]["sigma"])
         rows[name, variant] = training_throughput(model, crops[sz], b, s.rounds, s.calls, quick["seed"], device)
     fields = next(iter(rows.values())).keys()
     data = {f: (("width_setting", "variant"), [[rows[w, v][f] for v in s.variants] for w in setups]) for f in fields}

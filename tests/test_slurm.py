@@ -26,7 +26,7 @@ from workflow_utils import REPO, snakemake, write_config
 
 pytestmark = pytest.mark.slurm
 
-PROFILE = str(REPO / "workflow" / "profiles" / "slurm-local")
+PROFILE = str(REPO / "profiles" / "slurm-local")
 CPU_TARGETS = ["results/data/crops/train.nc"]
 GPU_TARGETS = ["results/models/lpn/model.pt", "results/models/lpn/train_log.nc"]
 LOCAL_TARGETS = ["results/metrics/prox1d.nc", "results/figures/prox1d.png"]

@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import xarray as xr
-from tqdm import tqdm
 
 from aelpn import provenance
 from aelpn.bench.machine import machine_attrs
@@ -20,6 +19,7 @@ from aelpn.bench.workflow import workflow_times
 from aelpn.device import configure
 from aelpn.io import write_netcdf
 from aelpn.models import build_model, load_model
+from aelpn.progress import progress_bar
 
 TARGETS = {"training_speedup": 1.5, "regularizer_speedup": 10.0, "pnp_ratio": 1.1, "workflow_full_s": 900.0,
            "workflow_noop_s": 10.0}
@@ -56,7 +56,7 @@ def _training(quick: dict, paper: dict, s: BenchSettings, device) -> xr.Dataset:
     channels, size, batch = _settings(quick)
     setups = {"quick": (quick["model"], size, batch), "paper": (paper["model"], s.paper_size, s.paper_batch)}
     rows = {}
-    for (name, (model_cfg, sz, b)), variant in tqdm([(kv, v) for kv in setups.items() for v in s.variants],
+    for (name, (model_cfg, sz, b)), variant in progress_bar([(kv, v) for kv in setups.items() for v in s.variants],
                                                     desc="bench training"):
         rows[name, variant] = training_throughput(variant, model_cfg, channels, sz, b, s.rounds, s.calls,
                                                   quick["seed"], device)

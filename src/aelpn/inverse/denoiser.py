@@ -13,12 +13,12 @@ import numpy as np
 import torch
 import xarray as xr
 from torch import nn
-from tqdm import tqdm
 
 from aelpn import checkpoint
 from aelpn.config import slice_hash
 from aelpn.device import autocast, configure, describe
 from aelpn.io import file_digest, save_torch, write_netcdf
+from aelpn.progress import progress_bar
 from aelpn.provenance import annotate, attrs
 from aelpn.seeding import derive_seed
 
@@ -102,7 +102,7 @@ def train_denoiser(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
     step, log = checkpoint.resume(ckpt_path, fingerprint, model, opt, gen, ("loss", "seconds"), "denoiser",
                                   dcfg["steps"])
     stream = batches(x, dcfg["batch_size"], gen)
-    bar = tqdm(total=dcfg["steps"], initial=step, desc="denoiser", mininterval=5)
+    bar = progress_bar(total=dcfg["steps"], initial=step, desc="denoiser", mininterval=5)
     while step < dcfg["steps"]:
         t0 = time.perf_counter()
         xb = next(stream)

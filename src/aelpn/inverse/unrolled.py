@@ -10,7 +10,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from aelpn import checkpoint
 from aelpn.config import slice_hash
@@ -19,6 +18,7 @@ from aelpn.inverse.denoiser import ConditionalDenoiser, batches, load_denoiser
 from aelpn.inverse.pnp import continuation_schedule
 from aelpn.inverse.problems import build_problem
 from aelpn.io import file_digest, save_torch
+from aelpn.progress import progress_bar
 from aelpn.seeding import derive_seed
 
 
@@ -71,7 +71,7 @@ def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path:
     step, log = checkpoint.resume(ckpt_path, fingerprint, model, opt, gen, ("seconds",),
                                   f"unrolled {problem_name}", ucfg["steps"])
     stream = batches(x_all, ucfg["batch_size"], gen)
-    bar = tqdm(total=ucfg["steps"], initial=step, desc=f"unrolled {problem_name}", mininterval=5)
+    bar = progress_bar(total=ucfg["steps"], initial=step, desc=f"unrolled {problem_name}", mininterval=5)
     while step < ucfg["steps"]:
         t0 = time.perf_counter()
         xb = next(stream)

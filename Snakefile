@@ -16,10 +16,13 @@ if not workflow.overwrite_configfiles:
 include: "workflow/rules/common.smk"
 
 
+report: "workflow/report/workflow.rst"
+
+
 rule all:
     default_target: True
     input:
-        lambda wildcards: FIGURES,
+        lambda wildcards: FIGURES + TABLE_FILES,
 
 
 include: "workflow/rules/data.smk"
@@ -28,3 +31,4 @@ include: "workflow/rules/prox1d.smk"
 include: "workflow/rules/sweeps.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/inverse.smk"
+include: "workflow/rules/tables.smk"

@@ -73,3 +73,16 @@ def test_plain_dry_run_uses_workflow_profile():
                          timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Using workflow specific profile profiles/default" in out.stderr
+
+
+def test_weights_from_elsewhere_are_not_retrained(tmp_path, smoke_config):
+    """model.pt files dropped into results/models/ (no train_log.nc of a run here) are used as they are."""
+    variants = smoke_config["model"]["variants"]
+    for variant in variants[:2]:
+        (tmp_path / "results" / "models" / variant).mkdir(parents=True)
+        (tmp_path / "results" / "models" / variant / "model.pt").write_bytes(b"weights trained elsewhere")
+    out = snakemake(tmp_path, write_config(smoke_config, tmp_path), "-n")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    counts = job_counts(out.stdout)
+    assert counts["train"] == len(variants) - 2
+    assert counts["sweep"] == 2 * len(variants) and counts["training_logs"] == 1

@@ -19,8 +19,9 @@ rule train:
         "logs/train/{variant}.log",
     benchmark:
         "benchmarks/train/{variant}.tsv"
+    # "(?!)" matches nothing: every variant's weights came from elsewhere
     wildcard_constraints:
-        variant="|".join(TRAINED_VARIANTS) or "(?!)",  # (?!) matches nothing: every variant's weights came from elsewhere
+        variant="|".join(TRAINED_VARIANTS) or "(?!)",
     shell:
         "aelpn --threads {threads} train --config {params.cfg:q} --variant {wildcards.variant} "
         "--train {input.train} --val {input.val} --out {output.model} --train-log {output.log} > {log} 2>&1"

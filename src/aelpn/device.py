@@ -58,8 +58,9 @@ def resolve(device: str | torch.device = "auto") -> torch.device:
 def configure(compute: dict) -> torch.device:
     """Resolve ``compute.device``, apply the TF32 switch and, on CPU, flush denormal floats to zero; returns
     the device. A job given a GPU that torch cannot use is an error (:func:`check_gpu_usable`). Softplus with a
-    large beta (100 at paper scale) drives activations and their derivatives into the denormal range, where x86 arithmetic is up to ~10x slower (measured: a paper-width training step
-    2.8 s -> 0.4 s); flushing changes only values below ~1e-38."""
+    large beta (100 at paper scale) drives activations and their derivatives into the denormal range, where x86
+    arithmetic is up to ~10x slower (measured: a paper-width training step 2.8 s -> 0.4 s); flushing changes only
+    values below ~1e-38."""
     check_gpu_usable(compute["device"])
     dev = resolve(compute["device"])
     if dev.type == "cpu":

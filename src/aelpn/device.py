@@ -35,11 +35,12 @@ def check_gpu_usable(device: str) -> None:
     assigned = assigned_gpus()
     if device != "cpu" and assigned and not torch.cuda.is_available():
         given = ", ".join(f"{k}={v}" for k, v in assigned.items())
-        raise DeviceError(
-            f"this job was given a GPU ({given}) but torch {torch.__version__} cannot use CUDA "
-            f"(torch.version.cuda={torch.version.cuda}): install a CUDA build of PyTorch "
-            "(environment.yml, workflow/envs/aelpn.yaml) or set compute.device: cpu"
-        )
+        if torch.version.cuda is None:
+            fix = "install a CUDA build of PyTorch (environment.yml, workflow/envs/aelpn.yaml)"
+        else:
+            fix = f"it is a CUDA {torch.version.cuda} build, so check the node's driver (nvidia-smi in the job)"
+        raise DeviceError(f"this job was given a GPU ({given}) but torch {torch.__version__} cannot use CUDA: "
+                          f"{fix}, or set compute.device: cpu")
 
 
 def resolve(device: str | torch.device = "auto") -> torch.device:

@@ -53,7 +53,7 @@ def pipeline(tmp_path_factory, request):
     unrolled = {}
     for problem in cfg["inverse"]["problems"]:
         unrolled[problem] = tmp / "unrolled" / f"{problem}.pt"
-        train_unrolled(cfg, problem, train, tmp / "denoiser.pt", unrolled[problem])
+        train_unrolled(cfg, problem, train, tmp / "denoiser.pt", unrolled[problem], tmp / "unrolled" / f"{problem}_log.nc")
     outs = []
     for algorithm, problem in jobs(cfg["inverse"]):
         prior = {"proximal_network": models, "denoiser": [tmp / "denoiser.pt"],

@@ -1,8 +1,8 @@
 # PnP vs unrolled vs diffusion on inverse problems (issue 5): a conditional denoiser, one unrolled network
-# per problem, one job per (algorithm, problem) on the evaluation crops, their combination, the cross-operator
-# evaluation of the unrolled networks, four figures. The methods and their prior kinds come from the registry.
+# per problem, one job per (algorithm, problem) on the evaluation crops, their combination (its four figures are
+# in figures.smk, its table in tables.smk), the cross-operator evaluation of the unrolled networks. The methods and
+# the prior kinds they need come from the method registry (aelpn.inverse.methods.registry).
 from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
-from aelpn.inverse.methods.registry import get as inverse_method
 
 INVERSE = config["inverse"]
 INVERSE_JOBS = inverse_jobs(INVERSE)
@@ -23,6 +23,10 @@ rule inverse_denoiser:
     params:
         cfg=job_config("compute", "inverse"),
     threads: 2
+    resources:
+        mem_mb=MEM_MB["inverse_denoiser"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/denoiser.log",
     benchmark:
@@ -37,34 +41,22 @@ rule inverse_unrolled:
         crops=f"results/data/crops/{SPLIT['train']}.nc",
         denoiser="results/models/inverse/denoiser.pt",
     output:
-        "results/models/inverse/unrolled/{problem}.pt",
+        model="results/models/inverse/unrolled/{problem}.pt",
+        log="results/models/inverse/unrolled/{problem}_log.nc",
     params:
         cfg=job_config("compute", "inverse"),
     threads: 2
+    resources:
+        mem_mb=MEM_MB["inverse_unrolled"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/unrolled_{problem}.log",
     benchmark:
         "benchmarks/inverse/unrolled_{problem}.tsv"
     shell:
         "aelpn --threads {threads} inverse unrolled --config {params.cfg:q} --problem {wildcards.problem} "
-        "--crops {input.crops} --denoiser {input.denoiser} --out {output} > {log} 2>&1"
-
-
-def inverse_prior_files(kind, problem):
-    """The learned prior files of a prior kind (aelpn.inverse.methods.base.PRIOR_KINDS) for a problem."""
-    return {
-        "proximal_network": expand("results/models/{variant}/model.pt", variant=VARIANTS),
-        "denoiser": ["results/models/inverse/denoiser.pt"],
-        "unrolled": [f"results/models/inverse/unrolled/{problem}.pt"],
-    }[kind]
-
-
-def inverse_run_inputs(wildcards):
-    """Evaluation crops plus the learned priors of the kind the method declares."""
-    return {
-        "crops": f"results/data/crops/{SPLIT['evaluate']}.nc",
-        "prior": inverse_prior_files(inverse_method(wildcards.algorithm).prior, wildcards.problem),
-    }
+        "--crops {input.crops} --denoiser {input.denoiser} --out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
 rule inverse_run:
@@ -75,6 +67,10 @@ rule inverse_run:
     params:
         cfg=INVERSE_CFG,
     threads: 1
+    resources:
+        mem_mb=MEM_MB["inverse_run"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/{problem}_{algorithm}.log",
     benchmark:
@@ -91,6 +87,8 @@ rule inverse_combine:
         "results/metrics/inverse.nc",
     params:
         cfg=INVERSE_CFG,
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/combine.log",
     benchmark:
@@ -109,6 +107,10 @@ rule inverse_adaptivity:
     params:
         cfg=INVERSE_CFG,
     threads: 1
+    resources:
+        mem_mb=MEM_MB["inverse_adaptivity"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/adaptivity.log",
     benchmark:
@@ -120,33 +122,3 @@ rule inverse_adaptivity:
 
 if adaptivity_pairs(INVERSE):
     DATASETS.append("results/metrics/adaptivity.nc")
-
-
-for _figure in ("inverse_table", "inverse_grid", "inverse_iterations", "inverse_uncertainty"):
-
-    rule:
-        name:
-            f"figure_{_figure}"
-        input:
-            nc="results/metrics/inverse.nc",
-            nb=workflow.source_path(f"../notebooks/{_figure}.ipynb"),
-        output:
-            pdf=figure_outputs(_figure)["pdf"],
-            png=report(
-                figure_outputs(_figure)["png"],
-                caption=f"../report/{_figure}.rst",
-                category="Figures",
-            ),
-            nb=figure_outputs(_figure)["nb"],
-        params:
-            extra=json.dumps({"dpi": config["figures"]["dpi"]}, sort_keys=True),
-        log:
-            f"logs/figures/{_figure}.log",
-        benchmark:
-            f"benchmarks/figures/{_figure}.tsv"
-        localrule: True
-        shell:
-            "MPLBACKEND=Agg " + PAPERMILL + " {input.nb} {output.nb} -p metrics_path {input.nc} "
-            "-p out_pdf {output.pdf} -p out_png {output.png} -y {params.extra:q} > {log} 2>&1"
-
-    FIGURES.extend([figure_outputs(_figure)["pdf"], figure_outputs(_figure)["png"]])

@@ -172,6 +172,12 @@ class DenseICNN(nn.Module):
     [Linear width->width (W >= 0) + free Linear 1->width skip], Linear width->1 (w >= 0) plus a free linear
     skip 1->1 (omitted in homogeneous mode, where the last features are ReLU so h >= 0; the reference's
     output bias, a constant of psi, is dropped). Returns (B,).
+
+    Homogeneous mode is initialised as the reference 1-D networks: PyTorch's default bound on every layer,
+    the constrained weights projected onto W >= 0 (``init_parameters_(..., "uniform")``). The image networks'
+    exp(N(-10, 0.1^2)) init (kept in softplus mode) makes the 2-homogeneous scale model start at
+    f = h grad h ~ 1e-8 x, whose gradient vanishes quadratically in the weight scale: proximal matching at
+    gamma = 0.1 then spends most of its first phase growing the weights.
     """
 
     def __init__(self, width: int, depth: int, act: str, softplus_beta: float, leaky_slope: float,
@@ -188,7 +194,7 @@ class DenseICNN(nn.Module):
         self.out = NonNegLinear(width, 1, bias=False, **meta)
         self.out_skip = None if homogeneous else nn.Linear(1, 1, bias=False, **meta)
         self.to_empty(device="cpu")
-        init_parameters_(self, generator)
+        init_parameters_(self, generator, nonneg_init="uniform" if homogeneous else "exp")
         self.act = activation(act, softplus_beta, leaky_slope)
         last_act = activation("leaky", softplus_beta, 0.0) if homogeneous else self.act
         self.acts = [self.act] * (depth - 1) + [last_act]

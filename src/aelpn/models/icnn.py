@@ -177,7 +177,7 @@ class DenseICNN(nn.Module):
     the constrained weights projected onto W >= 0 (``init_parameters_(..., "uniform")``). The image networks'
     exp(N(-10, 0.1^2)) init (kept in softplus mode) makes the 2-homogeneous scale model start at
     f = h grad h ~ 1e-8 x, whose gradient vanishes quadratically in the weight scale: proximal matching at
-    gamma = 0.1 then spends most of its first phase growing the weights.
+    gamma = 0.1 first has to grow the weights (a short run does not move at all).
     """
 
     def __init__(self, width: int, depth: int, act: str, softplus_beta: float, leaky_slope: float,

@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 import xarray as xr
-from tqdm import tqdm
 
 from aelpn import io, metrics, provenance
 from aelpn.config import ConfigError
 from aelpn.device import configure, describe
+from aelpn.progress import progress_bar
 from aelpn.seeding import derive_seed
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
@@ -119,7 +119,7 @@ def noise_sweep(
 
     psnr, psnr_unclipped, ssim, input_psnr, input_psnr_unclipped = [], [], [], [], []
     noisy_ex, denoised_ex = {}, {}
-    for j, sigma in enumerate(tqdm(sigmas, desc="noise sweep", unit="sigma")):
+    for j, sigma in enumerate(progress_bar(sigmas, desc="noise sweep", unit="sigma")):
         seeds = [noise_seed(cfg["seed"], "noise_sweep", i, j) for i in range(len(ids))]
         y = x + sigma * gaussian_noise(x.shape, seeds)
         f_y = denoise(denoiser, y, sweep["batch_size"], device)
@@ -171,7 +171,7 @@ def affine_sweep(
     eq = torch.empty(len(scales), len(shifts), len(ids), dtype=torch.float64)
     den = torch.empty_like(eq)
     pairs = [(i, k) for i in range(len(scales)) for k in range(len(shifts))]
-    for i, k in tqdm(pairs, desc="affine sweep", unit="(a,b)"):
+    for i, k in progress_bar(pairs, desc="affine sweep", unit="(a,b)"):
         a, b = scales[i], shifts[k]
         f_t = denoise(denoiser, a * y + b, sweep["batch_size"], device)
         eq[i, k] = metrics.equivariance_psnr(f_t, a * f_y + b, a)
@@ -179,7 +179,7 @@ def affine_sweep(
     bright = torch.empty(len(scales), len(BRIGHTNESS), len(ids), dtype=torch.float64)
     bright_shift = np.empty((len(scales), len(BRIGHTNESS)))
     pairs = [(i, k) for i in range(len(scales)) for k in range(len(BRIGHTNESS))]
-    for i, k in tqdm(pairs, desc="affine sweep, paper protocol", unit="(a,b)"):
+    for i, k in progress_bar(pairs, desc="affine sweep, paper protocol", unit="(a,b)"):
         b = bright_shift[i, k] = brightness_shift(BRIGHTNESS[k], scales[i])
         clean = scales[i] * x + b
         bright[i, k] = metrics.psnr_unclipped(denoise(denoiser, clean + noise, sweep["batch_size"], device), clean)

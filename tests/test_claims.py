@@ -113,7 +113,7 @@ def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool
     adapt = np.stack([v["adaptivity"] + _jitter(N, 9), psnr[names.index("unrolled"), problems.index("blur2")]])
     write_netcdf(xr.Dataset({"psnr": (("pair", "image"), adapt)},
                             coords={"trained_on": ("pair", ["blur2", "blur2"]),
-                                    "problem": ("pair", ["inpaint50", "blur2"]),
+                                    "evaluated_on": ("pair", ["inpaint50", "blur2"]),
                                     "image": ids}), paths["adaptivity"])
     return paths
 

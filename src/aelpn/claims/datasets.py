@@ -66,9 +66,11 @@ def inverse(path) -> tuple[xr.Dataset, dict]:
 
 def adaptivity_psnr(path) -> xr.DataArray:
     """PSNR (pair, image) of unrolled networks evaluated on other problems, coords ``trained_on`` and
-    ``problem`` on ``pair``, from adaptivity.nc. A (trained_on, problem, image) layout is stacked into pairs,
-    dropping the (trained_on, problem) combinations that were not evaluated (all NaN)."""
+    ``problem`` on ``pair``, from adaptivity.nc (whose ``evaluated_on`` is renamed ``problem``). A (trained_on,
+    problem, image) layout is stacked into pairs, dropping the combinations not evaluated (all NaN)."""
     psnr = _require(_open(path, "adaptivity.nc"), "psnr", "adaptivity.nc")
+    if "evaluated_on" in psnr.coords:
+        psnr = psnr.rename(evaluated_on="problem")
     if "pair" not in psnr.dims:
         psnr = psnr.stack(pair=("trained_on", "problem")).transpose("pair", "image")
         psnr = psnr.isel(pair=np.flatnonzero(psnr.notnull().any("image").values))

@@ -1,4 +1,4 @@
-"""Plug-and-play solvers for min_x f(x) + lam R(x) with f = -log p(y|x) (a GaussianData/PoissonData) and a
+"""Plug-and-play solvers for min_x f(x) + lam R(x) with f = -log p(y|x) (a problems.DataTerm) and a
 prior given by a denoiser. A learned proximal network is D = prox_{s^2 R} with s = sigma_train (the noise
 level it was trained at), so every parameter below is tied to s explicitly:
 
@@ -16,9 +16,9 @@ import math
 from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm
 
 from aelpn.metrics import psnr
+from aelpn.progress import progress_bar
 
 
 @dataclass
@@ -40,7 +40,7 @@ def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None,
     active = torch.ones(b, dtype=torch.bool, device=ref.device)
     iterations = torch.full((b,), max_iter, dtype=torch.long)
     trace = torch.full((b, max_iter), float("nan"), dtype=torch.float64)
-    for k in tqdm(range(max_iter), desc=desc, mininterval=5, leave=False):
+    for k in progress_bar(range(max_iter), desc=desc, mininterval=5, leave=False):
         new = step(state, k)
         mask = active.view(-1, *([1] * (ref.dim() - 1)))
         state = {name: torch.where(mask, new[name], state[name]) for name in state}

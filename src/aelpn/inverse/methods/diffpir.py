@@ -1,0 +1,14 @@
+"""deepinv DiffPIR with the conditional denoiser as the score (aelpn.inverse.diffusion.diffpir); its data step
+is the data term's prox, so it runs on Poisson problems too."""
+
+from aelpn.inverse.methods.base import Estimate, Method
+
+
+def solve(data, prior, section, seed, x_true) -> Estimate:
+    from aelpn.inverse import diffusion
+
+    x = diffusion.diffpir(data, prior.network, section["steps"], section["lam"], section["zeta"], seed)
+    return Estimate(x, section["steps"])
+
+
+METHOD = Method("diffpir", prior="denoiser", likelihoods=("gaussian", "poisson"), trace=None, solve=solve)

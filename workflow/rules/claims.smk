@@ -22,6 +22,8 @@ rule jacobian:
     params:
         cfg=job_config("compute", "model", "train", "jacobian"),
     threads: 1
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/claims/jacobian.log",
     benchmark:
@@ -39,6 +41,8 @@ rule claims:
     params:
         cfg=job_config("train", "prox1d", "claims"),
         inputs=lambda wildcards, input: " ".join(f"--{name} {path}" for name, path in input.items()),
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/claims/claims.log",
     benchmark:
@@ -58,14 +62,15 @@ rule figure_claims:
         nb=figure_outputs("claims")["nb"],
     params:
         extra=json.dumps({"dpi": config["figures"]["dpi"]}, sort_keys=True),
-        papermill=PAPERMILL,
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/figures/claims.log",
     benchmark:
         "benchmarks/figures/claims.tsv"
     localrule: True
     shell:
-        "MPLBACKEND=Agg {params.papermill} {input.nb} {output.nb} -p metrics_path {input.nc} "
+        "MPLBACKEND=Agg papermill --kernel python3 --cwd . --log-output {input.nb} {output.nb} -p metrics_path {input.nc} "
         "-p out_pdf {output.pdf} -p out_png {output.png} -y {params.extra:q} > {log} 2>&1"
 
 

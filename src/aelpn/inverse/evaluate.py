@@ -64,17 +64,18 @@ def measurements(problem, x: torch.Tensor, seed: int) -> tuple[dict, torch.Tenso
     return params, problem.measure(x, params, gen)
 
 
-def _solver(cfg: dict, algorithm: str, model, sigma_train: float, seed: int):
+def _solver(cfg: dict, algorithm: str, model, sigma_train: float, seed: int, operator: str):
     """solve(data, x_true) -> (estimate, iterations (B,), psnr trace (B, T) or None, posterior std or None)."""
     icfg = cfg["inverse"]
     c = icfg.get(algorithm)
     if algorithm == "pnp_admm":
-        return lambda d, xt: _traced(pnp.pnp_admm(d, model, sigma_train, c["lam"], c["max_iter"], c["tol"], xt))
+        return lambda d, xt: _traced(pnp.pnp_admm(d, model, sigma_train, icfg["lam"], c["max_iter"], c["tol"], xt))
     if algorithm == "pnp_pgd":
-        return lambda d, xt: _traced(pnp.pnp_pgd(d, model, c["stepsize"], c["max_iter"], c["tol"], xt))
+        return lambda d, xt: _traced(
+            pnp.pnp_pgd(d, model, sigma_train, icfg["lam"], c["max_iter"], c["tol"], xt))
     if algorithm == "red":
         return lambda d, xt: _traced(
-            pnp.red(d, model, sigma_train, c["lam"], c["stepsize"], c["max_iter"], c["tol"], xt))
+            pnp.red(d, model, sigma_train, c["lam"], c["max_iter"], c["tol"], xt))
     if algorithm == "continuation":
         return lambda d, xt: _traced(pnp.pnp_continuation(d, model, c["sigma_start"], c["lam"], c["iterations"], xt))
     if algorithm == "unrolled":
@@ -83,11 +84,12 @@ def _solver(cfg: dict, algorithm: str, model, sigma_train: float, seed: int):
                 return model(d), len(model.denoisers), None, None
         return run_unrolled
     if algorithm == "diffpir":
+        p = diffusion.diffpir_settings(c, operator)
         return lambda d, xt: (
-            diffusion.diffpir(d, model, c["steps"], c["lam"], c["zeta"], seed), c["steps"], None, None)
+            diffusion.diffpir(d, model, c["steps"], p["lam"], p["zeta"], seed), c["steps"], None, None)
     if algorithm == "dps":
-        return lambda d, xt: (
-            diffusion.dps(d, model, c["steps"], c["weight"], c["guidance"], seed), c["steps"], None, None)
+        p = diffusion.dps_settings(c, operator)
+        return lambda d, xt: (diffusion.dps(d, model, c["steps"], p["zeta"], seed), c["steps"], None, None)
     if algorithm == "ula":
         def run_ula(d, xt):
             mean, std = langevin.pnp_ula(d, model, c, seed)
@@ -166,7 +168,8 @@ def run_job(cfg: dict, algorithm: str, problem_name: str, crops_path: str, out: 
             x_true, y = x_all[sl].to(device), y_all[sl].to(device)
             data = problem.data_term(problem.physics(batch_params, device=device), y)
             solve = _solver(cfg, algorithm, model, cfg["train"]["sigma"],
-                            derive_seed(cfg["seed"], "inverse", problem_name, algorithm, prior, str(start)))
+                            derive_seed(cfg["seed"], "inverse", problem_name, algorithm, prior, str(start)),
+                            problem.spec["operator"])
             _sync(device)
             t0 = time.perf_counter()
             est, iters, trace, std = solve(data, x_true)

@@ -1,5 +1,6 @@
 """PnP-ULA posterior sampling (deepinv ULA): x_{k+1} = Pi(x_k - eta grad f(x_k) + eta alpha (D(x_k, s) - x_k)/s^2
-+ sqrt(2 eta) n_k), with the posterior mean and per-pixel standard deviation of the thinned chain after burn-in."""
++ sqrt(2 eta) n_k), with the posterior mean and per-pixel standard deviation of the thinned chain after burn-in.
+deepinv shows the chain's progress bar (tqdm, which reads its refresh interval from TQDM_MININTERVAL)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def pnp_ula(data, denoiser, ula_cfg: dict, seed: int) -> tuple[torch.Tensor, tor
         max_iter=ula_cfg["iterations"],
         thinning=ula_cfg["thinning"],
         burnin_ratio=ula_cfg["burnin_ratio"],
-        verbose=False,
+        verbose=True,
     )
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -16,8 +16,7 @@ import math
 from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm
-
+from aelpn.inverse.progress import progress
 from aelpn.metrics import psnr
 
 
@@ -40,7 +39,7 @@ def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None,
     active = torch.ones(b, dtype=torch.bool, device=ref.device)
     iterations = torch.full((b,), max_iter, dtype=torch.long)
     trace = torch.full((b, max_iter), float("nan"), dtype=torch.float64)
-    for k in tqdm(range(max_iter), desc=desc, mininterval=5, leave=False):
+    for k in progress(range(max_iter), desc):
         new = step(state, k)
         mask = active.view(-1, *([1] * (ref.dim() - 1)))
         state = {name: torch.where(mask, new[name], state[name]) for name in state}
@@ -71,37 +70,54 @@ def pnp_admm(data, prox, sigma_train: float, lam: float, max_iter: int, tol: flo
     return iterate(step, {"z": z0, "u": torch.zeros_like(z0)}, "z", max_iter, tol, x_true, "pnp-admm")
 
 
+def pgd_step(sigma_train: float, lam: float, lipschitz: float) -> float:
+    """PnP-PGD's step tau = sigma_train^2 / lam, the one for which D = prox_{sigma_train^2 R} is prox_{tau lam R};
+    raises ValueError when it exceeds the stable step 1/L."""
+    tau = sigma_train**2 / lam
+    if tau * lipschitz > 1.0:
+        raise ValueError(f"config key 'inverse.lam': PnP-PGD needs the step train.sigma^2/lam = {tau:.3g} <= 1/L = "
+                         f"{1 / lipschitz:.3g} (L: Lipschitz constant of grad f); set lam >= {sigma_train**2 * lipschitz:.4g}")
+    return tau
+
+
 @torch.no_grad()
-def pnp_pgd(data, prox, stepsize: float, max_iter: int, tol: float, x_true=None) -> Solution:
-    """x = D(x - tau grad f(x)) with tau = stepsize / L (L = Lipschitz constant of grad f)."""
-    tau = stepsize / data.lipschitz()
+def pnp_pgd(data, prox, sigma_train: float, lam: float, max_iter: int, tol: float, x_true=None) -> Solution:
+    """x = D(x - tau grad f(x)) with tau = sigma_train^2 / lam (``pgd_step``): proximal gradient on f + lam R,
+    whose fixed points are those of PnP-ADMM with the same lam."""
+    tau = pgd_step(sigma_train, lam, data.lipschitz())
     return iterate(lambda s, k: {"x": prox(s["x"] - tau * data.grad(s["x"]))}, {"x": data.init()}, "x",
                    max_iter, tol, x_true, "pnp-pgd")
 
 
 @torch.no_grad()
-def red(data, prox, sigma_train: float, lam: float, stepsize: float, max_iter: int, tol: float,
-        x_true=None) -> Solution:
-    """x = x - tau (grad f(x) + lam (x - D(x)) / sigma_train^2), tau = stepsize / (L + lam / sigma_train^2)."""
-    w = lam / sigma_train**2
-    tau = stepsize / (data.lipschitz() + w)
-    return iterate(lambda s, k: {"x": s["x"] - tau * (data.grad(s["x"]) + w * (s["x"] - prox(s["x"])))},
-                   {"x": data.init()}, "x", max_iter, tol, x_true, "red")
+def red(data, prox, sigma_train: float, lam: float, max_iter: int, tol: float, x_true=None) -> Solution:
+    """RED by its fixed-point iteration (Romano, Elad & Milanfar 2017, Sec. 5.2):
+    x_{k+1} = argmin_x f(x) + lam ||x - D(x_k)||^2 / (2 sigma_train^2) = prox_{(sigma_train^2/lam) f}(D(x_k)).
+    A fixed point solves grad f(x) + lam (x - D(x)) / sigma_train^2 = 0, the stationarity condition of RED's
+    objective f + lam rho with grad rho(x) = (x - D(x)) / sigma_train^2; unlike gradient descent, whose step is
+    limited by 1/L, every iteration moves the unobserved pixels all the way to D(x_k)."""
+    gamma = sigma_train**2 / lam
+    return iterate(lambda s, k: {"x": data.prox(prox(s["x"]), gamma)}, {"x": data.init()}, "x",
+                   max_iter, tol, x_true, "red")
 
 
-def continuation_schedule(sigma_start: float, sigma_end: float, iterations: int) -> torch.Tensor:
-    """DPIR's denoiser levels sigma_k, log-linear from sigma_start to sigma_end (float64, on the CPU)."""
-    return torch.logspace(math.log10(sigma_start), math.log10(sigma_end), iterations, dtype=torch.float64)
+def continuation_schedule(sigma_start: float, sigma_end, iterations: int) -> torch.Tensor:
+    """DPIR's denoiser levels sigma_k, log-linear from sigma_start to sigma_end: shape (iterations,) for a float
+    sigma_end, (iterations, B) for one end level per image (a (B,) tensor); float64, on the CPU."""
+    end = torch.as_tensor(sigma_end, dtype=torch.float64).cpu()
+    frac = torch.linspace(0, 1, iterations, dtype=torch.float64).view(-1, *([1] * end.dim()))
+    return torch.exp((1 - frac) * math.log(sigma_start) + frac * end.log())
 
 
 @torch.no_grad()
 def pnp_continuation(data, denoiser, sigma_start: float, lam: float, iterations: int, x_true=None) -> Solution:
     """HQS with continuation (DPIR): x = prox_{(sigma_k^2/lam) f}(z); z = D(x, sigma_k), sigma_k from
-    sigma_start down to the (Gaussian-equivalent) noise level of y; lam = 0.23 in DPIR."""
-    sigmas = continuation_schedule(sigma_start, data.noise_level, iterations)
+    sigma_start down to the (Gaussian-equivalent) noise level of each image; lam = 0.23 in DPIR."""
+    z0 = data.init()
+    sigmas = continuation_schedule(sigma_start, data.noise_level, iterations).to(z0.device, z0.dtype)
 
     def step(s, k):
-        x = data.prox(s["z"], float(sigmas[k]) ** 2 / lam)
-        return {"z": denoiser(x, float(sigmas[k]))}
+        x = data.prox(s["z"], sigmas[k] ** 2 / lam)
+        return {"z": denoiser(x, sigmas[k])}
 
-    return iterate(step, {"z": data.init()}, "z", iterations, 0.0, x_true, "continuation")
+    return iterate(step, {"z": z0}, "z", iterations, 0.0, x_true, "continuation")

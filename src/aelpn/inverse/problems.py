@@ -28,7 +28,10 @@ class GaussianData:
         return self.physics.A_adjoint(self.physics.A(x) - self.y) / self.sigma**2
 
     def prox(self, z: torch.Tensor, gamma) -> torch.Tensor:
-        """argmin_x gamma f(x) + ||x - z||^2 / 2, in closed form (deepinv ``prox_l2`` with weight gamma / sigma^2)."""
+        """argmin_x gamma f(x) + ||x - z||^2 / 2, in closed form (deepinv ``prox_l2`` with weight gamma / sigma^2);
+        gamma is a number or one weight per image (a (B,) tensor)."""
+        if torch.is_tensor(gamma) and gamma.dim() == 1:
+            gamma = gamma.view(-1, *([1] * (z.dim() - 1)))
         return self.physics.prox_l2(z, self.y, gamma / self.sigma**2)
 
     def init(self) -> torch.Tensor:
@@ -41,9 +44,9 @@ class GaussianData:
         return 1.0 / self.sigma**2
 
     @property
-    def noise_level(self) -> float:
-        """Standard deviation of the Gaussian noise, used by the noise-adaptive schedules."""
-        return self.sigma
+    def noise_level(self) -> torch.Tensor:
+        """Standard deviation of the Gaussian noise of each image, shape (B,), used by the noise-adaptive schedules."""
+        return torch.full((self.y.shape[0],), self.sigma, dtype=self.y.dtype, device=self.y.device)
 
 
 def _gaussian_kernel(blur_sigma: float, dtype) -> torch.Tensor:

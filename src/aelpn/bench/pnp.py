@@ -35,7 +35,7 @@ def pnp_iteration_cost(model, inverse_cfg: dict, problem: str, batch: int, itera
     x = torch.rand(batch, *shape, generator=gen)
     params = prob.sample_params(batch, gen)
     data = prob.data_term(prob.physics(params), prob.measure(x, params, gen))
-    sigma, lam = 0.1, inverse_cfg["pnp_admm"]["lam"]
+    sigma, lam = 0.1, inverse_cfg["lam"]
     times = best_times({
         "admm": lambda: pnp_admm(data, model, sigma, lam, iterations, 0.0),
         "prox": lambda: _prox_calls(model, x, iterations),

@@ -74,7 +74,7 @@ def pgd_step(sigma_train: float, lam: float, lipschitz: float) -> float:
     """PnP-PGD's step tau = sigma_train^2 / lam, the one for which D = prox_{sigma_train^2 R} is prox_{tau lam R};
     raises ValueError when it exceeds the stable step 1/L."""
     tau = sigma_train**2 / lam
-    if tau * lipschitz > 1.0:
+    if tau * lipschitz > 1.0 + 1e-9:  # round-off of sigma_train^2 / lam against sigma_y^2
         raise ValueError(f"config key 'inverse.lam': PnP-PGD needs the step train.sigma^2/lam = {tau:.3g} <= 1/L = "
                          f"{1 / lipschitz:.3g} (L: Lipschitz constant of grad f); set lam >= {sigma_train**2 * lipschitz:.4g}")
     return tau

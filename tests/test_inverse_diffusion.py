@@ -29,7 +29,8 @@ def problem(operator: str):
 def dense_operator(data, b: int) -> torch.Tensor:
     n = SHAPE[0] * SHAPE[1] * SHAPE[2]
     eye = torch.eye(n, dtype=torch.float64)
-    return torch.stack([data.physics.A(eye[i].view(1, *SHAPE).expand(2, *SHAPE))[b].flatten() for i in range(n)], 1)
+    cols = [data.physics.A(eye[i].view(1, *SHAPE).expand(2, *SHAPE))[b].flatten() for i in range(n)]
+    return torch.stack(cols, 1)
 
 
 class Shrink(nn.Module):

@@ -152,7 +152,8 @@ def poisson_blur(n: int):
            "poisson": {"newton_iterations": 6, "cg_iterations": 10}}
     gen = torch.Generator().manual_seed(4)
     prob = build_problem("p", cfg, SHAPE)
-    x = torch.rand((n, *SHAPE), generator=gen, dtype=torch.float64) * torch.tensor([0.2, 0.5, 1.0][:n]).view(-1, 1, 1, 1)
+    brightness = torch.tensor([0.2, 0.5, 1.0], dtype=torch.float64)[:n].view(-1, 1, 1, 1)
+    x = torch.rand((n, *SHAPE), generator=gen, dtype=torch.float64) * brightness
     params = prob.sample_params(n, gen)
     y = prob.measure(x, params, gen)
     return prob, params, y

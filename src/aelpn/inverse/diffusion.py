@@ -48,7 +48,8 @@ def dps_settings(dps_cfg: dict, operator: str) -> dict:
 
 
 def diffpir_timesteps(steps: int) -> list[int]:
-    """DiffPIR's "quad" skipping: t_i = T - 1 - floor(sqrt(linspace(0, T^2, steps))_i) (last one 0), dense at low noise."""
+    """DiffPIR's "quad" skipping: t_i = T - 1 - floor(sqrt(linspace(0, T^2, steps))_i) (the last one 0), dense at
+    low noise."""
     seq = torch.sqrt(torch.linspace(0, TIMESTEPS**2, steps, dtype=torch.float64)).floor().long()
     seq[-1] = TIMESTEPS - 1
     return [TIMESTEPS - 1 - int(s) for s in seq]

@@ -3,9 +3,12 @@ prior given by a denoiser. A learned proximal network is D = prox_{s^2 R} with s
 level it was trained at), so every parameter below is tied to s explicitly:
 
 * PnP-ADMM: penalty rho = lam / s^2, so that the z-update prox_{(lam/rho) R} is exactly D;
-* PnP-PGD: x <- D(x - tau grad f(x)) with tau = stepsize / L, i.e. PGD on f + (s^2/tau) R;
-* RED: gradient descent with grad R(x) ~ (x - D(x)) / s^2 (Tweedie/RED), step stepsize / (L + lam / s^2);
-* continuation (DPIR): HQS with the conditional denoiser D(., sigma_k), sigma_k decreasing log-linearly.
+* PnP-PGD: x <- D(x - tau grad f(x)) with tau = s^2 / lam, i.e. proximal gradient on f + lam R (D = prox_{tau lam R}):
+  the objective of PnP-ADMM with the same lam, stable when tau <= 1/L, i.e. lam >= s^2 L;
+* RED: the fixed-point iteration of Romano et al. (2017), x <- prox_{(s^2/lam) f}(D(x)), whose fixed points solve
+  grad f(x) + lam (x - D(x)) / s^2 = 0 (RED's stationarity condition, grad R(x) ~ (x - D(x)) / s^2 by Tweedie);
+* continuation (DPIR): HQS with the conditional denoiser D(., sigma_k), sigma_k decreasing log-linearly to the
+  noise level of each image.
 
 Each solver stops an image when ||x_k - x_{k-1}|| / ||x_{k-1}|| < tol (that image is then frozen) or after
 max_iter, and returns the estimate, the per-image iteration count and the PSNR of every iterate."""
@@ -16,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+
 from aelpn.inverse.progress import progress
 from aelpn.metrics import psnr
 
@@ -76,7 +80,8 @@ def pgd_step(sigma_train: float, lam: float, lipschitz: float) -> float:
     tau = sigma_train**2 / lam
     if tau * lipschitz > 1.0 + 1e-9:  # round-off of sigma_train^2 / lam against sigma_y^2
         raise ValueError(f"config key 'inverse.lam': PnP-PGD needs the step train.sigma^2/lam = {tau:.3g} <= 1/L = "
-                         f"{1 / lipschitz:.3g} (L: Lipschitz constant of grad f); set lam >= {sigma_train**2 * lipschitz:.4g}")
+                         f"{1 / lipschitz:.3g} (L: Lipschitz constant of grad f); "
+                         f"set lam >= {sigma_train**2 * lipschitz:.4g}")
     return tau
 
 

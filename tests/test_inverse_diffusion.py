@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from aelpn.config import ConfigError
 from aelpn.inverse import diffusion
 from aelpn.inverse.problems import build_problem
 
@@ -84,5 +85,5 @@ def test_timesteps_run_from_pure_noise_to_zero():
 
 
 def test_per_operator_settings_name_the_missing_key():
-    with pytest.raises(KeyError, match="inverse.diffpir.per_operator"):
+    with pytest.raises(ConfigError, match="inverse.diffpir.per_operator"):
         diffusion.diffpir_settings({"per_operator": {"blur": {"lam": 7.0, "zeta": 0.3}}}, "inpainting")

@@ -8,6 +8,7 @@ import torch
 import yaml
 from torch import nn
 
+from aelpn.config import ConfigError
 from aelpn.inverse import pnp
 from aelpn.inverse.problems import build_problem
 from aelpn.inverse.unrolled import UnrolledHQS
@@ -95,7 +96,7 @@ def test_pnp_pgd_and_pnp_admm_reach_the_same_map_for_the_same_lam(operator, fact
 
 def test_pnp_pgd_refuses_an_unstable_step():
     data, _ = problem("inpainting")
-    with pytest.raises(ValueError, match="inverse.lam"):
+    with pytest.raises(ConfigError, match="inverse.lam"):
         pnp.pnp_pgd(data, GaussianProx(), SIGMA_TRAIN, 0.5 * SIGMA_TRAIN**2 * data.lipschitz(), 10, 1e-6)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from aelpn.config import ConfigError
 from aelpn.inverse.progress import progress
 
 TIMESTEPS = 1000
@@ -32,7 +33,7 @@ def x0_estimate(denoiser, x: torch.Tensor, abar_t: float) -> torch.Tensor:
 def _per_operator(method_cfg: dict, operator: str, method: str) -> dict:
     settings = method_cfg["per_operator"]
     if operator not in settings:
-        raise KeyError(f"config key 'inverse.{method}.per_operator': no settings for operator '{operator}' "
+        raise ConfigError(f"config key 'inverse.{method}.per_operator': no settings for operator '{operator}' "
                        f"(have {sorted(settings)})")
     return settings[operator]
 

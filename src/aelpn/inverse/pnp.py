@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from aelpn.config import ConfigError
 from aelpn.inverse.progress import progress
 from aelpn.metrics import psnr
 
@@ -76,10 +77,10 @@ def pnp_admm(data, prox, sigma_train: float, lam: float, max_iter: int, tol: flo
 
 def pgd_step(sigma_train: float, lam: float, lipschitz: float) -> float:
     """PnP-PGD's step tau = sigma_train^2 / lam, the one for which D = prox_{sigma_train^2 R} is prox_{tau lam R};
-    raises ValueError when it exceeds the stable step 1/L."""
+    raises ConfigError (the CLI exits 2) when it exceeds the stable step 1/L."""
     tau = sigma_train**2 / lam
     if tau * lipschitz > 1.0 + 1e-9:  # round-off of sigma_train^2 / lam against sigma_y^2
-        raise ValueError(f"config key 'inverse.lam': PnP-PGD needs the step train.sigma^2/lam = {tau:.3g} <= 1/L = "
+        raise ConfigError(f"config key 'inverse.lam': PnP-PGD needs the step train.sigma^2/lam = {tau:.3g} <= 1/L = "
                          f"{1 / lipschitz:.3g} (L: Lipschitz constant of grad f); "
                          f"set lam >= {sigma_train**2 * lipschitz:.4g}")
     return tau

@@ -62,6 +62,7 @@ def _smoke(workdir: Path, **train) -> Path:
     cfg["model"]["variants"] = ["lpn"]
     cfg["prox1d"]["variants"] = ["lpn"]
     cfg["train"].update(train)
+    cfg["compute"]["device"] = "cpu"  # the test cluster's GPU is a fake one that torch cannot see
     return write_config(cfg, workdir)
 
 
@@ -130,7 +131,7 @@ def test_smoke_subset_runs_through_sbatch_with_gpus_where_asked(cluster, tmp_pat
 
 def test_cancelled_training_resumes_from_its_checkpoint(cluster, tmp_path):
     configfile = _smoke(tmp_path, steps_pretrain=30, steps_pm=30, checkpoint_every=2, validate_every=10)
-    checkpoint = tmp_path / "results" / "models" / "lpn" / "checkpoint.pt"
+    checkpoint = tmp_path / "results" / "models" / "lpn" / "model.checkpoint.pt"
     train_log = tmp_path / "logs" / "train" / "lpn.log"
     before = set(cluster.jobs())
     driver = _start_snakemake(tmp_path, configfile, "--profile", PROFILE, GPU_TARGETS[0])

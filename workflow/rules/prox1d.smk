@@ -3,17 +3,22 @@
 
 rule prox1d_train:
     output:
-        "results/models/prox1d/{variant1d}.pt",
+        model="results/models/prox1d/{variant1d}.pt",
+        log="results/models/prox1d/{variant1d}_log.nc",
     params:
         cfg=job_config("compute", "prox1d"),
     threads: 1
+    resources:
+        mem_mb=MEM_MB["prox1d_train"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/prox1d/train_{variant1d}.log",
     benchmark:
         "benchmarks/prox1d/train_{variant1d}.tsv"
     shell:
         "aelpn --threads {threads} prox1d train --config {params.cfg:q} --variant {wildcards.variant1d} "
-        "--out {output} > {log} 2>&1"
+        "--out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
 rule prox1d_evaluate:
@@ -23,8 +28,12 @@ rule prox1d_evaluate:
         "results/metrics/prox1d.nc",
     params:
         cfg=job_config("compute", "prox1d"),
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/prox1d/evaluate.log",
+    benchmark:
+        "benchmarks/prox1d/evaluate.tsv"
     localrule: True
     shell:
         "aelpn prox1d evaluate --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

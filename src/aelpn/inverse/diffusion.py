@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from aelpn.config import ConfigError
-from aelpn.inverse.progress import progress
+from aelpn.progress import progress_bar
 
 TIMESTEPS = 1000
 BETA_START, BETA_END = 1e-4, 0.02
@@ -82,7 +82,7 @@ def diffpir(data, denoiser, steps: int, lam: float, zeta: float, seed: int) -> t
         return torch.randn(init.shape, generator=gen, device=y.device, dtype=y.dtype)
 
     x = abar[ts[0]] ** 0.5 * (2 * init - 1) + (1 - abar[ts[0]]) ** 0.5 * noise()
-    for i in progress(range(len(ts)), "diffpir"):
+    for i in progress_bar(range(len(ts)), desc="diffpir", mininterval=5, leave=False):
         t = ts[i]
         x0 = x0_estimate(denoiser, x, abar[t])
         if i == len(ts) - 1:
@@ -125,7 +125,7 @@ def dps(data, denoiser, steps: int, zeta: float, seed: int) -> torch.Tensor:
     ts = dps_timesteps(steps)
     shape = data.init().shape
     x = torch.randn(shape, generator=gen, device=y.device, dtype=y.dtype)
-    for i in progress(range(len(ts)), "dps"):
+    for i in progress_bar(range(len(ts)), desc="dps", mininterval=5, leave=False):
         a, a_next = abar[ts[i]], (abar[ts[i + 1]] if i + 1 < len(ts) else 1.0)
         step, x0 = dps_guidance(data, denoiser, x, a, zeta)
         beta = 1 - a / a_next

@@ -30,7 +30,7 @@ from aelpn.bench.pnp import deblurring_problem
 from aelpn.bench.timing import synchronize
 from aelpn.device import autocast, configure, describe
 from aelpn.inverse.denoiser import build_denoiser
-from aelpn.inverse.diffusion import diffpir
+from aelpn.inverse.diffusion import diffpir, diffpir_settings
 from aelpn.inverse.pnp import pnp_admm
 from aelpn.inverse.problems import build_problem
 from aelpn.models import VARIANTS, build_model
@@ -153,14 +153,15 @@ def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=V
     params = problem.sample_params(batch, gen)
     y = problem.measure(held_out, params, gen).to(device)
     data = problem.data_term(problem.physics(params, device=device), y)
-    sol, sec, mem = _timed(lambda: pnp_admm(data, lpn, sigma, icfg["pnp_admm"]["lam"], icfg["pnp_admm"]["max_iter"],
+    sol, sec, mem = _timed(lambda: pnp_admm(data, lpn, sigma, icfg["lam"], icfg["pnp_admm"]["max_iter"],
                                             icfg["pnp_admm"]["tol"]), device)
     _on_device("PnP-ADMM", device, sol.x)
     ds["pnp_admm_psnr"], ds["pnp_admm_seconds"], ds["pnp_admm_peak_memory_gib"] = (
         float(metrics.psnr(sol.x.float().cpu(), held_out).mean()), sec, mem)
     denoiser = build_denoiser(held_out.shape[1], icfg["denoiser"], cfg["seed"]).to(device).eval()
-    est, sec, mem = _timed(lambda: diffpir(data, denoiser, icfg["diffpir"]["steps"], icfg["diffpir"]["lam"],
-                                           icfg["diffpir"]["zeta"], cfg["seed"]), device)
+    pir = diffpir_settings(icfg["diffpir"], problem.spec["operator"])
+    est, sec, mem = _timed(lambda: diffpir(data, denoiser, icfg["diffpir"]["steps"], pir["lam"], pir["zeta"],
+                                           cfg["seed"]), device)
     _on_device("DiffPIR", device, est)
     ds["diffpir_seconds"], ds["diffpir_peak_memory_gib"] = sec, mem
     ds.attrs.update(provenance.attrs("aelpn GPU check", {"model": cfg["model"], "train": cfg["train"],

@@ -102,8 +102,8 @@ def test_diffpir_runs_seeded_without_touching_the_global_rng(denoiser, name):
 
 def test_dps_runs_a_few_steps_seeded(denoiser):
     data, _ = measured("inp")
-    a = diffusion.dps(data, denoiser, steps=4, weight=1.0, guidance="annealed", seed=5)
-    b = diffusion.dps(data, denoiser, steps=4, weight=1.0, guidance="annealed", seed=5)
+    a = diffusion.dps(data, denoiser, steps=4, zeta=0.25, seed=5)
+    b = diffusion.dps(data, denoiser, steps=4, zeta=0.25, seed=5)
     assert a.shape == data.y.shape and torch.isfinite(a).all() and torch.equal(a, b)
 
 

@@ -81,7 +81,7 @@ def test_poisson_identity_prox_is_the_closed_form_root():
     x = torch.rand((2, 3, 5, 5), generator=gen, dtype=torch.float64)
     y = (torch.poisson(50 * (x + 0.05), generator=gen) + 1) / 50  # strictly positive counts: interior optimum
     data = DataTerm(PoissonLikelihood(photons=50, background=0.05, newton_iterations=1, cg_iterations=1),
-                    dinv.physics.Denoising(), y)
+                    dinv.physics.Denoising(), y, "denoising")
     z = x + 0.3 * torch.randn(x.shape, generator=gen, dtype=torch.float64)
     for gamma in (1e-3, 0.05, 2.0):
         p = data.prox(z, gamma)

@@ -110,7 +110,7 @@ def test_paper_dag_has_every_inverse_job(tmp_path, paper_config):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     counts = job_counts(out.stdout)
     icfg = paper_config["inverse"]
-    assert counts["inverse_run"] == len(jobs(icfg)) == 41
+    assert counts["inverse_run"] == len(jobs(icfg)) == 42  # 9 methods x 5 problems, less the Gaussian-only pnp_pgd, dps, ula on the Poisson one
     assert counts["inverse_unrolled"] == len(icfg["problems"])
     assert counts["inverse_denoiser"] == counts["inverse_combine"] == counts["inverse_adaptivity"] == 1
     for figure in ("table", "grid", "iterations", "uncertainty"):

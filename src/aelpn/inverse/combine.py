@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from aelpn.combine import CombineError, combine_runs
-from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, priors
+from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, map_weight, priors
 from aelpn.inverse.run import PER_PRIOR, UNITS
 from aelpn.io import write_netcdf
 from aelpn.provenance import annotate, attrs
@@ -63,12 +63,14 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
     ds["measurement"] = (("problem",) + runs["measurement"].dims[1:], measurement)
     ds["truth"] = runs["truth"]
     ds = ds.assign_coords(estimator=[e[0] for e in ests], algorithm=("estimator", [e[1] for e in ests]),
-                          prior=("estimator", [e[2] for e in ests]), problem=problems,
+                          prior=("estimator", [e[2] for e in ests]),
+                          lam=("estimator", [map_weight(icfg, e[1]) for e in ests]), problem=problems,
                           image=runs["image"].values, iteration=runs["iteration"].values,
                           example=runs["example"].values)
     annotate(ds, {**UNITS, "applicable": ("1 if the estimator ran on the problem, else 0 (values NaN)", "1"),
                   "estimator": ("method and prior", "1"), "algorithm": ("method (solver)", "1"),
                   "prior": ("proximal network variant or conditional denoiser", "1"),
+                  "lam": ("weight lam of the MAP objective f + lam R the estimator minimises (NaN: none)", "1"),
                   "problem": ("inverse problem", "1"), "image": ("evaluation crop id", "1"),
                   "iteration": ("iteration", "1"), "example": ("id of an example image", "1")})
     parts = runs.attrs["parts"]

@@ -37,6 +37,13 @@ def estimators(inverse_cfg: dict, variants: list[str]) -> list[tuple[str, str, s
     return [(estimator_name(a, p), a, p) for a in inverse_cfg["algorithms"] for p in priors(a, variants)]
 
 
+def map_weight(inverse_cfg: dict, algorithm: str) -> float:
+    """lam of the MAP objective f + lam R the method minimises (its section's ``map_weight`` key), NaN for the
+    methods that minimise none."""
+    key = METHODS[algorithm].map_weight
+    return float(inverse_cfg[algorithm][key]) if key else float("nan")
+
+
 def trace_length(inverse_cfg: dict) -> int:
     """Length of the PSNR-per-iteration axis: the largest iteration budget of the traced methods."""
     return max(inverse_cfg[m.name][m.trace] for m in METHODS.values() if m.trace)

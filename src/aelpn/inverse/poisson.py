@@ -42,9 +42,10 @@ class PoissonLikelihood(dinv.optim.DataFidelity):
     def _identity(physics) -> bool:
         return type(physics) is dinv.physics.Denoising
 
-    def noise_level(self, y: torch.Tensor) -> float:
-        """Gaussian-equivalent noise std sqrt(mean(y) / c), used by the noise-adaptive schedules."""
-        return float((y.clamp_min(0).mean() / self.photons).sqrt())
+    def noise_level(self, y: torch.Tensor) -> torch.Tensor:
+        """Gaussian-equivalent noise std of each image, sqrt(mean_i(y_i) / c), shape (B,): the mean over that
+        image's measurements only, so the noise-adaptive schedules of an image do not depend on its batch mates."""
+        return (y.clamp_min(0).flatten(1).mean(1) / self.photons).sqrt()
 
     def init(self, y: torch.Tensor, physics) -> torch.Tensor:
         """x0 = A^T (y - b), clipped to [0, 1]."""
@@ -70,7 +71,8 @@ class PoissonLikelihood(dinv.optim.DataFidelity):
         z = x
         gamma = torch.as_tensor(gamma, dtype=z.dtype, device=z.device)
         if self._identity(physics):
-            c, b, r = self.photons, self.background, 1.0 / gamma
+            gamma_b = gamma.view(-1, *([1] * (z.dim() - 1))) if gamma.dim() else gamma
+            c, b, r = self.photons, self.background, 1.0 / gamma_b
             q = c - r * (z + b)
             u = (-q + torch.sqrt(q * q + 4 * r * c * y.clamp_min(0))) / (2 * r)
             return u - b

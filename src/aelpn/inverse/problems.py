@@ -30,7 +30,10 @@ class GaussianLikelihood(dinv.optim.DataFidelity):
         return physics.A_adjoint(physics.A(x) - y) / self.sigma**2
 
     def prox(self, x: torch.Tensor, y: torch.Tensor, physics, *args, gamma=1.0, **kwargs) -> torch.Tensor:
-        """argmin_u gamma f(u) + ||u - x||^2 / 2, in closed form (deepinv ``prox_l2`` with weight gamma / sigma^2)."""
+        """argmin_u gamma f(u) + ||u - x||^2 / 2, in closed form (deepinv ``prox_l2`` with weight gamma / sigma^2);
+        gamma is a number or one weight per image (a (B,) tensor)."""
+        if torch.is_tensor(gamma) and gamma.dim() == 1:
+            gamma = gamma.view(-1, *([1] * (x.dim() - 1)))
         return physics.prox_l2(x, y, gamma / self.sigma**2)
 
     def init(self, y: torch.Tensor, physics) -> torch.Tensor:
@@ -42,18 +45,21 @@ class GaussianLikelihood(dinv.optim.DataFidelity):
         """Lipschitz constant of grad f: ||A||^2 / sigma^2 (the operators here have ||A|| = 1)."""
         return 1.0 / self.sigma**2
 
-    def noise_level(self, y: torch.Tensor) -> float:
-        """Standard deviation of the Gaussian noise, used by the noise-adaptive schedules."""
-        return self.sigma
+    def noise_level(self, y: torch.Tensor) -> torch.Tensor:
+        """Standard deviation of the Gaussian noise of each image, shape (B,), used by the noise-adaptive
+        schedules."""
+        return torch.full((y.shape[0],), self.sigma, dtype=y.dtype, device=y.device)
 
 
 class DataTerm:
     """f(x) = -log p(y | x) of one batch: a likelihood (a deepinv DataFidelity) bound to its operator
     ``physics`` and measurements ``y``; the interface every solver uses (value, grad, prox, init, lipschitz,
-    noise_level)."""
+    noise_level). ``operator`` names the operator kind (``inpainting``, ``blur``), for the methods whose
+    settings depend on it (DiffPIR, DPS)."""
 
-    def __init__(self, likelihood: dinv.optim.DataFidelity, physics: dinv.physics.LinearPhysics, y: torch.Tensor):
-        self.likelihood, self.physics, self.y = likelihood, physics, y
+    def __init__(self, likelihood: dinv.optim.DataFidelity, physics: dinv.physics.LinearPhysics, y: torch.Tensor,
+                 operator: str):
+        self.likelihood, self.physics, self.y, self.operator = likelihood, physics, y, operator
 
     def value(self, x: torch.Tensor) -> torch.Tensor:
         """f(x) per image, shape (B,)."""
@@ -74,8 +80,9 @@ class DataTerm:
         return self.likelihood.lipschitz(self.physics)
 
     @property
-    def noise_level(self) -> float:
-        """The (Gaussian-equivalent) noise standard deviation, used by the noise-adaptive schedules."""
+    def noise_level(self) -> torch.Tensor:
+        """The (Gaussian-equivalent) noise standard deviation of each image, shape (B,), used by the
+        noise-adaptive schedules."""
         return self.likelihood.noise_level(self.y)
 
 
@@ -140,7 +147,7 @@ class Problem:
 
     def data_term(self, physics: dinv.physics.LinearPhysics, y: torch.Tensor) -> DataTerm:
         """f(x) = -log p(y | x) for measurements ``y`` of the operator ``physics``."""
-        return DataTerm(self.likelihood(), physics, y)
+        return DataTerm(self.likelihood(), physics, y, self.spec["operator"])
 
 
 def build_problem(name: str, inverse_cfg: dict, shape: tuple[int, int, int]) -> Problem:

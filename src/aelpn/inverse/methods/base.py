@@ -32,6 +32,8 @@ class Method:
     """An inverse-problem method: ``name`` (its config section ``inverse.<name>`` and ``--algorithm`` value),
     the ``prior`` kind it runs with (a key of PRIOR_KINDS), the noise ``likelihoods`` it supports, ``trace``
     (the key of its config section that bounds the iterations it traces, or None when it traces none) and
+    ``map_weight`` (the key of its config section holding lam when it minimises the MAP objective f + lam R,
+    else None; recorded per estimator so that different objectives are never compared unlabelled) and
     ``solve(data, prior, section, seed, x_true) -> Estimate`` with ``data`` the bound data term
     (aelpn.inverse.problems.DataTerm), ``prior`` a LearnedPrior (aelpn.inverse.components), ``section`` its config
     section, ``seed`` the seed of its randomness and ``x_true`` the ground truth (for the PSNR trace only)."""
@@ -41,6 +43,7 @@ class Method:
     likelihoods: tuple[str, ...]
     trace: str | None
     solve: Callable[..., Estimate]
+    map_weight: str | None = None
 
     def __post_init__(self):
         if self.prior not in PRIOR_KINDS:

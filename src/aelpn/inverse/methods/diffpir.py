@@ -1,5 +1,6 @@
-"""deepinv DiffPIR with the conditional denoiser as the score (aelpn.inverse.diffusion.diffpir); its data step
-is the data term's prox, so it runs on Poisson problems too."""
+"""DiffPIR (Zhu et al. 2023) with the conditional denoiser as the score (aelpn.inverse.diffusion.diffpir), lam
+and zeta per operator kind (``inverse.diffpir.per_operator``); its data step is the data term's prox, so it runs
+on Poisson problems too."""
 
 from aelpn.inverse.methods.base import Estimate, Method
 
@@ -7,7 +8,8 @@ from aelpn.inverse.methods.base import Estimate, Method
 def solve(data, prior, section, seed, x_true) -> Estimate:
     from aelpn.inverse import diffusion
 
-    x = diffusion.diffpir(data, prior.network, section["steps"], section["lam"], section["zeta"], seed)
+    setting = diffusion.diffpir_settings(section, data.operator)
+    x = diffusion.diffpir(data, prior.network, section["steps"], setting["lam"], setting["zeta"], seed)
     return Estimate(x, section["steps"])
 
 

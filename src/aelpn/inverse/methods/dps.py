@@ -1,5 +1,6 @@
-"""deepinv DPS with the conditional denoiser as the score (aelpn.inverse.diffusion.dps); its guidance is the
-gradient of a Gaussian likelihood."""
+"""DPS as published (Chung et al. 2023, Alg. 1) with the conditional denoiser as the score
+(aelpn.inverse.diffusion.dps), guidance step zeta' / ||y - A x0_hat|| per operator kind
+(``inverse.dps.per_operator``); the guidance is the gradient of a Gaussian likelihood."""
 
 from aelpn.inverse.methods.base import Estimate, Method
 
@@ -7,7 +8,8 @@ from aelpn.inverse.methods.base import Estimate, Method
 def solve(data, prior, section, seed, x_true) -> Estimate:
     from aelpn.inverse import diffusion
 
-    x = diffusion.dps(data, prior.network, section["steps"], section["weight"], section["guidance"], seed)
+    setting = diffusion.dps_settings(section, data.operator)
+    x = diffusion.dps(data, prior.network, section["steps"], setting["zeta"], seed)
     return Estimate(x, section["steps"])
 
 

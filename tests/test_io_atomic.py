@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-import matplotlib
+import matplotlib.figure
 import numpy as np
 import pytest
 import torch
@@ -18,9 +18,6 @@ import xarray as xr
 from aelpn import checkpoint, io, style
 from aelpn.models import build_model, save_model
 from model_helpers import small_cfg
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 class Interrupted(Exception):
@@ -54,11 +51,7 @@ def _text_writer(path):
 
 
 def _figure_writer(path):
-    fig = plt.figure()
-    try:
-        style.savefig(fig, path, path.with_suffix(".png"))
-    finally:
-        plt.close(fig)
+    style.savefig(matplotlib.figure.Figure(), path, path.with_suffix(".png"))
 
 
 # writer, file name, (object, attribute, index of the target argument) of the serializer it calls

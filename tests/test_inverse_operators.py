@@ -129,6 +129,7 @@ def test_poisson_identity_prox_is_the_closed_form_root():
     z = x + 0.3 * torch.randn(x.shape, generator=gen, dtype=torch.float64)
     for gamma in (1e-3, 0.05, 2.0):
         p = data.prox(z, gamma)
+        assert bool((p + data.background > 0).all()), "the negative root also zeroes the residual"
         assert (gamma * data.grad(p) + p - z).abs().max() < 1e-10
 
 

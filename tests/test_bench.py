@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from model_helpers import image_model, small_cfg
@@ -13,20 +14,24 @@ from torch import nn
 
 from aelpn.bench import BenchSettings, run_bench
 from aelpn.bench.baseline import scipy_regularizer
+from aelpn.bench.crops import bench_crops
+from aelpn.bench.gpu import GPUCheckError, _on_device, gpu_check, gpu_table
+from aelpn.bench.timing import _quartiles
+from aelpn.bench.training import trained_model
 from aelpn.bench.flops import core_macs
 from aelpn.bench.workflow import _absolute_sources
 from aelpn.cli import main
 from aelpn.io import read_netcdf
-from aelpn.models import build_model
+from aelpn.models import build_model, save_model
 from aelpn.regularizer import regularizer
 
 
-def test_bench_end_to_end(tmp_path, smoke_config, capsys):
+def test_bench_end_to_end(tmp_path, smoke_config, shared_bsds, capsys):
     torch.set_num_threads(1)
     out = tmp_path / "bench" / "bench.nc"
     table = run_bench(smoke_config, smoke_config, out, BenchSettings(
-        variants=("lpn", "normtrick", "aelpn"), rounds=1, calls=1, paper_size=8, paper_batch=2,
-        regularizer_images=2, pnp_size=8, pnp_iterations=2))
+        variants=("lpn", "normtrick", "aelpn"), images_dir=str(shared_bsds), warmup_steps=2, crops=4, rounds=1,
+        calls=1, paper_size=8, paper_batch=2, regularizer_images=2, pnp_size=8, pnp_iterations=2))
     ds = read_netcdf(out)
     assert ds.sizes == {"width_setting": 2, "variant": 3}
     for name in list(ds.data_vars) + list(ds.coords):
@@ -34,6 +39,8 @@ def test_bench_end_to_end(tmp_path, smoke_config, capsys):
     for name in ("cpu_model", "cpu_cores", "torch_threads", "bench_device", "git_describe", "config_hash"):
         assert name in ds.attrs, name
     assert (ds["training_images_per_s"] > 0).all() and (ds["baseline_images_per_s"] > 0).all()
+    assert (ds["training_images_per_s_q1"] <= ds["training_images_per_s"]).all()
+    assert (ds["weights_state"] == "warmed up 2 steps").all()
     assert (ds["training_step_gflop"].sel(width_setting="quick") > 0).all()
     assert ds["regularizer_speedup"] > 0 and ds["pnp_ratio"] > 0
     assert math.isnan(float(ds["workflow_full_s"]))  # not requested
@@ -41,11 +48,12 @@ def test_bench_end_to_end(tmp_path, smoke_config, capsys):
     assert table.count("| train step") == 6 and "PnP-ADMM iteration" in table and "not run" in table
 
 
-def test_bench_cli(tmp_path, repo, capsys):
+def test_bench_cli(tmp_path, repo, shared_bsds, capsys):
     torch.set_num_threads(1)
     smoke = str(repo / "config" / "smoke.yaml")
     out = tmp_path / "b.nc"
     assert main(["bench", "--quick", smoke, "--paper", smoke, "--out", str(out), "--variants", "scale",
+                 "--images", str(shared_bsds), "--warmup-steps", "1",
                  "--rounds", "1", "--paper-size", "8", "--paper-batch", "1", "--regularizer-images", "1",
                  "--pnp-size", "8", "--pnp-iterations", "1"]) == 0
     assert "| train step scale (paper" in capsys.readouterr().out and out.exists()
@@ -89,3 +97,58 @@ def test_workflow_config_points_at_the_repo_data(tmp_path, repo):
 
     paths = [s["path"] for s in yaml.safe_load(copy.read_text())["data"]["sources"] if "path" in s]
     assert paths and all(p.startswith("/") and p == str((repo / "../shared/data/BSDS500").resolve()) for p in paths)
+
+
+def test_bench_crops_are_real_seeded_crops(shared_bsds):
+    a = bench_crops(shared_bsds, 16, 3, 3, seed=0)
+    assert a.shape == (3, 3, 16, 16) and 0 <= a.min() and a.max() <= 1 and a.std() > 0.01
+    assert torch.equal(a, bench_crops(shared_bsds, 16, 3, 3, seed=0))
+    assert not torch.equal(a, bench_crops(shared_bsds, 16, 3, 3, seed=1))
+
+
+def test_timed_model_is_the_trained_file_or_a_warmed_up_one(tmp_path, shared_bsds):
+    crops = bench_crops(shared_bsds, 8, 4, 1, seed=0)
+    cfg = small_cfg(width=4, depth=1)
+    fresh = build_model("lpn", cfg, 1, 8, seed=0)
+    warm, state = trained_model("lpn", cfg, crops, 2, 0, torch.device("cpu"), None, 3, 1e-2, 0.1)
+    assert state == "warmed up 3 steps"
+    assert any(not torch.equal(p, q) for p, q in zip(fresh.parameters(), warm.parameters()))
+    save_model(warm, tmp_path / "lpn" / "model.pt")
+    loaded, state = trained_model("lpn", cfg, crops, 2, 0, torch.device("cpu"), str(tmp_path / "lpn" / "model.pt"),
+                                  3, 1e-2, 0.1)
+    assert state.startswith("trained") and all(torch.equal(p, q) for p, q in zip(warm.parameters(), loaded.parameters()))
+    with pytest.raises(ValueError, match="needs scale at 1x8px"):
+        trained_model("scale", cfg, crops, 2, 0, torch.device("cpu"), str(tmp_path / "lpn" / "model.pt"), 0, 0.0, 0.1)
+
+
+def test_timing_reports_median_and_quartiles():
+    assert _quartiles([4.0, 1.0, 3.0, 2.0, 5.0]) == (3.0, 2.0, 4.0)
+    assert _quartiles([2.5]) == (2.5, 2.5, 2.5)
+
+
+def test_gpu_check_path_runs_on_cpu_and_keeps_everything_on_the_device(smoke_config, shared_bsds):
+    """The GPU check's code path at tiny sizes on the CPU: every field finite, one row per variant and precision
+    (amp and TF32 are no-ops on the CPU, so their numbers equal fp32's: same seeds, same batches)."""
+    torch.set_num_threads(1)
+    crops = bench_crops(shared_bsds, 16, 6, 3, seed=0)
+    ds = gpu_check(smoke_config, crops, steps=4, batch=2, variants=("lpn", "aelpn"), require_cuda=False)
+    assert ds.sizes == {"variant": 2, "precision": 3}
+    for name in ("images_per_s", "achieved_tflops", "final_loss", "val_psnr"):
+        assert np.isfinite(ds[name].values).all(), name
+    assert (ds["val_psnr"].sel(precision="amp") == ds["val_psnr"].sel(precision="fp32")).all()
+    assert np.isfinite(float(ds["pnp_admm_psnr"])) and float(ds["diffpir_seconds"]) > 0
+    assert "| aelpn | amp |" in gpu_table(ds)
+
+
+def test_gpu_check_refuses_to_fall_back_to_the_cpu():
+    with pytest.raises(GPUCheckError, match="result on cpu, expected cuda"):
+        _on_device("training lpn (fp32)", torch.device("cuda"), torch.zeros(2))
+    with pytest.raises(GPUCheckError, match="non-finite"):
+        _on_device("PnP-ADMM", torch.device("cpu"), torch.tensor([1.0, float("nan")]))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_gpu_check_cli_without_cuda_exits_non_zero(repo, capsys):
+    smoke = str(repo / "config" / "smoke.yaml")
+    assert main(["bench", "--paper", smoke, "--gpu-check", "--gpu-size", "16", "--gpu-crops", "4"]) != 0
+    assert "torch cannot see a CUDA device" in capsys.readouterr().err

@@ -68,3 +68,38 @@ def test_cli_rejects_bad_slice_before_running(paper_config):
     )
     assert out.returncode == 2
     assert "'data.crop_size'" in out.stderr
+
+
+def test_missing_keys_are_reported_one_line_per_key(paper_config):
+    for key in ("width", "depth"):
+        paper_config["model"].pop(key)
+    paper_config.pop("compute")
+    with pytest.raises(ConfigError) as err:
+        validate(paper_config)
+    lines = str(err.value).splitlines()[1:]
+    assert {line.strip() for line in lines} == {"config key 'compute': missing (required)",
+                                                "config key 'model.width': missing (required)",
+                                                "config key 'model.depth': missing (required)"}
+
+
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda c: c["data"].update(crop_size=15), "data.crop_size"),  # smoke depth 1: a multiple of 2
+        (lambda c: c["figures"].update(example_sigmas=[0.1, 0.25]), "figures.example_sigmas"),
+        (lambda c: c["prox1d"].update(lrs=[1e-3]), "prox1d.steps"),
+        (lambda c: c["prox1d"].update(grid_max=-9.0), "prox1d.grid_max"),
+        (lambda c: c["train"].update(sigma_range=[0.2, 0.1]), "train.sigma_range"),
+        (lambda c: c["train"].update(steps_pm=3), "train.steps_pm"),
+        (lambda c: c["train"].update(validate_images=5), "train.validate_images"),
+        (lambda c: c["noise_sweep"].update(images=5), "noise_sweep.images"),
+        (lambda c: c["inverse"].update(examples=3), "inverse.examples"),
+    ],
+)
+def test_cross_key_constraints_are_checked_at_validation(smoke_config, mutate, key):
+    validate(smoke_config)
+    mutate(smoke_config)
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        validate(smoke_config)
+    with pytest.raises(ConfigError, match=f"'{key}'"):  # also in a job's slice holding the sections involved
+        validate(select(smoke_config, *[k for k in smoke_config if k != "seed"]), partial=True)

@@ -7,13 +7,15 @@ import pytest
 import torch
 import xarray as xr
 
+import aelpn
 from aelpn.inverse import diffusion, langevin
-from aelpn.inverse.denoiser import build_denoiser, load_denoiser, train_denoiser
+from aelpn.inverse.denoiser import ConditionalDenoiser, build_denoiser, load_denoiser, train_denoiser
 from aelpn.inverse.problems import build_problem
 from aelpn.inverse.unrolled import UnrolledHQS, load_unrolled, train_unrolled
 
+DIVERGENCE = {"factor": 1000.0, "warmup": 2}
 DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 4,
-        "batch_size": 4, "lr": 1e-3, "checkpoint_every": 2}
+        "batch_size": 4, "lr": 1e-3, "checkpoint_every": 2, "divergence": DIVERGENCE}
 PROBLEMS = {"inp": {"operator": "inpainting", "keep": 0.5, "noise": {"kind": "gaussian", "sigma": 0.02}},
             "pb": {"operator": "blur", "blur_sigma": 1.0,
                    "noise": {"kind": "poisson", "photons": 50.0, "background": 0.01}}}
@@ -48,7 +50,7 @@ def test_training_writes_models_with_cost_and_is_reproducible(tmp_path, crops_fi
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False},
            "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
                        "unrolled": {"iterations": 2, "steps": 2, "batch_size": 2, "lr": 1e-4, "grad_clip": 1.0,
-                                    "checkpoint_every": 1}}}
+                                    "checkpoint_every": 1, "divergence": DIVERGENCE}}}
     train_denoiser(cfg, crops, tmp_path / "d.pt", tmp_path / "d_log.nc")
     train_denoiser(cfg, crops, tmp_path / "d2.pt", tmp_path / "d2_log.nc")
     a, meta = load_denoiser(tmp_path / "d.pt")
@@ -57,10 +59,12 @@ def test_training_writes_models_with_cost_and_is_reproducible(tmp_path, crops_fi
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     log = xr.open_dataset(tmp_path / "d_log.nc").load()
     assert log.sizes["step"] == 4 and np.isfinite(log["loss"]).all()
-    assert not (tmp_path / "d.pt.ckpt").exists()
-    train_unrolled(cfg, "inp", crops, tmp_path / "d.pt", tmp_path / "u.pt")
+    assert not (tmp_path / "d.checkpoint.pt").exists()
+    train_unrolled(cfg, "inp", crops, tmp_path / "d.pt", tmp_path / "u.pt", tmp_path / "u_log.nc")
     model, umeta = load_unrolled(tmp_path / "u.pt")
     assert umeta["problem"] == "inp" and umeta["steps"] == 2 and len(model.denoisers) == 2
+    assert isinstance(aelpn.load_model(tmp_path / "u.pt", device="cpu"), UnrolledHQS)  # one loader, kind dispatch
+    assert isinstance(aelpn.load_model(tmp_path / "d.pt", device="cpu"), ConditionalDenoiser)
 
 
 @pytest.mark.parametrize("name", ["inp", "pb"])

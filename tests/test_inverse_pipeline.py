@@ -35,7 +35,7 @@ def pipeline(tmp_path_factory, crops_file):
         unrolled = None
         if algorithm == "unrolled":
             unrolled = tmp / f"unrolled_{problem}.pt"
-            train_unrolled(cfg, problem, train, tmp / "denoiser.pt", unrolled)
+            train_unrolled(cfg, problem, train, tmp / "denoiser.pt", unrolled, tmp / f"unrolled_{problem}_log.nc")
         out = tmp / "runs" / problem / f"{algorithm}.nc"
         run_job(cfg, algorithm, problem, test, out, models if algorithm in PRIOR_ALGORITHMS else [],
                 tmp / "denoiser.pt", unrolled)

@@ -15,8 +15,10 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn import checkpoint, io, style
-from aelpn.models import build_model, save_model
+from aelpn import io, style
+from aelpn.modelfile import save_model
+from aelpn.models import build_model
+from aelpn.training import state
 from model_helpers import small_cfg
 
 
@@ -36,10 +38,17 @@ def _model_writer(path):
     save_model(build_model("lpn", small_cfg(), 1, 8), path)
 
 
-def _checkpoint_writer(path):
+def _checkpoint_writer(path, step=1):
     model = torch.nn.Linear(2, 2)
-    checkpoint.save(path, fingerprint="f", step=1, model=model, optimizer=torch.optim.SGD(model.parameters(), 0.1),
-                    generator=torch.Generator().manual_seed(0), log={"loss": [1.0]})
+    objects = {"model": model, "optimizer": torch.optim.SGD(model.parameters(), 0.1),
+               "generator": torch.Generator().manual_seed(0)}
+    state.save(path, fingerprint="f", step=step, objects=objects, log={"loss": [1.0] * step}, monitor={})
+
+
+def _checkpoint_reader(path):
+    """What a resumed run sees: the newest readable checkpoint (``state.load`` falls back to the previous one)."""
+    saved = state.load(path, "f")
+    return saved["step"], saved["log"]
 
 
 def _netcdf_writer(path):
@@ -54,28 +63,38 @@ def _figure_writer(path):
     style.savefig(matplotlib.figure.Figure(), path, path.with_suffix(".png"))
 
 
-# writer, file name, (object, attribute, index of the target argument) of the serializer it calls
+def _file_bytes(path):
+    return path.read_bytes()
+
+
+# writer, file name, what a reader gets from it, (object, attribute, index of the target argument) of the
+# serializer the writer calls
 WRITERS = {
-    "model": (_model_writer, "model.pt", (torch, "save", 1)),
-    "checkpoint": (_checkpoint_writer, "checkpoint.pt", (torch, "save", 1)),
-    "netcdf": (_netcdf_writer, "metrics.nc", (xr.Dataset, "to_netcdf", 1)),
-    "text": (_text_writer, "source.json", (Path, "write_text", 0)),
-    "figure": (_figure_writer, "figure.pdf", (matplotlib.figure.Figure, "savefig", 1)),
+    "model": (_model_writer, "model.pt", _file_bytes, (torch, "save", 1)),
+    "checkpoint": (_checkpoint_writer, "model.checkpoint.pt", _checkpoint_reader, (torch, "save", 1)),
+    "netcdf": (_netcdf_writer, "metrics.nc", _file_bytes, (xr.Dataset, "to_netcdf", 1)),
+    "text": (_text_writer, "source.json", _file_bytes, (Path, "write_text", 0)),
+    "figure": (_figure_writer, "figure.pdf", _file_bytes, (matplotlib.figure.Figure, "savefig", 1)),
 }
+
+
+def _hidden_temporaries(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(io.TEMPORARY_SUFFIX)]
 
 
 @pytest.mark.parametrize("writer", WRITERS)
 def test_an_exception_inside_the_writer_keeps_the_previous_file_and_no_temporary(writer, tmp_path, monkeypatch):
-    write, name, (owner, attribute, target) = WRITERS[writer]
+    write, name, read, (owner, attribute, target) = WRITERS[writer]
     path = tmp_path / name
     write(path)
-    previous = path.read_bytes()
-    before = sorted(p.name for p in tmp_path.iterdir())
+    previous = read(path)
     monkeypatch.setattr(owner, attribute, _partial_then_raise(target))
     with pytest.raises(Interrupted):
         write(path)
-    assert path.read_bytes() == previous
-    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    monkeypatch.undo()
+    assert read(path) == previous
+    assert _hidden_temporaries(tmp_path) == []
+    assert not any(p.read_bytes() == b"partial" for p in tmp_path.iterdir()), "a partial file is left"
 
 
 def _write_large(kind: str, path: Path, started) -> None:

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from aelpn.losses import L1, PM, l1_loss, lpn_schedule, proximal_matching_loss
+from aelpn.training.losses import L1, PM, l1_loss, lpn_schedule, proximal_matching_loss
 
 
 def _pair(seed=0, shape=(5, 3, 4, 4)):
@@ -46,21 +46,24 @@ def test_proximal_matching_is_bounded_and_vanishes_only_at_the_target():
 
 
 def test_schedule_pretrain_then_equal_pm_stages_halving_gamma():
-    cfg = {"steps_pretrain": 6, "steps_pm": 8, "lr_pretrain": 1e-3, "lr_pm": 1e-4, "pm_stages": 4, "gamma_min": 0.08}
+    cfg = {"steps_pretrain": 6, "steps_pm": 8, "lr_pretrain": {"lpn": 1e-3, "aelpn": 1e-5},
+           "lr_pm": {"lpn": 1e-4, "aelpn": 2e-5}, "pm_stages": 4, "gamma_min": 0.08}
     n = 3 * 16 * 16
-    settings = [lpn_schedule(cfg, s, n) for s in range(14)]
+    settings = [lpn_schedule(cfg, "lpn", s, n) for s in range(14)]
     assert [s.phase for s in settings] == [L1] * 6 + [PM] * 8
     assert all(s.lr == 1e-3 and math.isnan(s.gamma) for s in settings[:6])
     assert all(s.lr == 1e-4 for s in settings[6:])
     g = 0.08 * math.sqrt(n)
     assert [s.gamma for s in settings[6:]] == pytest.approx([8 * g] * 2 + [4 * g] * 2 + [2 * g] * 2 + [g] * 2)
+    assert [lpn_schedule(cfg, "aelpn", s, n).lr for s in range(14)] == [1e-5] * 6 + [2e-5] * 8  # per variant
     with pytest.raises(ValueError, match="step 14"):
-        lpn_schedule(cfg, 14, n)
+        lpn_schedule(cfg, "lpn", 14, n)
 
 
 def test_schedule_uneven_stage_lengths_cover_every_stage():
-    cfg = {"steps_pretrain": 0, "steps_pm": 10, "lr_pretrain": 1e-3, "lr_pm": 1e-4, "pm_stages": 4, "gamma_min": 1.0}
-    gammas = [lpn_schedule(cfg, s, 1).gamma for s in range(10)]
+    cfg = {"steps_pretrain": 0, "steps_pm": 10, "lr_pretrain": {"lpn": 1e-3}, "lr_pm": {"lpn": 1e-4}, "pm_stages": 4,
+           "gamma_min": 1.0}
+    gammas = [lpn_schedule(cfg, "lpn", s, 1).gamma for s in range(10)]
     counts = {g: gammas.count(g) for g in set(gammas)}
     assert sorted(counts) == [1.0, 2.0, 4.0, 8.0] and set(counts.values()) <= {2, 3}
     assert gammas == sorted(gammas, reverse=True)

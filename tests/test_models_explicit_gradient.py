@@ -9,7 +9,7 @@ import torch
 from model_helpers import image_model, model_1d
 
 from aelpn.bench.baseline import autograd_prox
-from aelpn.losses import proximal_matching_loss
+from aelpn.training.losses import proximal_matching_loss
 from aelpn.models import VARIANTS, VARIANTS_1D
 
 TOL = dict(rtol=1e-11, atol=1e-13)

@@ -8,7 +8,7 @@ from model_helpers import image_model, model_1d
 
 import aelpn
 from aelpn.models import VARIANTS, VARIANTS_1D, build_model, load_model, save_model
-from aelpn.models.checkpoint import FORMAT, load_checkpoint
+from aelpn.modelfile import FORMAT, LEGACY_V1, ModelFileError, read_model_file
 
 
 def _same_outputs(a, b, x):
@@ -22,7 +22,8 @@ def test_image_round_trip(tmp_path, variant):
     path = save_model(model, tmp_path / "m" / "model.pt", extra={"step": 7, "loss": [0.5, 0.25], "tag": "x",
                                                                   "gamma": torch.tensor(0.1)})
     raw = torch.load(path, weights_only=True)
-    assert raw["format"] == FORMAT and raw["spec"] == model.spec and raw["extra"]["step"] == 7
+    assert raw["format"] == FORMAT and raw["kind"] == "proxnet" and raw["spec"] == model.spec
+    assert raw["extra"]["step"] == 7
     loaded = load_model(path, device="cpu")
     assert not loaded.training and loaded.variant == variant and loaded.exact_prox == model.exact_prox
     assert loaded.spec == model.spec
@@ -56,5 +57,40 @@ def test_rejects_non_plain_extra(tmp_path):
 
 def test_rejects_foreign_file(tmp_path):
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not an aelpn model checkpoint"):
-        load_checkpoint(tmp_path / "other.pt")
+    with pytest.raises(ModelFileError, match="other.pt: not an aelpn model file"):
+        read_model_file(tmp_path / "other.pt")
+
+
+def test_truncated_model_file_gives_one_line_naming_the_file(tmp_path):
+    path = save_model(model_1d("lpn"), tmp_path / "model.pt")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ModelFileError) as err:
+        aelpn.load_model(path, device="cpu")
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message and "delete it and rerun" in message
+
+
+def test_reads_the_earlier_v1_format(tmp_path):
+    model = model_1d("scale")
+    torch.save({"format": LEGACY_V1, "aelpn_version": "0", "spec": dict(model.spec), "state_dict": model.state_dict(),
+                "extra": {}}, tmp_path / "v1.pt")
+    _same_outputs(model, aelpn.load_model(tmp_path / "v1.pt", device="cpu"),
+                  torch.linspace(-4, 4, 17, dtype=torch.float64)[:, None])
+
+
+def test_a_save_interrupted_mid_write_leaves_the_previous_model_intact(tmp_path, monkeypatch):
+    old, new = model_1d("lpn", seed=0), model_1d("lpn", seed=1)
+    path = save_model(old, tmp_path / "model.pt")
+    before = path.read_bytes()
+    real_save = torch.save
+
+    def save_half_then_die(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        with open(f, "r+b") as fh:  # a killed writer leaves a truncated file
+            fh.truncate(50)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", save_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(new, path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["model.pt"]

@@ -76,7 +76,7 @@ def test_short_training_reduces_the_prox_error(smoke_config, tmp_path, variant):
     prior = SplitNormal.from_config(pcfg)
     before = max_prox_error(build_model_1d(variant, pcfg, seed=derive_seed(cfg["seed"], "prox1d", variant)),
                             prior, pcfg)
-    train_1d(cfg, variant, tmp_path / f"{variant}.pt")
+    train_1d(cfg, variant, tmp_path / f"{variant}.pt", tmp_path / f"{variant}_log.nc")
     model = load_model(tmp_path / f"{variant}.pt", device="cpu")
     after = max_prox_error(model, prior, pcfg)
     assert after < 0.8 * before
@@ -88,7 +88,7 @@ def test_evaluate_writes_the_study_with_finite_values(smoke_config, tmp_path):
     pcfg = cfg["prox1d"]
     paths = [tmp_path / f"{v}.pt" for v in pcfg["variants"]]
     for v, path in zip(pcfg["variants"], paths):
-        train_1d(cfg, v, path)
+        train_1d(cfg, v, path, tmp_path / f"{v}_log.nc")
     out = tmp_path / "prox1d.nc"
     evaluate_1d(cfg, list(reversed(paths)), out)
     ds = read_netcdf(out)

@@ -130,7 +130,7 @@ def test_smoke_subset_runs_through_sbatch_with_gpus_where_asked(cluster, tmp_pat
 
 def test_cancelled_training_resumes_from_its_checkpoint(cluster, tmp_path):
     configfile = _smoke(tmp_path, steps_pretrain=30, steps_pm=30, checkpoint_every=2, validate_every=10)
-    checkpoint = tmp_path / "results" / "models" / "lpn" / "checkpoint.pt"
+    checkpoint = tmp_path / "results" / "models" / "lpn" / "model.checkpoint.pt"
     train_log = tmp_path / "logs" / "train" / "lpn.log"
     before = set(cluster.jobs())
     driver = _start_snakemake(tmp_path, configfile, "--profile", PROFILE, GPU_TARGETS[0])

@@ -1,20 +1,26 @@
-"""Image-model training: schedule in the log, exact resume after an interruption, non-finite loss handling,
-outputs (weights loadable weights-only, CF/provenance training log)."""
+"""Image-model training, tied to the config: the loss of each phase, the learning rate of each step, the
+noise level of the batches, the projection after every step; the log, exact resume (in process and through a
+SIGKILL of the CLI), non-finite and divergent losses, corrupt checkpoints."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 import xarray as xr
 
-import aelpn.train as train_mod
-from aelpn.checkpoint import checkpoint_path
 from aelpn.io import read_netcdf
 from aelpn.models import load_model
-from aelpn.train import NonFiniteLossError, train
+from aelpn.train import train
+from aelpn.training import CheckpointError, DivergenceError, NonFiniteLossError, checkpoint_path, losses
+from aelpn.training.state import previous_path
 from configs import job_slice
 
 
@@ -34,6 +40,15 @@ def _run(cfg, train_nc, val_nc, out_dir, variant="lpn"):
     return out, log
 
 
+def _weights(path):
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+def _assert_same_weights(a, b):
+    a, b = _weights(a), _weights(b)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 class _Interrupt(Exception):
     pass
 
@@ -49,8 +64,74 @@ def _fail_at(monkeypatch, step, make):
             return make(loss) if calls["n"] == step else loss
         return inner
 
-    monkeypatch.setattr(train_mod, "l1_loss", wrap(train_mod.l1_loss))
-    monkeypatch.setattr(train_mod, "proximal_matching_loss", wrap(train_mod.proximal_matching_loss))
+    monkeypatch.setattr(losses, "l1_loss", wrap(losses.l1_loss))
+    monkeypatch.setattr(losses, "proximal_matching_loss", wrap(losses.proximal_matching_loss))
+
+
+def _constrained(model):
+    return [m.weight for m in model.modules() if hasattr(m, "project_") and hasattr(m, "weight")]
+
+
+def test_each_step_uses_its_phase_loss_learning_rate_noise_level_and_projection(setup, monkeypatch):
+    cfg, train_nc, val_nc, tmp = setup
+    cfg["train"].update(steps_pretrain=3, steps_pm=4, batch_size=8, sigma=0.2,
+                        lr_pretrain={**cfg["train"]["lr_pretrain"], "lpn": 0.5},
+                        lr_pm={**cfg["train"]["lr_pm"], "lpn": 0.05})
+    seen = {"loss": [], "noise_std": [], "lr": [], "negative_before_forward": []}
+    real_l1, real_pm = losses.l1_loss, losses.proximal_matching_loss
+
+    def l1(pred, target):
+        seen["loss"].append(("l1", None))
+        return real_l1(pred, target)
+
+    def pm(pred, target, gamma):
+        seen["loss"].append(("pm", gamma))
+        return real_pm(pred, target, gamma)
+
+    monkeypatch.setattr(losses, "l1_loss", l1)
+    monkeypatch.setattr(losses, "proximal_matching_loss", pm)
+    real_adam_step = torch.optim.Adam.step
+
+    def adam_step(self, *args, **kwargs):
+        seen["lr"].append(self.param_groups[0]["lr"])
+        return real_adam_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", adam_step)
+    import aelpn.train as train_mod
+
+    real_build, inputs = train_mod.build_model, []
+
+    def build(*args, **kwargs):
+        model = real_build(*args, **kwargs)
+
+        def pre_hook(module, args):
+            if torch.is_grad_enabled():  # training forward, not validation
+                inputs.append(args[0].detach().clone())
+                seen["negative_before_forward"].append(any(bool((w < 0).any()) for w in _constrained(module)))
+        model.register_forward_pre_hook(pre_hook)
+        return model
+
+    monkeypatch.setattr(train_mod, "build_model", build)
+    x_all = torch.from_numpy(read_netcdf(train_nc)["crops"].values).float() / 255
+    real_draw = train_mod.draw_batch
+
+    def draw(x_train, tcfg, gen):
+        idx, sigma, noise = real_draw(x_train, tcfg, gen)
+        seen.setdefault("clean", []).append(x_all[idx])
+        return idx, sigma, noise
+
+    monkeypatch.setattr(train_mod, "draw_batch", draw)
+    out, log = _run(cfg, train_nc, val_nc, tmp / "lpn")
+
+    n = 3 * 16 * 16
+    g = cfg["train"]["gamma_min"] * math.sqrt(n)
+    assert seen["loss"] == [("l1", None)] * 3 + [("pm", pytest.approx(v)) for v in (8 * g, 4 * g, 2 * g, g)]
+    assert seen["lr"] == [0.5] * 3 + [0.05] * 4  # the optimizer's own rate at each step follows the config
+    for y, x in zip(inputs, seen["clean"]):  # the model sees y = x + sigma n with sigma = train.sigma
+        assert float((y - x).std()) == pytest.approx(0.2, rel=0.05)
+    assert not any(seen["negative_before_forward"])  # projected after every step (lr 0.5 would make them < 0)
+    assert all(bool((w >= 0).all()) for w in _constrained(load_model(out, device="cpu")))
+    np.testing.assert_allclose(read_netcdf(log)["lr"].values, seen["lr"], rtol=1e-6)
 
 
 def test_log_records_schedule_validation_and_provenance(setup):
@@ -70,33 +151,51 @@ def test_log_records_schedule_validation_and_provenance(setup):
     for name in list(ds.data_vars) + ["step"]:
         assert {"long_name", "units"} <= set(ds[name].attrs), name
     assert ds.attrs["Conventions"].startswith("CF") and ds.attrs["variant"] == "lpn" and "git_describe" in ds.attrs
-    payload = torch.load(out, weights_only=True)
-    assert payload["extra"]["steps"] == 7 and payload["extra"]["variant"] == "lpn"
-    assert payload["extra"]["final_val_psnr"] == pytest.approx(float(ds["val_psnr"].values[-1]), rel=1e-6)
-    assert not checkpoint_path(out).exists()  # removed after a completed run
-    model = load_model(out, device="cpu")
-    assert model.variant == "lpn"
-    # the constrained weights were projected after every step
-    assert all((m.weight >= 0).all() for m in model.modules() if hasattr(m, "project_") and hasattr(m, "weight"))
+    assert ds.attrs["train_device"] == "cpu" and ds.attrs["train_seconds"] > 0 and ds.attrs["steps_done"] == 7
+    extra = torch.load(out, weights_only=True)["extra"]
+    assert extra["steps"] == 7 and extra["variant"] == "lpn" and extra["device"] == "cpu"
+    assert extra["final_val_psnr"] == pytest.approx(float(ds["val_psnr"].values[-1]), rel=1e-6)
+    assert extra["train_seconds"] == pytest.approx(float(ds["seconds"].sum()), rel=1e-5)
+    assert not checkpoint_path(out).exists() and not previous_path(checkpoint_path(out)).exists()
 
 
 def test_resume_after_interruption_gives_exactly_the_uninterrupted_weights(setup, monkeypatch):
     cfg, train_nc, val_nc, tmp = setup
     ref_out, ref_log = _run(cfg, train_nc, val_nc, tmp / "ref", variant="aelpn")
-
     with monkeypatch.context() as m:
         _fail_at(m, 5, lambda loss: (_ for _ in ()).throw(_Interrupt()))  # killed during step 5
         with pytest.raises(_Interrupt):
             _run(cfg, train_nc, val_nc, tmp / "run", variant="aelpn")
     ckpt = checkpoint_path(tmp / "run" / "model.pt")
     assert torch.load(ckpt, weights_only=True)["step"] == 4 and not (tmp / "run" / "model.pt").exists()
+    assert torch.load(previous_path(ckpt), weights_only=True)["step"] == 2  # the last two are kept
+    assert len(read_netcdf(tmp / "run" / "train_log.nc")["step"]) == 4  # the log is written at each checkpoint
     out, log = _run(cfg, train_nc, val_nc, tmp / "run", variant="aelpn")
-
-    ref, got = torch.load(ref_out, weights_only=True)["state_dict"], torch.load(out, weights_only=True)["state_dict"]
-    assert ref.keys() == got.keys()
-    assert all(torch.equal(ref[k], got[k]) for k in ref)
+    _assert_same_weights(ref_out, out)
     xr.testing.assert_equal(*(read_netcdf(p).drop_vars("seconds").drop_attrs() for p in (ref_log, log)))
-    assert (read_netcdf(log)["seconds"] > 0).all()
+
+
+def test_corrupt_newest_checkpoint_falls_back_to_the_previous_one(setup, monkeypatch, capsys):
+    cfg, train_nc, val_nc, tmp = setup
+    ref_out, _ = _run(cfg, train_nc, val_nc, tmp / "ref")
+    with monkeypatch.context() as m:
+        _fail_at(m, 5, lambda loss: (_ for _ in ()).throw(_Interrupt()))
+        with pytest.raises(_Interrupt):
+            _run(cfg, train_nc, val_nc, tmp / "run")
+    ckpt = checkpoint_path(tmp / "run" / "model.pt")
+    ckpt.write_bytes(ckpt.read_bytes()[:200])  # truncated
+    out, _ = _run(cfg, train_nc, val_nc, tmp / "run")
+    assert "previous checkpoint" in capsys.readouterr().out
+    _assert_same_weights(ref_out, out)
+
+
+def test_all_checkpoints_corrupt_is_one_line_naming_them(setup):
+    cfg, train_nc, val_nc, tmp = setup
+    ckpt = checkpoint_path(tmp / "run" / "model.pt")
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b"\0" * 50)
+    with pytest.raises(CheckpointError, match=r"model\.checkpoint\.pt: corrupt .* delete them to restart"):
+        _run(cfg, train_nc, val_nc, tmp / "run")
 
 
 def test_stale_checkpoint_of_another_run_is_not_resumed(setup):
@@ -104,19 +203,84 @@ def test_stale_checkpoint_of_another_run_is_not_resumed(setup):
     ref_out, _ = _run(cfg, train_nc, val_nc, tmp / "ref")
     stale = checkpoint_path(tmp / "run" / "model.pt")
     stale.parent.mkdir()
-    torch.save({"format": "aelpn-train-checkpoint-1", "fingerprint": "another-config", "step": 6}, stale)
+    torch.save({"format": "aelpn-train-checkpoint-2", "fingerprint": "another-config", "step": 6}, stale)
     out, log = _run(cfg, train_nc, val_nc, tmp / "run")
-    ref, got = torch.load(ref_out, weights_only=True)["state_dict"], torch.load(out, weights_only=True)["state_dict"]
-    assert all(torch.equal(ref[k], got[k]) for k in ref)
+    _assert_same_weights(ref_out, out)
     assert len(read_netcdf(log)["step"]) == 7 and not stale.exists()
 
 
-def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, monkeypatch):
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, monkeypatch, bad):
     cfg, train_nc, val_nc, tmp = setup
-    _fail_at(monkeypatch, 6, lambda loss: loss * float("nan"))
-    with pytest.raises(NonFiniteLossError, match=r"step 6 \(pm, variant lpn\).*checkpoint .* \(step 4\)"):
+    _fail_at(monkeypatch, 6, lambda loss: loss * 0 + bad)
+    with pytest.raises(NonFiniteLossError, match=r"train lpn: non-finite .* at step 6; .*checkpoint .* \(step 4\)"):
         _run(cfg, train_nc, val_nc, tmp / "run")
     ckpt = torch.load(checkpoint_path(tmp / "run" / "model.pt"), weights_only=True)
     assert ckpt["step"] == 4 and len(ckpt["log"]["loss"]) == 4
-    assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
-    assert not (tmp / "run" / "model.pt").exists() and not (tmp / "run" / "train_log.nc").exists()
+    assert all(torch.isfinite(v).all() for v in ckpt["objects"]["model"].values())
+    assert not (tmp / "run" / "model.pt").exists()
+
+
+def test_a_finite_but_exploding_loss_stops_naming_the_step(setup):
+    cfg, train_nc, val_nc, tmp = setup
+    cfg["train"]["lr_pretrain"] = {**cfg["train"]["lr_pretrain"], "lpn": 1e6}
+    cfg["train"]["divergence"] = {"factor": 100.0, "warmup": 1}
+    with pytest.raises(DivergenceError, match=r"train lpn: training diverged at step \d+: loss .* > 100 x"):
+        _run(cfg, train_nc, val_nc, tmp / "run")
+    assert not (tmp / "run" / "model.pt").exists()
+
+
+def _cli(args, env, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "aelpn.cli", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.mark.slow
+def test_sigkill_after_a_checkpoint_then_rerun_gives_the_uninterrupted_weights(setup):
+    """A real kill of the ``aelpn train`` process (no clean-up runs), then the same command again."""
+    cfg, train_nc, val_nc, tmp = setup
+    cfg["train"].update(steps_pretrain=40, steps_pm=40, checkpoint_every=10, validate_every=40)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def args(out_dir):
+        return ["train", "--config", json.dumps(cfg), "--variant", "scale", "--train", str(train_nc), "--val",
+                str(val_nc), "--out", str(out_dir / "model.pt"), "--train-log", str(out_dir / "train_log.nc")]
+
+    ref = _cli(args(tmp / "ref"), env)
+    assert ref.wait(timeout=300) == 0, ref.stderr.read()
+    run = _cli(args(tmp / "run"), env)
+    for line in run.stdout:
+        if line.startswith("checkpoint "):
+            run.send_signal(signal.SIGKILL)
+            break
+    assert run.wait(timeout=60) == -signal.SIGKILL
+    assert checkpoint_path(tmp / "run" / "model.pt").exists() and not (tmp / "run" / "model.pt").exists()
+    again = _cli(args(tmp / "run"), env)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert "resuming train scale" in out
+    _assert_same_weights(tmp / "ref" / "model.pt", tmp / "run" / "model.pt")
+
+
+@pytest.mark.slow
+def test_cli_reports_divergence_and_corrupt_models_in_one_line_with_exit_2(setup):
+    cfg, train_nc, val_nc, tmp = setup
+    cfg["train"]["lr_pretrain"] = {**cfg["train"]["lr_pretrain"], "lpn": 1e6}
+    cfg["train"]["divergence"] = {"factor": 100.0, "warmup": 1}
+    proc = _cli(["train", "--config", json.dumps(cfg), "--variant", "lpn", "--train", str(train_nc), "--val",
+                 str(val_nc), "--out", str(tmp / "m" / "model.pt"), "--train-log", str(tmp / "m" / "log.nc")],
+                os.environ)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2
+    assert err.strip().splitlines()[-1].startswith("aelpn: DivergenceError: train lpn: training diverged at step")
+    bad = tmp / "bad.pt"
+    bad.write_bytes(b"not a model")
+    sweep_cfg = {"seed": 0, "compute": cfg["compute"], "noise_sweep": {"sigmas": [0.1], "images": None,
+                                                                     "batch_size": 2}}
+    proc = _cli(["sweep", "noise_sweep", "--config", json.dumps(sweep_cfg), "--variant", "lpn", "--model", str(bad),
+                 "--crops", str(val_nc), "--out", str(tmp / "s.nc")], os.environ)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2, err
+    assert err.strip().splitlines() == [f"aelpn: ModelFileError: {bad}: unreadable model file (UnpicklingError: "
+                                        f"truncated or corrupt); delete it and rerun the step that writes it "
+                                        f"(snakemake retrains a missing model)"]

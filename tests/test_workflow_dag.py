@@ -46,6 +46,12 @@ def test_reduced_config_really_reduces(tmp_path, smoke_config):
 
 def test_invalid_config_stops_before_any_job(tmp_path, smoke_config):
     smoke_config["train"]["steps_pm"] = -1
+    smoke_config["data"]["crop_size"] = 15  # a cross-key constraint (vs 2**model.depth), also caught by -n
+    smoke_config["model"]["depth"] = 1
     out = snakemake(tmp_path, write_config(smoke_config, tmp_path), "-n")
     assert out.returncode != 0
     assert "'train.steps_pm'" in out.stdout + out.stderr
+    smoke_config["train"]["steps_pm"] = 4
+    out = snakemake(tmp_path, write_config(smoke_config, tmp_path), "-n")
+    assert out.returncode != 0
+    assert "'data.crop_size': 15 is not a multiple of 2**model.depth" in out.stdout + out.stderr

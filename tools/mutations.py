@@ -34,7 +34,7 @@ def _m(name, area, tests, description, *edits):
 
 MODELS = ("test_models_properties.py", "test_models_explicit_gradient.py")
 LOSSES = ("test_losses.py",)
-TRAINING = ("test_train.py",)
+TRAINING = ("test_train.py", "test_training_loop.py")
 OPERATORS = ("test_inverse_operators.py",)
 POISSON = ("test_inverse_poisson.py", "test_inverse_operators.py")
 PNP = ("test_inverse_pnp.py",)
@@ -55,27 +55,27 @@ CATALOGUE: tuple[Mutation, ...] = (
        Edit("models/variants.py", "out = std * self.inner(centred / std) + mean", "out = self.inner(centred / std) + mean")),
     # losses and schedule
     _m("l1-squared", "losses", LOSSES, "L1 loss computes the MSE",
-       Edit("losses.py", "return (pred - target).abs().mean()", "return (pred - target).pow(2).mean()")),
+       Edit("training/losses.py", "return (pred - target).abs().mean()", "return (pred - target).pow(2).mean()")),
     _m("pm-gamma-not-squared", "losses", LOSSES, "proximal matching divides by gamma instead of gamma^2",
-       Edit("losses.py", "torch.exp(-sq_dist / gamma**2)", "torch.exp(-sq_dist / gamma)")),
+       Edit("training/losses.py", "torch.exp(-sq_dist / gamma**2)", "torch.exp(-sq_dist / gamma)")),
     _m("pm-stages-increasing", "losses", LOSSES, "gamma grows over the stages instead of halving",
-       Edit("losses.py", "2.0 ** (stages - 1 - stage)", "2.0**stage")),
+       Edit("training/losses.py", "2.0 ** (stages - 1 - stage)", "2.0**stage")),
     _m("lr-pm-ignored", "losses", LOSSES + TRAINING, "config key train.lr_pm ignored (lr_pretrain throughout)",
-       Edit("losses.py", 'return StepSetting(PM, float(train_cfg["lr_pm"]), gamma)',
-            'return StepSetting(PM, float(train_cfg["lr_pretrain"]), gamma)')),
+       Edit("training/losses.py", 'return StepSetting(PM, float(train_cfg["lr_pm"][variant]), gamma)',
+            'return StepSetting(PM, float(train_cfg["lr_pretrain"][variant]), gamma)')),
     # training loop
     _m("always-l1", "training", TRAINING, "training never uses proximal matching",
-       Edit("train.py", "loss = l1_loss(pred, x) if setting.phase == L1 else proximal_matching_loss(pred, x, setting.gamma)",
-            "loss = l1_loss(pred, x)")),
+       Edit("train.py", "        if setting.phase == L1:\n            loss, stage = losses.l1_loss(pred, x), L1",
+            "        if True:\n            loss, stage = losses.l1_loss(pred, x), L1")),
     _m("lr-schedule-ignored", "training", TRAINING, "the optimizer keeps Adam's default learning rate",
-       Edit("train.py", 'group["lr"] = setting.lr', 'group["lr"] = group["lr"]')),
+       Edit("training/loop.py", 'group["lr"] = lr', 'group["lr"] = group["lr"]')),
     _m("noise-half-sigma", "training", TRAINING, "training batches at half the configured sigma",
        Edit("train.py", "y = x + sigma * noise.to(device)", "y = x + 0.5 * sigma * noise.to(device)")),
     _m("projection-once-at-end", "training", TRAINING, "weights projected once after the last step only",
-       Edit("train.py", "        optimizer.step()\n        model.project_()\n", "        optimizer.step()\n"),
-       Edit("train.py", "    model.eval()\n    summary = {", "    model.project_()\n    model.eval()\n    summary = {")),
+       Edit("training/loop.py", "            if project is not None:\n                project()\n", ""),
+       Edit("training/loop.py", "    write(run.steps)\n", "    if project is not None:\n        project()\n    write(run.steps)\n")),
     _m("inf-loss-not-stopped", "training", TRAINING, "only NaN losses stop training, +-inf passes",
-       Edit("train.py", "if not torch.isfinite(loss):", "if torch.isnan(loss):")),
+       Edit("training/loop.py", "if not math.isfinite(value):", "if math.isnan(value):")),
     # operators and the Gaussian data term
     _m("blur-width-ignored", "operators", OPERATORS, "config key blur_sigma ignored (width 1)",
        Edit("inverse/problems.py", 'kernel = _gaussian_kernel(self.spec["blur_sigma"], dtype)',
@@ -131,5 +131,5 @@ CATALOGUE: tuple[Mutation, ...] = (
     _m("write-in-place", "io", IO, "atomic_path writes the destination directly",
        Edit("io.py", "        yield Path(tmp)\n        os.replace(tmp, path)\n", "        yield path\n")),
     _m("model-saved-in-place", "io", IO, "save_model bypasses the atomic writer",
-       Edit("models/checkpoint.py", "return save_torch(payload, path)", "torch.save(payload, path)\n    return Path(path)")),
+       Edit("modelfile.py", "return save_torch(payload, path)", "torch.save(payload, path)\n    return Path(path)")),
 )

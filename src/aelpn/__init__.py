@@ -9,8 +9,9 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 
 def load_model(path, device="auto"):
-    """Load a trained image or 1-D model from its checkpoint, ready for inference on ``device``."""
-    from aelpn.models import load_model as _load
+    """Load any trained network (proximal network, 1-D net, conditional denoiser, unrolled network) from its
+    model file (``aelpn.modelfile``), ready for inference on ``device``."""
+    from aelpn.modelfile import load_model as _load
 
     return _load(path, device=device)
 

@@ -9,6 +9,7 @@ import sys
 
 from aelpn import __version__
 from aelpn.config import ConfigError, load
+from aelpn.models.names import VARIANTS, VARIANTS_1D
 
 
 # Each command validates its config slice before importing the (torch-heavy) stage it runs.
@@ -50,7 +51,7 @@ def _cmd_prox1d_train(a):
     cfg = load(a.config, partial=True)
     from aelpn.prox1d import train_1d
 
-    train_1d(cfg, a.variant, a.out)
+    train_1d(cfg, a.variant, a.out, a.train_log)
 
 
 def _cmd_prox1d_evaluate(a):
@@ -89,7 +90,7 @@ def _cmd_inverse_denoiser(a):
 def _cmd_inverse_unrolled(a):
     from aelpn.inverse.unrolled import train_unrolled
 
-    train_unrolled(load(a.config, partial=True), a.problem, a.crops, a.denoiser, a.out)
+    train_unrolled(load(a.config, partial=True), a.problem, a.crops, a.denoiser, a.out, a.train_log)
 
 
 def _cmd_inverse_run(a):
@@ -106,13 +107,31 @@ def _cmd_inverse_combine(a):
 
 def _cmd_bench(a):
     quick, paper = load(a.quick), load(a.paper)
+    if a.gpu_check:
+        return _gpu_check(paper, a)
     from aelpn.bench import BenchSettings, run_bench
 
-    settings = BenchSettings(variants=tuple(a.variants), rounds=a.rounds, paper_size=a.paper_size,
+    settings = BenchSettings(variants=tuple(a.variants), images_dir=a.images, models_dir=a.models,
+                             warmup_steps=a.warmup_steps, rounds=a.rounds, paper_size=a.paper_size,
                              paper_batch=a.paper_batch, regularizer_images=a.regularizer_images,
                              regularizer_model=a.regularizer_model, pnp_size=a.pnp_size,
                              pnp_iterations=a.pnp_iterations, workflow_scratch=a.workflow, repo=a.repo)
     print(run_bench(quick, paper, a.out, settings))
+
+
+def _gpu_check(paper: dict, a) -> int:
+    from aelpn.bench.crops import bench_crops
+    from aelpn.bench.gpu import gpu_check, gpu_table
+    from aelpn.data import load_crops
+    from aelpn.io import write_netcdf
+
+    channels = 1 if paper["data"]["grayscale"] else 3
+    crops = load_crops(a.crops)[0] if a.crops else bench_crops(a.images, a.gpu_size, a.gpu_crops, channels,
+                                                                  paper["seed"])
+    ds = gpu_check(paper, crops, a.gpu_steps, a.gpu_batch)
+    write_netcdf(ds, a.gpu_out)
+    print(gpu_table(ds))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("train", help="train one image model variant (resumes from its checkpoint)")
     _config_arg(q)
-    q.add_argument("--variant", required=True, choices=["lpn", "scale", "shift", "normtrick", "aelpn"])
+    q.add_argument("--variant", required=True, choices=VARIANTS)
     q.add_argument("--train", required=True, help="training crops (netCDF)")
     q.add_argument("--val", required=True, help="validation crops (netCDF)")
     q.add_argument("--out", required=True, help="final weights (.pt)")
@@ -150,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prox1d", help="1-D split-normal study").add_subparsers(dest="action", required=True)
     q = p.add_parser("train", help="train one 1-D variant")
     _config_arg(q)
-    q.add_argument("--variant", required=True, choices=["lpn", "scale", "normtrick"])
-    q.add_argument("--out", required=True)
+    q.add_argument("--variant", required=True, choices=VARIANTS_1D)
+    q.add_argument("--out", required=True, help="final weights (.pt)")
+    q.add_argument("--train-log", required=True, help="training log (netCDF)")
     q.set_defaults(func=_cmd_prox1d_train)
     q = p.add_parser("evaluate", help="learned vs true prox and log-prior on a grid")
     _config_arg(q)
@@ -187,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--problem", required=True)
     q.add_argument("--crops", required=True, help="training crops (netCDF)")
     q.add_argument("--denoiser", required=True, help="trained conditional denoiser (initialization)")
-    q.add_argument("--out", required=True)
+    q.add_argument("--out", required=True, help="weights (.pt)")
+    q.add_argument("--train-log", required=True, help="training log (netCDF)")
     q.set_defaults(func=_cmd_inverse_unrolled)
     q = p.add_parser("run", help="solve one problem with one algorithm on the evaluation crops")
     _config_arg(q)
@@ -209,8 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--quick", default="config/quick.yaml", help="quick-scale config file")
     q.add_argument("--paper", default="config/config.yaml", help="paper-scale config file (its model widths)")
     q.add_argument("--out", default="results/bench/bench.nc")
-    q.add_argument("--variants", nargs="+", default=["lpn", "scale", "shift", "normtrick", "aelpn"])
-    q.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (the best one counts)")
+    q.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    q.add_argument("--images", default="../shared/data/BSDS500",
+                   help="BSDS500 directory (images/train/*.jpg) whose training images give the real crops")
+    q.add_argument("--models", default=None, metavar="DIR",
+                   help="trained models DIR/{variant}/model.pt timed at quick width (e.g. results/models)")
+    q.add_argument("--warmup-steps", type=int, default=200,
+                   help="Adam steps of L1 denoising before timing a model not loaded from --models")
+    q.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (median and quartiles)")
     q.add_argument("--paper-size", type=int, default=32, help="crop size of the paper-width training step")
     q.add_argument("--paper-batch", type=int, default=4, help="batch of the paper-width training step")
     q.add_argument("--regularizer-images", type=int, default=16)
@@ -220,6 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--workflow", default=None, metavar="SCRATCH",
                    help="also time the quick run of every figure and a no-op rerun in this empty directory")
     q.add_argument("--repo", default=".", help="project root (Snakefile) for --workflow")
+    q.add_argument("--gpu-check", action="store_true",
+                   help="instead: the GPU check of the paper-scale paths on CUDA (non-zero exit on any failure)")
+    q.add_argument("--gpu-steps", type=int, default=200, help="training steps per variant and precision")
+    q.add_argument("--gpu-batch", type=int, default=8, help="training batch of the GPU check")
+    q.add_argument("--gpu-size", type=int, default=128, help="crop size of the GPU check (from --images)")
+    q.add_argument("--gpu-crops", type=int, default=72, help="number of real crops drawn from --images")
+    q.add_argument("--crops", default=None, help="crops netCDF ('aelpn data crops') to use instead of --images")
+    q.add_argument("--gpu-out", default="results/bench/gpu_check.nc", help="netCDF written by the GPU check")
     q.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("results", help="inspect results").add_subparsers(dest="action", required=True)
@@ -233,9 +268,17 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that explain themselves: printed as one message, without a traceback."""
     from aelpn.combine import CombineError
     from aelpn.data.errors import DataError
-    from aelpn.train import NonFiniteLossError
 
-    return ConfigError, DataError, CombineError, NonFiniteLossError
+    return ConfigError, DataError, CombineError
+
+
+def _fixable_errors() -> tuple[type[Exception], ...]:
+    """Errors a user fixes (a corrupt model or checkpoint file, a learning rate that diverges): one line, exit 2."""
+    from aelpn.bench.gpu import GPUCheckError
+    from aelpn.modelfile import ModelFileError
+    from aelpn.training import CheckpointError, TrainingError
+
+    return ModelFileError, CheckpointError, TrainingError, GPUCheckError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aelpn: {err}", file=sys.stderr)
         return 2
     except Exception as err:
+        if isinstance(err, _fixable_errors()):
+            print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
+            return 2
         if isinstance(err, _user_errors()):
             print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
             return 1

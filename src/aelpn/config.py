@@ -30,15 +30,78 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         parts.append(",".join(extra))
-    elif error.validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
-        parts.append(",".join(missing))
     return ".".join(parts) or "<root>"
 
 
+def _schema_lines(err: jsonschema.ValidationError) -> list[str]:
+    """One line per problem; a missing-keys error becomes one line per missing key."""
+    if err.validator == "required":
+        prefix = "".join(f"{p}." for p in err.absolute_path)
+        return [f"config key '{prefix}{k}': missing (required)" for k in err.validator_value if k not in err.instance]
+    detail = err.message
+    if err.validator in ("oneOf", "anyOf") and err.context:
+        detail = min(err.context, key=lambda e: len(e.message)).message
+    return [f"config key '{_key_path(err)}': {detail}"]
+
+
+def _close_to_one_of(value: float, values) -> bool:
+    return any(abs(value - v) <= 1e-9 * max(1.0, abs(v)) for v in values)
+
+
+def cross_key_problems(cfg: dict) -> list[str]:
+    """Constraints between keys that the schema cannot express, checked for the sections present (so that
+    ``snakemake -n`` rejects them before any job runs); one line per violated constraint."""
+    out = []
+    has = cfg.keys().__contains__
+    if has("data") and has("model") and cfg["data"]["crop_size"] % 2 ** cfg["model"]["depth"]:
+        out.append(f"config key 'data.crop_size': {cfg['data']['crop_size']} is not a multiple of "
+                   f"2**model.depth = {2 ** cfg['model']['depth']}; choose a multiple or lower model.depth")
+    if has("train"):
+        t = cfg["train"]
+        if t["sigma_range"] is not None and not t["sigma_range"][0] < t["sigma_range"][1]:
+            out.append(f"config key 'train.sigma_range': {t['sigma_range']} must be [min, max] with min < max")
+        if t["steps_pm"] < t["pm_stages"]:
+            out.append(f"config key 'train.steps_pm': {t['steps_pm']} steps cannot cover train.pm_stages = "
+                       f"{t['pm_stages']} stages")
+        if has("data"):
+            n_val = cfg["data"]["max_images"].get(cfg["data"]["splits"]["validate"])
+            if n_val is not None and t["validate_images"] > n_val:
+                out.append(f"config key 'train.validate_images': {t['validate_images']} > the {n_val} validation "
+                           f"crops of data.max_images.{cfg['data']['splits']['validate']}")
+    if has("prox1d"):
+        p = cfg["prox1d"]
+        if len(p["steps"]) != len(p["lrs"]):
+            out.append(f"config keys 'prox1d.steps' and 'prox1d.lrs' must have the same length, got "
+                       f"{len(p['steps'])} and {len(p['lrs'])}")
+        if p["grid_max"] <= p["grid_min"]:
+            out.append("config key 'prox1d.grid_max' must exceed 'prox1d.grid_min'")
+    if has("figures") and has("noise_sweep"):
+        sigmas = cfg["noise_sweep"]["sigmas"]
+        missing = [s for s in cfg["figures"]["example_sigmas"] if not _close_to_one_of(s, sigmas)]
+        if missing:
+            out.append(f"config key 'figures.example_sigmas': {missing} not in noise_sweep.sigmas {sigmas}")
+        images = cfg["noise_sweep"]["images"]
+        if images is not None and cfg["figures"]["example_images"] > images:
+            out.append(f"config key 'figures.example_images': {cfg['figures']['example_images']} > "
+                       f"noise_sweep.images = {images}")
+    if has("data"):
+        n_test = cfg["data"]["max_images"].get(cfg["data"]["splits"]["evaluate"])
+        for section in ("noise_sweep", "affine_sweep", "inverse"):
+            images = cfg.get(section, {}).get("images")
+            if n_test is not None and images is not None and images > n_test:
+                out.append(f"config key '{section}.images': {images} > the {n_test} evaluation crops of "
+                           f"data.max_images.{cfg['data']['splits']['evaluate']}")
+    if has("inverse"):
+        i = cfg["inverse"]
+        if i["images"] is not None and i["examples"] > i["images"]:
+            out.append(f"config key 'inverse.examples': {i['examples']} > inverse.images = {i['images']}")
+    return out
+
+
 def validate(cfg: dict, partial: bool = False) -> dict:
-    """Validate ``cfg`` against the schema and return it. With ``partial``, only the top-level sections
-    present in ``cfg`` are required (a job's slice). Raises ConfigError naming the offending key."""
+    """Validate ``cfg`` against the schema, then its cross-key constraints (``cross_key_problems``), and return
+    it. With ``partial``, only the top-level sections present in ``cfg`` are required (a job's slice). Raises
+    ConfigError with one line per offending key."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"config must be a mapping, got {type(cfg).__name__}")
     sch = schema()
@@ -46,13 +109,8 @@ def validate(cfg: dict, partial: bool = False) -> dict:
         sch = dict(sch, required=[k for k in sch["required"] if k in cfg])
     validator = jsonschema.Draft202012Validator(sch)
     errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        lines = []
-        for err in errors:
-            detail = err.message
-            if err.validator in ("oneOf", "anyOf") and err.context:
-                detail = min(err.context, key=lambda e: len(e.message)).message
-            lines.append(f"config key '{_key_path(err)}': {detail}")
+    lines = [line for err in errors for line in _schema_lines(err)] or cross_key_problems(cfg)
+    if lines:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     return cfg
 

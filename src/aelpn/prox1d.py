@@ -19,14 +19,14 @@ import xarray as xr
 from tqdm import tqdm
 
 from aelpn import provenance
+from aelpn.config import slice_hash
 from aelpn.device import configure, describe
 from aelpn.io import write_netcdf
-from aelpn.losses import proximal_matching_loss
 from aelpn.models import build_model_1d, load_model, save_model
 from aelpn.regularizer import regularizer
 from aelpn.seeding import derive_seed, generator
 from aelpn.splitnormal import SplitNormal
-from aelpn.train import NonFiniteLossError
+from aelpn.training import Divergence, Run, Step, fields, fit, losses
 
 # The learned regularizer is reported only where the inversion f(y) = x succeeded to this relative
 # residual; elsewhere (x outside the range of f, e.g. a saturating 1-D LPN without alpha term) it is NaN.
@@ -34,9 +34,8 @@ INVERSION_TOL = 1e-3
 
 
 def grid(prox1d_cfg: dict) -> torch.Tensor:
-    """The evaluation grid: grid_points equispaced values on [grid_min, grid_max], shape (grid_points,)."""
-    if prox1d_cfg["grid_max"] <= prox1d_cfg["grid_min"]:
-        raise ValueError("config key 'prox1d.grid_max' must exceed 'prox1d.grid_min'")
+    """The evaluation grid: grid_points equispaced values on [grid_min, grid_max] (grid_max > grid_min, checked
+    by ``aelpn.config.validate``), shape (grid_points,)."""
     return torch.linspace(prox1d_cfg["grid_min"], prox1d_cfg["grid_max"], prox1d_cfg["grid_points"])
 
 
@@ -53,14 +52,12 @@ def max_prox_error(model, prior: SplitNormal, prox1d_cfg: dict) -> float:
     return float((learned_prox(model, x) - prior.prox(x)).abs().max())
 
 
-def train_1d(cfg: dict, variant: str, out: str | Path) -> None:
+def train_1d(cfg: dict, variant: str, out: str | Path, log_out: str | Path) -> None:
     """Train the 1-D ``variant`` from scratch by proximal matching at the fixed gamma ``prox1d.gamma``:
     loss mean_b 1 - exp(-(f(y_b) - x_b)^2 / gamma^2), x ~ SN, y = x + s n, fresh seeded batches every step,
-    Adam with learning rate ``lrs[k]`` for ``steps[k]`` steps. Writes the model with ``save_model``."""
+    Adam with learning rate ``lrs[k]`` for ``steps[k]`` steps (``aelpn.training`` loop: resumable, stops on a
+    bad loss). Writes the model (``aelpn.modelfile``, kind proxnet) and the training log."""
     pcfg = cfg["prox1d"]
-    if len(pcfg["steps"]) != len(pcfg["lrs"]):
-        raise ValueError(f"config keys 'prox1d.steps' and 'prox1d.lrs' must have the same length, got "
-                         f"{len(pcfg['steps'])} and {len(pcfg['lrs'])}")
     device = configure(cfg["compute"])
     prior = SplitNormal.from_config(pcfg)
     model = build_model_1d(variant, pcfg, seed=derive_seed(cfg["seed"], "prox1d", variant)).to(device)
@@ -71,25 +68,28 @@ def train_1d(cfg: dict, variant: str, out: str | Path) -> None:
     print(f"prox1d {variant}: {sum(p.numel() for p in model.parameters())} parameters, {len(schedule)} steps, "
           f"batch {pcfg['batch_size']}, gamma {pcfg['gamma']}, on {describe(device)}", flush=True)
     report_every = max(1, len(schedule) // 10)
-    for step, lr in enumerate(tqdm(schedule, desc=f"prox1d {variant}", file=sys.stderr, mininterval=1.0)):
+
+    def batch_loss(step: int) -> Step:
         x = prior.sample(pcfg["batch_size"], gen)
         y = x + prior.noise_sigma * torch.randn(x.shape, generator=gen)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        optimizer.zero_grad(set_to_none=True)
-        loss = proximal_matching_loss(model(y[:, None].to(device)), x[:, None].to(device), pcfg["gamma"])
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"non-finite loss ({loss.item()}) at step {step + 1} of prox1d {variant}")
-        loss.backward()
-        optimizer.step()
-        model.project_()
-        if (step + 1) % report_every == 0 or step + 1 == len(schedule):
-            print(f"step {step + 1}/{len(schedule)} lr {lr:.3g} loss {loss.item():.5g} "
+        return Step(losses.proximal_matching_loss(model(y[:, None].to(device)), x[:, None].to(device), pcfg["gamma"]))
+
+    def after_step(done: int) -> dict:
+        if done % report_every == 0 or done == len(schedule):
+            print(f"step {done}/{len(schedule)} lr {schedule[done - 1]:.3g} "
                   f"max|prox error| {max_prox_error(model, prior, pcfg):.4f}", flush=True)
+        return {}
+
+    run = Run(label=f"prox1d {variant}", section="prox1d", steps=len(schedule),
+              checkpoint_every=pcfg["checkpoint_every"], divergence=Divergence.from_config(pcfg), out=Path(out),
+              log_out=Path(log_out), fingerprint=f"prox1d-{variant}-{slice_hash(cfg)}", fields=fields(),
+              title=f"aelpn 1-D training log, variant {variant}", cfg=cfg, device=describe(device),
+              log_attrs={"variant": variant})
+    record = fit(run, model, optimizer, schedule.__getitem__, batch_loss, resumables={"generator": gen},
+                 project=model.project_, after_step=after_step)
     model.eval()
     error = max_prox_error(model, prior, pcfg)
-    save_model(model, out, extra={"variant": variant, "steps": len(schedule), "final_loss": loss.item(),
-                                  "max_prox_error": error, "device": describe(device)})
+    save_model(model, out, "proxnet", extra={"variant": variant, **record.extra(), "max_prox_error": error})
     print(f"wrote {out}: max |prox error| on [{pcfg['grid_min']}, {pcfg['grid_max']}] = {error:.4f}", flush=True)
 
 

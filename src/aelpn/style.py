@@ -8,8 +8,9 @@ import matplotlib
 import seaborn as sns
 
 from aelpn.io import atomic_path
+from aelpn.models.names import VARIANTS
 
-VARIANT_ORDER = ("lpn", "scale", "shift", "normtrick", "aelpn")
+VARIANT_ORDER = VARIANTS
 VARIANT_LABELS = {
     "lpn": "LPN",
     "scale": "scale-eq. (by design)",

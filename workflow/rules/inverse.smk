@@ -35,7 +35,8 @@ rule inverse_unrolled:
         crops=f"results/data/crops/{SPLIT['train']}.nc",
         denoiser="results/models/inverse/denoiser.pt",
     output:
-        "results/models/inverse/unrolled/{problem}.pt",
+        model="results/models/inverse/unrolled/{problem}.pt",
+        log="results/models/inverse/unrolled/{problem}_log.nc",
     params:
         cfg=job_config("compute", "inverse"),
     threads: 2
@@ -45,7 +46,7 @@ rule inverse_unrolled:
         "benchmarks/inverse/unrolled_{problem}.tsv"
     shell:
         "aelpn --threads {threads} inverse unrolled --config {params.cfg:q} --problem {wildcards.problem} "
-        "--crops {input.crops} --denoiser {input.denoiser} --out {output} > {log} 2>&1"
+        "--crops {input.crops} --denoiser {input.denoiser} --out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
 def inverse_run_inputs(wildcards):

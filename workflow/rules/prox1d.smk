@@ -3,7 +3,8 @@
 
 rule prox1d_train:
     output:
-        "results/models/prox1d/{variant1d}.pt",
+        model="results/models/prox1d/{variant1d}.pt",
+        log="results/models/prox1d/{variant1d}_log.nc",
     params:
         cfg=job_config("compute", "prox1d"),
     threads: 1
@@ -13,7 +14,7 @@ rule prox1d_train:
         "benchmarks/prox1d/train_{variant1d}.tsv"
     shell:
         "aelpn --threads {threads} prox1d train --config {params.cfg:q} --variant {wildcards.variant1d} "
-        "--out {output} > {log} 2>&1"
+        "--out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
 rule prox1d_evaluate:

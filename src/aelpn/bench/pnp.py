@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from aelpn.bench.timing import best_times
+from aelpn.bench.timing import interleaved_times
 from aelpn.inverse.pnp import pnp_admm
 from aelpn.inverse.problems import build_problem
 
@@ -26,7 +26,7 @@ def deblurring_problem(inverse_cfg: dict) -> str:
 
 def pnp_iteration_cost(model, inverse_cfg: dict, problem: str, batch: int, iterations: int, rounds: int,
                        seed: int) -> dict:
-    """Seconds per PnP-ADMM iteration (runs of ``iterations`` iterations, tol 0 so none stops early) and per
+    """Seconds per PnP-ADMM iteration (median of interleaved runs of ``iterations`` iterations, tol 0 so none stops early) and per
     prox call f(x) (runs of as many calls) on the same batch of seeded images of the model's size; their ratio."""
     spec = model.spec
     shape = (spec["channels"], spec["image_size"], spec["image_size"])
@@ -36,10 +36,10 @@ def pnp_iteration_cost(model, inverse_cfg: dict, problem: str, batch: int, itera
     params = prob.sample_params(batch, gen)
     data = prob.data_term(prob.physics(params), prob.measure(x, params, gen))
     sigma, lam = 0.1, inverse_cfg["pnp_admm"]["lam"]
-    times = best_times({
+    times = interleaved_times({
         "admm": lambda: pnp_admm(data, model, sigma, lam, iterations, 0.0),
         "prox": lambda: _prox_calls(model, x, iterations),
-    }, rounds, 1)
-    admm_s, prox_s = times["admm"][0] / iterations, times["prox"][0] / iterations
+    }, rounds, 1, x.device)
+    admm_s, prox_s = times["admm"].median / iterations, times["prox"].median / iterations
     return {"iteration_s": admm_s, "prox_s": prox_s, "ratio": admm_s / prox_s,
-            "cpu_ratio": times["admm"][1] / times["prox"][1]}
+            "cpu_ratio": times["admm"].cpu_median / times["prox"].cpu_median}

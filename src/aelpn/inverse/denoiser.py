@@ -5,22 +5,18 @@ noisy prior), and its MSE training on the crops over a wide, log-uniform range o
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import deepinv as dinv
-import numpy as np
 import torch
-import xarray as xr
 from torch import nn
-from tqdm import tqdm
 
-from aelpn import checkpoint
 from aelpn.config import slice_hash
 from aelpn.device import autocast, configure, describe
-from aelpn.io import file_digest, save_torch, write_netcdf
-from aelpn.provenance import annotate, attrs
+from aelpn.io import file_digest
+from aelpn.modelfile import load_model, read_model_file, save_model
 from aelpn.seeding import derive_seed
+from aelpn.training import Divergence, Field, Run, Step, fields, fit
 
 
 class ConditionalDenoiser(nn.Module):
@@ -74,21 +70,38 @@ def denoising_loss(model: ConditionalDenoiser, x: torch.Tensor, sigma: torch.Ten
     return (weight * (model(x + s * noise, sigma) - x).pow(2)).mean()
 
 
-def batches(x: torch.Tensor, batch_size: int, generator: torch.Generator):
-    """Endless random batches of crops with random horizontal flips."""
-    while True:
-        for idx in torch.randperm(x.shape[0], generator=generator).split(batch_size):
-            if len(idx) < min(batch_size, x.shape[0]):
-                continue
-            b = x[idx]
-            flip = torch.rand(len(idx), generator=generator) < 0.5
-            yield torch.where(flip.view(-1, 1, 1, 1), b.flip(-1), b)
+class ShuffledBatches:
+    """Endless random batches of crops: each epoch a seeded permutation split into batches (a short last one
+    skipped), each batch with random horizontal flips. Its position (permutation, offset) is resumable
+    state, so a resumed run draws exactly the batches of an uninterrupted one."""
+
+    def __init__(self, x: torch.Tensor, batch_size: int, generator: torch.Generator):
+        self.x, self.batch_size, self.generator = x, batch_size, generator
+        self.perm, self.offset = None, 0
+
+    def state_dict(self) -> dict:
+        return {"perm": self.perm, "offset": self.offset}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.perm, self.offset = state["perm"], state["offset"]
+
+    def next(self) -> torch.Tensor:
+        while True:
+            if self.perm is None or self.offset >= len(self.perm):
+                self.perm, self.offset = torch.randperm(self.x.shape[0], generator=self.generator), 0
+            idx = self.perm[self.offset : self.offset + self.batch_size]
+            self.offset += self.batch_size
+            if len(idx) >= min(self.batch_size, self.x.shape[0]):
+                break
+        flip = torch.rand(len(idx), generator=self.generator) < 0.5
+        b = self.x[idx]
+        return torch.where(flip.view(-1, 1, 1, 1), b.flip(-1), b)
 
 
 def train_denoiser(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
-    """Train D(x, sigma) with Adam on ``crops_path`` (cfg: seed, compute, inverse.denoiser); resumes from
-    ``out + '.ckpt'`` (written atomically every ``checkpoint_every`` steps). Writes the model and a log
-    (dim step: loss) with the training seconds and device."""
+    """Train D(x, sigma) with Adam on ``crops_path`` (cfg: seed, compute, inverse.denoiser) with the
+    ``aelpn.training`` loop (resumable, stops on a bad loss, log rewritten at every checkpoint). Writes the
+    model file (kind denoiser, with the training seconds and device) and the log (dim step: loss, lr, seconds)."""
     from aelpn.data import load_crops
 
     dcfg = cfg["inverse"]["denoiser"]
@@ -97,49 +110,37 @@ def train_denoiser(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
     gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", "denoiser", "batches"))
     model = build_denoiser(x.shape[1], dcfg, derive_seed(cfg["seed"], "inverse", "denoiser", "init")).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=dcfg["lr"])
-    ckpt_path = Path(str(out) + ".ckpt")
-    fingerprint = f"denoiser-{slice_hash(cfg)}-{file_digest(crops_path)}"
-    step, log = checkpoint.resume(ckpt_path, fingerprint, model, opt, gen, ("loss", "seconds"), "denoiser",
-                                  dcfg["steps"])
-    stream = batches(x, dcfg["batch_size"], gen)
-    bar = tqdm(total=dcfg["steps"], initial=step, desc="denoiser", mininterval=5)
-    while step < dcfg["steps"]:
-        t0 = time.perf_counter()
-        xb = next(stream)
+    stream = ShuffledBatches(x, dcfg["batch_size"], gen)
+
+    def batch_loss(step: int) -> Step:
+        xb = stream.next()
         sigma = sample_sigma(xb.shape[0], dcfg["sigma_min"], dcfg["sigma_max"], gen)
         noise = torch.randn(xb.shape, generator=gen)
         with autocast(cfg["compute"], device):
-            loss = denoising_loss(model, xb.to(device), sigma.to(device), noise.to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        log["seconds"].append(time.perf_counter() - t0)
-        log["loss"].append(loss.item())
-        bar.update(1)
-        if step % dcfg["checkpoint_every"] == 0 and step < dcfg["steps"]:
-            checkpoint.save(ckpt_path, fingerprint=fingerprint, step=step, model=model, optimizer=opt,
-                            generator=gen, log=log)
-    bar.close()
-    seconds, losses = float(sum(log["seconds"])), log["loss"]
+            return Step(denoising_loss(model, xb.to(device), sigma.to(device), noise.to(device)))
+
+    run = Run(label="denoiser", section="inverse.denoiser", steps=dcfg["steps"],
+              checkpoint_every=dcfg["checkpoint_every"], divergence=Divergence.from_config(dcfg), out=Path(out),
+              log_out=Path(log_out), fingerprint=f"denoiser-{slice_hash(cfg)}-{file_digest(crops_path)}",
+              fields=fields(loss=Field("EDM-weighted denoising MSE")), title="conditional denoiser training log",
+              cfg=cfg, device=describe(device))
+    record = fit(run, model, opt, lambda step: dcfg["lr"], batch_loss, resumables={"generator": gen, "batches": stream})
     model.eval()
-    save_torch({"spec": model.spec, "state_dict": model.state_dict(), "train_seconds": seconds,
-                "train_device": describe(device), "steps": step}, out)
-    log = xr.Dataset({"loss": ("step", np.asarray(losses, dtype=np.float64))},
-                     coords={"step": np.arange(1, len(losses) + 1)})
-    log = annotate(log, {"loss": ("EDM-weighted denoising MSE", "1"), "step": ("optimizer step", "1")})
-    log.attrs.update(attrs("conditional denoiser training log", cfg, describe(device)),
-                     train_seconds=seconds, train_device=describe(device))
-    write_netcdf(log, log_out)
-    ckpt_path.unlink(missing_ok=True)
-    return Path(out)
+    return save_model(model, out, "denoiser", extra=record.extra())
+
+
+def denoiser_from_spec(spec: dict) -> ConditionalDenoiser:
+    """A ConditionalDenoiser of the architecture ``spec`` (weights to be loaded; ``aelpn.modelfile`` kind)."""
+    return ConditionalDenoiser(spec["channels"], spec["width"], spec["blocks"], spec["pixel_std"])
+
+
+def training_record(path) -> dict:
+    """The model file's training record with the keys the solvers report: train_seconds, train_device, steps."""
+    extra = read_model_file(path)["extra"]
+    return {"train_seconds": extra["train_seconds"], "train_device": extra["device"], "steps": extra["steps"]}
 
 
 def load_denoiser(path: str, device="cpu") -> tuple[ConditionalDenoiser, dict]:
-    """The trained denoiser in eval mode and its metadata (train_seconds, train_device, steps)."""
-    ck = torch.load(path, map_location=device, weights_only=True)
-    spec = ck["spec"]
-    model = ConditionalDenoiser(spec["channels"], spec["width"], spec["blocks"], spec["pixel_std"])
-    model.load_state_dict(ck["state_dict"])
-    meta = {k: ck[k] for k in ("train_seconds", "train_device", "steps")}
-    return model.to(device).eval(), meta
+    """The trained denoiser in eval mode (``aelpn.load_model``) and its metadata (train_seconds, train_device,
+    steps)."""
+    return load_model(path, device=device), training_record(path)

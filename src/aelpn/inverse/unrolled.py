@@ -5,21 +5,20 @@ end to end with MSE for one problem, so that x_K approximates the MMSE estimate 
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from aelpn import checkpoint
 from aelpn.config import slice_hash
 from aelpn.device import autocast, configure, describe
-from aelpn.inverse.denoiser import ConditionalDenoiser, batches, load_denoiser
+from aelpn.inverse.denoiser import ConditionalDenoiser, ShuffledBatches, denoiser_from_spec, training_record
 from aelpn.inverse.pnp import continuation_schedule
 from aelpn.inverse.problems import build_problem
-from aelpn.io import file_digest, save_torch
+from aelpn.io import file_digest
+from aelpn.modelfile import load_model, read_model_file, save_model
 from aelpn.seeding import derive_seed
+from aelpn.training import Divergence, Field, Run, Step, fields, fit
 
 
 class UnrolledHQS(nn.Module):
@@ -52,58 +51,51 @@ def _measure_batch(problem, x: torch.Tensor, generator: torch.Generator, device)
     return problem.data_term(physics, y.to(device))
 
 
-def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path: str, out: str) -> Path:
-    """Train the unrolled network of ``problem_name`` end to end (Adam, MSE) on fresh seeded measurements of
-    the crops in ``crops_path``; resumes from ``out + '.ckpt'``. cfg: seed, compute, inverse."""
+def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path: str, out: str,
+                   log_out: str) -> Path:
+    """Train the unrolled network of ``problem_name`` end to end (Adam, MSE, gradient norm clipped to
+    ``grad_clip``) on fresh seeded measurements of the crops in ``crops_path`` with the ``aelpn.training``
+    loop; writes the model file (kind unrolled) and the training log. cfg: seed, compute, inverse."""
     from aelpn.data import load_crops
 
     icfg, ucfg = cfg["inverse"], cfg["inverse"]["unrolled"]
     device = configure(cfg["compute"])
     x_all, _ = load_crops(crops_path)
     problem = build_problem(problem_name, icfg, tuple(x_all.shape[1:]))
-    denoiser, _ = load_denoiser(denoiser_path, device="cpu")
+    denoiser = load_model(denoiser_path, device="cpu")
     model = UnrolledHQS(denoiser, ucfg["iterations"], icfg["continuation"]["sigma_start"],
                         icfg["continuation"]["lam"]).to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=ucfg["lr"])
     gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", problem_name, "unrolled"))
-    ckpt_path = Path(str(out) + ".ckpt")
-    fingerprint = f"unrolled-{problem_name}-{slice_hash(cfg)}-{file_digest(crops_path)}-{file_digest(denoiser_path)}"
-    step, log = checkpoint.resume(ckpt_path, fingerprint, model, opt, gen, ("seconds",),
-                                  f"unrolled {problem_name}", ucfg["steps"])
-    stream = batches(x_all, ucfg["batch_size"], gen)
-    bar = tqdm(total=ucfg["steps"], initial=step, desc=f"unrolled {problem_name}", mininterval=5)
-    while step < ucfg["steps"]:
-        t0 = time.perf_counter()
-        xb = next(stream)
+    stream = ShuffledBatches(x_all, ucfg["batch_size"], gen)
+
+    def batch_loss(step: int) -> Step:
+        xb = stream.next()
         data = _measure_batch(problem, xb, gen, device)
         with autocast(cfg["compute"], device):
-            loss = (model(data) - xb.to(device)).pow(2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), ucfg["grad_clip"])
-        opt.step()
-        step += 1
-        log["seconds"].append(time.perf_counter() - t0)
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.2e}", refresh=False)
-        if step % ucfg["checkpoint_every"] == 0 and step < ucfg["steps"]:
-            checkpoint.save(ckpt_path, fingerprint=fingerprint, step=step, model=model, optimizer=opt,
-                            generator=gen, log=log)
-    bar.close()
-    seconds = float(sum(log["seconds"]))
-    save_torch({"spec": model.spec, "problem": problem_name, "state_dict": model.eval().state_dict(),
-                "train_seconds": seconds, "train_device": describe(device), "steps": step}, out)
-    ckpt_path.unlink(missing_ok=True)
-    return Path(out)
+            return Step((model(data) - xb.to(device)).pow(2).mean())
+
+    run = Run(label=f"unrolled {problem_name}", section="inverse.unrolled", steps=ucfg["steps"],
+              checkpoint_every=ucfg["checkpoint_every"], divergence=Divergence.from_config(ucfg), out=Path(out),
+              log_out=Path(log_out),
+              fingerprint=f"unrolled-{problem_name}-{slice_hash(cfg)}-{file_digest(crops_path)}-"
+                          f"{file_digest(denoiser_path)}",
+              fields=fields(loss=Field("mean squared error of x_K")),
+              title=f"unrolled network training log, problem {problem_name}", cfg=cfg, device=describe(device),
+              log_attrs={"problem": problem_name})
+    record = fit(run, model, opt, lambda step: ucfg["lr"], batch_loss, resumables={"generator": gen, "batches": stream},
+                 grad_clip=ucfg["grad_clip"])
+    model.eval()
+    return save_model(model, out, "unrolled", extra={"problem": problem_name, **record.extra()})
+
+
+def unrolled_from_spec(spec: dict) -> UnrolledHQS:
+    """An UnrolledHQS of the architecture ``spec`` (weights to be loaded; ``aelpn.modelfile`` kind)."""
+    return UnrolledHQS(denoiser_from_spec(spec["denoiser"]), spec["iterations"], spec["sigma_start"], spec["lam"])
 
 
 def load_unrolled(path: str, device="cpu") -> tuple[UnrolledHQS, dict]:
-    """The trained unrolled network in eval mode and its metadata (problem, train_seconds, train_device, steps)."""
-    ck = torch.load(path, map_location=device, weights_only=True)
-    spec = ck["spec"]
-    d = spec["denoiser"]
-    model = UnrolledHQS(ConditionalDenoiser(d["channels"], d["width"], d["blocks"], d["pixel_std"]),
-                        spec["iterations"], spec["sigma_start"], spec["lam"])
-    model.load_state_dict(ck["state_dict"])
-    meta = {k: ck[k] for k in ("problem", "train_seconds", "train_device", "steps")}
-    return model.to(device).eval(), meta
+    """The trained unrolled network in eval mode (``aelpn.load_model``) and its metadata (problem,
+    train_seconds, train_device, steps)."""
+    return load_model(path, device=device), {"problem": read_model_file(path)["extra"]["problem"],
+                                             **training_record(path)}

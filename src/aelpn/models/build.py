@@ -6,10 +6,9 @@ import torch
 
 from aelpn.models.base import ProxNet
 from aelpn.models.icnn import ConvICNN, DenseICNN
+from aelpn.models.names import VARIANTS, VARIANTS_1D
 from aelpn.models.variants import LPN, MeanSplit, NormTrick, NormTrick1d, ScaleLPN
 
-VARIANTS = ("lpn", "scale", "shift", "normtrick", "aelpn")
-VARIANTS_1D = ("lpn", "scale", "normtrick")
 # Variants whose potential is 2-homogeneous: bias-free leaky-ReLU core, psi = h^2/2.
 HOMOGENEOUS = {"scale", "aelpn"}
 ARCH_KEYS = ("width", "depth", "head_width", "softplus_beta", "leaky_slope", "alpha")

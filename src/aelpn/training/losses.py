@@ -1,5 +1,5 @@
 """Training losses and the learning-rate / gamma schedule of LPN training (L1 pre-training, then
-proximal matching in stages of halving gamma)."""
+proximal matching in stages of halving gamma), with learning rates per model variant."""
 
 from __future__ import annotations
 
@@ -34,15 +34,16 @@ class StepSetting:
     gamma: float
 
 
-def lpn_schedule(train_cfg: dict, step: int, n_entries: int) -> StepSetting:
-    """Setting of 0-based ``step``: L1 at lr_pretrain for steps_pretrain steps, then proximal matching at
-    lr_pm in pm_stages equal stages s with gamma_s = gamma_min * sqrt(n_entries) * 2**(pm_stages - 1 - s)."""
+def lpn_schedule(train_cfg: dict, variant: str, step: int, n_entries: int) -> StepSetting:
+    """Setting of 0-based ``step`` for ``variant``: L1 at lr_pretrain[variant] for steps_pretrain steps, then
+    proximal matching at lr_pm[variant] in pm_stages equal stages s with
+    gamma_s = gamma_min * sqrt(n_entries) * 2**(pm_stages - 1 - s)."""
     total = train_cfg["steps_pretrain"] + train_cfg["steps_pm"]
     if not 0 <= step < total:
         raise ValueError(f"step {step} outside the schedule of {total} steps")
     if step < train_cfg["steps_pretrain"]:
-        return StepSetting(L1, float(train_cfg["lr_pretrain"]), math.nan)
+        return StepSetting(L1, float(train_cfg["lr_pretrain"][variant]), math.nan)
     stages = train_cfg["pm_stages"]
     stage = min((step - train_cfg["steps_pretrain"]) * stages // train_cfg["steps_pm"], stages - 1)
     gamma = train_cfg["gamma_min"] * math.sqrt(n_entries) * 2.0 ** (stages - 1 - stage)
-    return StepSetting(PM, float(train_cfg["lr_pm"]), gamma)
+    return StepSetting(PM, float(train_cfg["lr_pm"][variant]), gamma)

@@ -1,0 +1,190 @@
+"""The GPU check (``aelpn bench --gpu-check``): the paper-scale code paths on one CUDA device in a few
+minutes, with numbers a cluster profile can use.
+
+- Training: ``steps`` steps of every variant at paper width on real crops, with the production step and loop
+  (``aelpn.train.image_batch_loss`` in ``aelpn.training.fit``: schedule, Adam, projection after every step) in three precisions: fp32, TF32 matmuls/convolutions
+  (``compute.tf32``) and bfloat16 autocast (``compute.amp``), each from the same seed and batches, so the
+  loss and validation-PSNR differences against fp32 are what the precision causes. Reported: images/s, the
+  achieved TFLOP/s against the analytic FLOP count of a step, peak device memory.
+- One denoising-sweep batch, one PnP-ADMM deblurring run and one DiffPIR run at the crops' size.
+- Every result is checked to live on the device (a silent CPU fallback is an error), every loss and output to
+  be finite; any CUDA error propagates. The CLI exits non-zero on any of them.
+The same function runs on the CPU at tiny sizes in the tests (``require_cuda=False``)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from aelpn import metrics, provenance
+from aelpn.bench.flops import training_step_flops
+from aelpn.bench.machine import machine_attrs
+from aelpn.bench.pnp import deblurring_problem
+from aelpn.bench.timing import synchronize
+from aelpn.device import autocast, configure, describe
+from aelpn.inverse.denoiser import build_denoiser
+from aelpn.inverse.diffusion import diffpir
+from aelpn.inverse.pnp import pnp_admm
+from aelpn.inverse.problems import build_problem
+from aelpn.models import VARIANTS, build_model
+from aelpn.sweeps import denoise
+from aelpn.train import LOG_FIELDS, image_batch_loss
+from aelpn.training import Divergence, Run, fit
+from aelpn.training.losses import lpn_schedule
+
+PRECISIONS = {"fp32": {"tf32": False, "amp": False}, "tf32": {"tf32": True, "amp": False},
+              "amp": {"tf32": False, "amp": True}}
+
+
+class GPUCheckError(RuntimeError):
+    """The GPU path failed: no CUDA, a tensor that left the device, or a non-finite result."""
+
+
+def _on_device(where: str, device: torch.device, *tensors: torch.Tensor) -> None:
+    for t in tensors:
+        if t.device.type != device.type:
+            raise GPUCheckError(f"{where}: result on {t.device}, expected {device} (silent fallback)")
+        if not torch.isfinite(t).all():
+            raise GPUCheckError(f"{where}: non-finite values")
+
+
+def _memory(device: torch.device) -> float:
+    return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else math.nan
+
+
+def _reset_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def train_precision(variant: str, cfg: dict, crops: torch.Tensor, held_out: torch.Tensor, batch: int,
+                    steps: int, precision: str, device: torch.device, workdir: Path) -> tuple[dict, torch.nn.Module]:
+    """``steps`` production training steps of ``variant`` in ``precision`` (``aelpn.train.image_batch_loss``
+    through ``aelpn.training.fit``: half L1 pre-training, half proximal matching, one checkpoint written and
+    removed on the device); returns the figures and the model."""
+    compute = {"device": device.type, **PRECISIONS[precision]}
+    configure(compute)
+    tcfg = {**cfg["train"], "batch_size": batch, "steps_pretrain": steps // 2, "steps_pm": steps - steps // 2,
+            "pm_stages": 1, "checkpoint_every": steps // 2}
+    model = build_model(variant, cfg["model"], crops.shape[1], crops.shape[-1], seed=cfg["seed"]).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters())
+    gen = torch.Generator().manual_seed(cfg["seed"])
+    n_entries = crops[0].numel()
+    run = Run(label=f"gpu-check {variant} {precision}", section="train", steps=steps,
+              checkpoint_every=tcfg["checkpoint_every"], divergence=Divergence.from_config(tcfg),
+              out=workdir / f"{variant}_{precision}.pt", log_out=workdir / f"{variant}_{precision}_log.nc",
+              fingerprint=f"gpu-check-{variant}-{precision}", fields=LOG_FIELDS, title="aelpn GPU check", cfg=cfg,
+              device=describe(device))
+    _reset_memory(device)
+    record = fit(run, model, optimizer, lambda step: lpn_schedule(tcfg, variant, step, n_entries).lr,
+                 image_batch_loss(model, crops.to(device), tcfg, variant, gen, compute, device),
+                 resumables={"generator": gen}, project=model.project_,
+                 after_step=lambda done: {"val_psnr": math.nan})
+    synchronize(device)
+    _on_device(f"training {variant} ({precision})", device, *model.parameters())
+    model.eval()
+    sigma = cfg["train"]["sigma"]
+    noise = torch.randn(held_out.shape, generator=torch.Generator().manual_seed(cfg["seed"] + 1))
+    with torch.no_grad(), autocast(compute, device):
+        estimate = model((held_out + sigma * noise).to(device)).float()
+    _on_device(f"validation {variant} ({precision})", device, estimate)
+    step_seconds = float(np.median(record.log["seconds"][min(10, steps // 4):]))
+    flops = training_step_flops(model.spec, batch)
+    return {
+        "images_per_s": batch / step_seconds,
+        "achieved_tflops": flops / step_seconds / 1e12,
+        "step_tflop": flops / 1e12,
+        "final_loss": record.final_loss,
+        "val_psnr": float(metrics.psnr(estimate.cpu(), held_out).mean()),
+        "peak_memory_gib": _memory(device),
+    }, model
+
+
+def _timed(fn, device: torch.device):
+    synchronize(device)
+    _reset_memory(device)
+    start = time.perf_counter()
+    out = fn()
+    synchronize(device)
+    return out, time.perf_counter() - start, _memory(device)
+
+
+def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=VARIANTS,
+              require_cuda: bool = True) -> xr.Dataset:
+    """Run the check with the paper config ``cfg`` on ``crops`` (N, C, S, S); the last ``batch`` crops are held
+    out for validation, the sweep batch and the inverse problems."""
+    if require_cuda and not torch.cuda.is_available():
+        raise GPUCheckError("torch cannot see a CUDA device (torch.cuda.is_available() is False): install a CUDA "
+                            "build of torch and run on a GPU node")
+    device = torch.device("cuda" if require_cuda else "cpu")
+    train_crops, held_out = crops[:-batch], crops[-batch:]
+    rows, models = {}, {}
+    workdir = Path(tempfile.mkdtemp(prefix="aelpn-gpu-check-"))
+    for variant in variants:
+        for precision in PRECISIONS:
+            rows[variant, precision], model = train_precision(variant, cfg, train_crops, held_out, batch, steps,
+                                                              precision, device, workdir)
+            models[variant] = model if precision == "fp32" else models[variant]
+            print(f"gpu-check train {variant} {precision}: {rows[variant, precision]['images_per_s']:.1f} img/s, "
+                  f"loss {rows[variant, precision]['final_loss']:.4g}", flush=True)
+    shutil.rmtree(workdir)
+    configure({"device": device.type, "tf32": False, "amp": False})
+    fields = next(iter(rows.values()))
+    ds = xr.Dataset({f: (("variant", "precision"), [[rows[v, p][f] for p in PRECISIONS] for v in variants])
+                     for f in fields}, coords={"variant": list(variants), "precision": list(PRECISIONS)})
+    lpn = models[variants[0]]
+    sigma = cfg["train"]["sigma"]
+    noisy = (held_out + sigma * torch.randn(held_out.shape, generator=torch.Generator().manual_seed(2))).to(device)
+    est, sec, mem = _timed(lambda: lpn(noisy).detach(), device)
+    _on_device("sweep batch", device, est)
+    ds["sweep_psnr"], ds["sweep_seconds"], ds["sweep_peak_memory_gib"] = (
+        float(metrics.psnr(denoise(lpn, noisy, batch, device), held_out).mean()), sec, mem)
+    icfg = cfg["inverse"]
+    name = deblurring_problem(icfg)
+    problem = build_problem(name, icfg, tuple(held_out.shape[1:]))
+    gen = torch.Generator().manual_seed(3)
+    params = problem.sample_params(batch, gen)
+    y = problem.measure(held_out, params, gen).to(device)
+    data = problem.data_term(problem.physics(params, device=device), y)
+    sol, sec, mem = _timed(lambda: pnp_admm(data, lpn, sigma, icfg["pnp_admm"]["lam"], icfg["pnp_admm"]["max_iter"],
+                                            icfg["pnp_admm"]["tol"]), device)
+    _on_device("PnP-ADMM", device, sol.x)
+    ds["pnp_admm_psnr"], ds["pnp_admm_seconds"], ds["pnp_admm_peak_memory_gib"] = (
+        float(metrics.psnr(sol.x.float().cpu(), held_out).mean()), sec, mem)
+    denoiser = build_denoiser(held_out.shape[1], icfg["denoiser"], cfg["seed"]).to(device).eval()
+    est, sec, mem = _timed(lambda: diffpir(data, denoiser, icfg["diffpir"]["steps"], icfg["diffpir"]["lam"],
+                                           icfg["diffpir"]["zeta"], cfg["seed"]), device)
+    _on_device("DiffPIR", device, est)
+    ds["diffpir_seconds"], ds["diffpir_peak_memory_gib"] = sec, mem
+    ds.attrs.update(provenance.attrs("aelpn GPU check", {"model": cfg["model"], "train": cfg["train"],
+                                                         "inverse": icfg}, describe(device)))
+    ds.attrs.update(machine_attrs(device), steps=steps, batch=batch, image_size=int(crops.shape[-1]),
+                    problem=name, untrained_denoiser="DiffPIR runs the untrained paper-size denoiser: "
+                                                     "its time and memory count, not its PSNR")
+    return ds
+
+
+def gpu_table(ds: xr.Dataset) -> str:
+    """Markdown table of the GPU check."""
+    lines = ["| variant | precision | img/s | TFLOP/s | peak GiB | final loss | val PSNR (dB) | vs fp32 (dB) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for v in ds["variant"].values:
+        ref = float(ds["val_psnr"].sel(variant=v, precision="fp32"))
+        for p in ds["precision"].values:
+            r = ds.sel(variant=v, precision=p)
+            lines.append(f"| {v} | {p} | {float(r['images_per_s']):.1f} | {float(r['achieved_tflops']):.2f} | "
+                         f"{float(r['peak_memory_gib']):.2f} | {float(r['final_loss']):.4g} | "
+                         f"{float(r['val_psnr']):.2f} | {float(r['val_psnr']) - ref:+.2f} |")
+    lines.append(f"\nsweep batch: {float(ds['sweep_seconds']):.3f} s, PSNR {float(ds['sweep_psnr']):.2f} dB; "
+                 f"PnP-ADMM ({ds.attrs['problem']}): {float(ds['pnp_admm_seconds']):.2f} s, "
+                 f"PSNR {float(ds['pnp_admm_psnr']):.2f} dB; DiffPIR: {float(ds['diffpir_seconds']):.2f} s; "
+                 f"peak GiB sweep/PnP/DiffPIR {float(ds['sweep_peak_memory_gib']):.2f}/"
+                 f"{float(ds['pnp_admm_peak_memory_gib']):.2f}/{float(ds['diffpir_peak_memory_gib']):.2f}")
+    return "\n".join(lines)

@@ -62,6 +62,7 @@ def _smoke(workdir: Path, **train) -> Path:
     cfg["model"]["variants"] = ["lpn"]
     cfg["prox1d"]["variants"] = ["lpn"]
     cfg["train"].update(train)
+    cfg["compute"]["device"] = "cpu"  # the test cluster's GPU is a fake one that torch cannot see
     return write_config(cfg, workdir)
 
 

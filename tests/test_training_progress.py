@@ -1,5 +1,5 @@
-"""The training progress bar: refresh interval from TQDM_MININTERVAL, and only what the stage has (no
-gamma=nan during L1 pre-training)."""
+"""The training progress bar shows only what the stage has (no gamma=nan during L1 pre-training); its refresh
+interval (TQDM_MININTERVAL) is aelpn.progress's, tested in test_cli_usage."""
 
 from __future__ import annotations
 
@@ -9,18 +9,6 @@ import torch
 
 from aelpn.training import Step
 from aelpn.training.loop import _postfix
-from aelpn.training.progress import DEFAULT_MININTERVAL, progress
-
-
-def test_refresh_interval_follows_tqdm_mininterval(monkeypatch):
-    monkeypatch.setenv("TQDM_MININTERVAL", "30")
-    bar = progress(10, "x")
-    assert bar.mininterval == 30.0
-    bar.close()
-    monkeypatch.delenv("TQDM_MININTERVAL")
-    bar = progress(10, "x", initial=4)
-    assert bar.mininterval == DEFAULT_MININTERVAL and bar.n == 4
-    bar.close()
 
 
 def test_postfix_shows_what_the_stage_has():

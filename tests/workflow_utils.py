@@ -28,13 +28,13 @@ def write_config(cfg: dict, workdir: Path) -> Path:
 
 
 def snakemake(workdir: Path, configfile: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """Run snakemake on the repository's Snakefile in ``workdir`` with ``configfile`` replacing the default."""
+    """Run snakemake on the repository's Snakefile in ``workdir`` with ``configfile`` (which replaces the default
+    config without --replace-workflow-config) and the workflow profile that applies from the repository root."""
     cmd = [
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir),
         "--configfile", str(configfile),
-        "--replace-workflow-config",
         *args,
     ]
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")

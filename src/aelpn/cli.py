@@ -11,6 +11,15 @@ from aelpn import __version__
 from aelpn.config import ConfigError, load
 from aelpn.models.names import VARIANTS, VARIANTS_1D
 
+DESCRIPTION = """\
+aelpn: the steps of the AE-LPN / PnP-vs-unrolled-vs-diffusion pipeline, one subcommand per Snakemake rule.
+
+Start with Snakemake, from the repository root: it runs these commands in order, with the right inputs:
+  snakemake --cores all --configfile config/quick.yaml    # every figure at quick scale on a CPU
+  snakemake --cores all                                    # paper scale (config/config.yaml)
+Call a subcommand by hand to inspect results ('aelpn results show FILE') or check a config
+('aelpn config validate FILE'). User errors print one line and exit with status 2."""
+
 
 # Each command validates its config slice before importing the (torch-heavy) stage it runs.
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -76,9 +85,13 @@ def _cmd_combine(a):
 
 
 def _cmd_results_show(a):
-    from aelpn.results import show
+    from aelpn.results import parse_selection, show, table
 
-    print(show(a.path))
+    selection = parse_selection(a.sel)
+    if a.csv:
+        table(a.path, a.var, selection).to_csv(sys.stdout, index=False)
+    else:
+        print(show(a.path, a.var, selection))
 
 
 def _cmd_inverse_denoiser(a):
@@ -135,14 +148,15 @@ def _gpu_check(paper: dict, a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aelpn", description=__doc__)
+    parser = argparse.ArgumentParser(prog="aelpn", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"aelpn {__version__}")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("config", help="configuration tools").add_subparsers(dest="action", required=True)
     q = p.add_parser("validate", help="validate a config file against the schema")
-    q.add_argument("file")
+    q.add_argument("file", help="config file (YAML or JSON), e.g. config/quick.yaml")
     q.set_defaults(func=_cmd_config_validate)
 
     p = sub.add_parser("data", help="BSDS500 download and crops").add_subparsers(dest="action", required=True)
@@ -153,13 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = p.add_parser("crops", help="crop one split into a netCDF file")
     _config_arg(q)
     q.add_argument("--images", required=True, help="directory written by 'aelpn data fetch'")
-    q.add_argument("--split", required=True, choices=["train", "val", "test"])
-    q.add_argument("--out", required=True)
+    q.add_argument("--split", required=True, choices=["train", "val", "test"], help="BSDS500 split to crop")
+    q.add_argument("--out", required=True, help="output crops (netCDF)")
     q.set_defaults(func=_cmd_data_crops)
 
     q = sub.add_parser("train", help="train one image model variant (resumes from its checkpoint)")
     _config_arg(q)
-    q.add_argument("--variant", required=True, choices=VARIANTS)
+    q.add_argument("--variant", required=True, choices=VARIANTS, help="proximal network variant (model.variants)")
     q.add_argument("--train", required=True, help="training crops (netCDF)")
     q.add_argument("--val", required=True, help="validation crops (netCDF)")
     q.add_argument("--out", required=True, help="final weights (.pt)")
@@ -169,30 +183,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prox1d", help="1-D split-normal study").add_subparsers(dest="action", required=True)
     q = p.add_parser("train", help="train one 1-D variant")
     _config_arg(q)
-    q.add_argument("--variant", required=True, choices=VARIANTS_1D)
+    q.add_argument("--variant", required=True, choices=VARIANTS_1D, help="1-D variant (prox1d.variants)")
     q.add_argument("--out", required=True, help="final weights (.pt)")
     q.add_argument("--train-log", required=True, help="training log (netCDF)")
     q.set_defaults(func=_cmd_prox1d_train)
     q = p.add_parser("evaluate", help="learned vs true prox and log-prior on a grid")
     _config_arg(q)
-    q.add_argument("--out", required=True)
-    q.add_argument("models", nargs="+")
+    q.add_argument("--out", required=True, help="learned and true prox and regularizer (netCDF)")
+    q.add_argument("models", nargs="+", help="1-D model weights written by 'aelpn prox1d train'")
     q.set_defaults(func=_cmd_prox1d_evaluate)
 
     q = sub.add_parser("sweep", help="denoising sweep of one trained variant")
-    q.add_argument("kind", choices=["noise_sweep", "affine_sweep"])
+    q.add_argument("kind", choices=["noise_sweep", "affine_sweep"], help="which sweep (its config section)")
     _config_arg(q)
-    q.add_argument("--variant", required=True)
-    q.add_argument("--model", required=True)
+    q.add_argument("--variant", required=True, help="variant name recorded in the output (model.variants)")
+    q.add_argument("--model", required=True, help="trained weights (model.pt)")
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
-    q.add_argument("--out", required=True)
+    q.add_argument("--out", required=True, help="per-image PSNR/SSIM of this variant (netCDF)")
     q.set_defaults(func=_cmd_sweep)
 
     q = sub.add_parser("combine", help="combine per-job netCDF files, checking completeness against the config")
-    q.add_argument("--kind", required=True, choices=["training", "noise_sweep", "affine_sweep"])
+    q.add_argument("--kind", required=True, choices=["training", "noise_sweep", "affine_sweep"],
+                   help="what the inputs hold")
     _config_arg(q)
-    q.add_argument("--out", required=True)
-    q.add_argument("inputs", nargs="+")
+    q.add_argument("--out", required=True, help="combined netCDF file")
+    q.add_argument("inputs", nargs="+", help="per-job netCDF files, one per variant")
     q.set_defaults(func=_cmd_combine)
 
     p = sub.add_parser("inverse", help="PnP vs unrolled vs diffusion").add_subparsers(dest="action", required=True)
@@ -204,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_inverse_denoiser)
     q = p.add_parser("unrolled", help="train the unrolled network of one problem")
     _config_arg(q)
-    q.add_argument("--problem", required=True)
+    q.add_argument("--problem", required=True, help="inverse problem (a key of inverse.problems)")
     q.add_argument("--crops", required=True, help="training crops (netCDF)")
     q.add_argument("--denoiser", required=True, help="trained conditional denoiser (initialization)")
     q.add_argument("--out", required=True, help="weights (.pt)")
@@ -212,25 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_inverse_unrolled)
     q = p.add_parser("run", help="solve one problem with one algorithm on the evaluation crops")
     _config_arg(q)
-    q.add_argument("--algorithm", required=True)
-    q.add_argument("--problem", required=True)
+    q.add_argument("--algorithm", required=True, help="algorithm (one of inverse.algorithms)")
+    q.add_argument("--problem", required=True, help="inverse problem (a key of inverse.problems)")
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
     q.add_argument("--models", nargs="*", default=[], help="proximal networks, in model.variants order")
-    q.add_argument("--denoiser", default=None)
-    q.add_argument("--unrolled", default=None)
-    q.add_argument("--out", required=True)
+    q.add_argument("--denoiser", default=None, help="conditional denoiser (.pt) of continuation, DiffPIR, DPS, ULA")
+    q.add_argument("--unrolled", default=None, help="unrolled network (.pt) of this problem")
+    q.add_argument("--out", required=True, help="per-image metrics and traces (netCDF)")
     q.set_defaults(func=_cmd_inverse_run)
     q = p.add_parser("combine", help="combine the per-job files into one results file")
     _config_arg(q)
-    q.add_argument("--out", required=True)
-    q.add_argument("inputs", nargs="+")
+    q.add_argument("--out", required=True, help="combined results file (netCDF)")
+    q.add_argument("inputs", nargs="+", help="per-job files written by 'aelpn inverse run'")
     q.set_defaults(func=_cmd_inverse_combine)
 
     q = sub.add_parser("bench", help="benchmarks of the fast paths against baselines (prints a table)")
     q.add_argument("--quick", default="config/quick.yaml", help="quick-scale config file")
     q.add_argument("--paper", default="config/config.yaml", help="paper-scale config file (its model widths)")
-    q.add_argument("--out", default="results/bench/bench.nc")
-    q.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    q.add_argument("--out", default="results/bench/bench.nc", help="measurements (netCDF)")
+    q.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
+                   help="variants whose training step is timed")
     q.add_argument("--images", default="../shared/data/BSDS500",
                    help="BSDS500 directory (images/train/*.jpg) whose training images give the real crops")
     q.add_argument("--models", default=None, metavar="DIR",
@@ -240,10 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (median and quartiles)")
     q.add_argument("--paper-size", type=int, default=32, help="crop size of the paper-width training step")
     q.add_argument("--paper-batch", type=int, default=4, help="batch of the paper-width training step")
-    q.add_argument("--regularizer-images", type=int, default=16)
+    q.add_argument("--regularizer-images", type=int, default=16, help="images of the regularizer benchmark")
     q.add_argument("--regularizer-model", default=None, help="trained model.pt (default: a fresh quick lpn)")
     q.add_argument("--pnp-size", type=int, default=128, help="image size of the PnP-ADMM deblurring problem")
-    q.add_argument("--pnp-iterations", type=int, default=10)
+    q.add_argument("--pnp-iterations", type=int, default=10, help="PnP-ADMM iterations timed")
     q.add_argument("--workflow", default=None, metavar="SCRATCH",
                    help="also time the quick run of every figure and a no-op rerun in this empty directory")
     q.add_argument("--repo", default=".", help="project root (Snakefile) for --workflow")
@@ -259,7 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("results", help="inspect results").add_subparsers(dest="action", required=True)
     q = p.add_parser("show", help="summary (mean and std over images per coordinate) of a results file")
-    q.add_argument("path")
+    q.add_argument("path", help="a netCDF file under results/ (e.g. results/metrics/noise_sweep.nc)")
+    q.add_argument("--var", action="append", default=[], metavar="NAME",
+                   help="only this data variable (repeatable), e.g. --var psnr")
+    q.add_argument("--sel", action="append", default=[], metavar="KEY=VALUE",
+                   help="only this coordinate label (repeatable), e.g. --sel sigma=0.1 --sel variant=aelpn")
+    q.add_argument("--csv", action="store_true",
+                   help="print a CSV table instead: one row per coordinate, <var>_mean and <var>_std over images")
     q.set_defaults(func=_cmd_results_show)
     return parser
 
@@ -268,17 +290,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that explain themselves: printed as one message, without a traceback."""
     from aelpn.combine import CombineError
     from aelpn.data.errors import DataError
-
-    return ConfigError, DataError, CombineError
-
-
-def _fixable_errors() -> tuple[type[Exception], ...]:
-    """Errors a user fixes (a corrupt model or checkpoint file, a learning rate that diverges): one line, exit 2."""
     from aelpn.bench.gpu import GPUCheckError
+    from aelpn.device import DeviceError
     from aelpn.modelfile import ModelFileError
+    from aelpn.results import ResultsError
     from aelpn.training import CheckpointError, TrainingError
 
-    return ModelFileError, CheckpointError, TrainingError, GPUCheckError
+    return (ConfigError, DataError, CombineError, DeviceError, ResultsError, ModelFileError, CheckpointError,
+            TrainingError, GPUCheckError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -294,12 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aelpn: {err}", file=sys.stderr)
         return 2
     except Exception as err:
-        if isinstance(err, _fixable_errors()):
-            print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
-            return 2
         if isinstance(err, _user_errors()):
             print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
-            return 1
+            return 2
         raise
     return 0
 

@@ -122,13 +122,33 @@ def load(source: str | Path | dict, partial: bool = False) -> dict:
     else:
         text = str(source)
         if text.lstrip().startswith("{"):
-            cfg = json.loads(text)
+            try:
+                cfg = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"config JSON string: {err}; pass valid JSON or a config file") from None
         else:
-            path = Path(text)
-            if not path.is_file():
-                raise ConfigError(f"config file not found: {path}")
-            cfg = yaml.safe_load(path.read_text())
+            cfg = _read_file(Path(text))
     return validate(cfg, partial=partial)
+
+
+def _read_file(path: Path) -> dict:
+    """A YAML/JSON config file's mapping; a missing, binary or malformed file is a ConfigError naming it."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a text file (byte {err.start} is not UTF-8); pass a YAML config file") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}: broken YAML{where}: {problem}; fix the file (or compare with "
+                          "config/config.yaml)") from None
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{path}: expected a mapping of config sections (seed, compute, data, ...), "
+                          f"got {type(cfg).__name__}")
+    return cfg
 
 
 def select(cfg: dict, *sections: str) -> dict:

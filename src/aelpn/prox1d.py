@@ -10,19 +10,18 @@ prior) is positively 1-homogeneous but not shift-equivariant, so only scale equi
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import xarray as xr
-from tqdm import tqdm
 
 from aelpn import provenance
 from aelpn.config import slice_hash
 from aelpn.device import configure, describe
 from aelpn.io import write_netcdf
 from aelpn.models import build_model_1d, load_model, save_model
+from aelpn.progress import progress_bar
 from aelpn.regularizer import regularizer
 from aelpn.seeding import derive_seed, generator
 from aelpn.splitnormal import SplitNormal
@@ -116,7 +115,7 @@ def evaluate_1d(cfg: dict, model_paths: list[str | Path], out: str | Path) -> No
     x = grid(pcfg)
     prox = torch.stack([learned_prox(models[v], x) for v in variants])
     reg, residual = [], []
-    for v in tqdm(variants, desc="prox1d regularizers", file=sys.stderr):
+    for v in progress_bar(variants, desc="prox1d regularizers"):
         solved = regularizer(models[v], x[:, None].to(device))
         value = torch.where(solved.residual.cpu() <= INVERSION_TOL, solved.value.cpu(), torch.nan)
         reg.append(value - value.nan_to_num(torch.inf).min())

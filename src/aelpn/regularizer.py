@@ -16,7 +16,8 @@ from collections import deque
 from typing import NamedTuple
 
 import torch
-from tqdm import tqdm
+
+from aelpn.progress import progress_bar
 
 
 class Regularizer(NamedTuple):
@@ -58,7 +59,7 @@ def regularizer(model, x: torch.Tensor, tol: float = 1e-6, max_iter: int = 500, 
     active = grad.norm(dim=1) / scale > tol
     round_off = 8 * torch.finfo(xf.dtype).eps
     stalled = torch.zeros(batch, dtype=torch.long, device=x.device)
-    for _ in tqdm(range(max_iter), desc="regularizer", disable=not progress, leave=False):
+    for _ in progress_bar(range(max_iter), desc="regularizer", disable=not progress, leave=False):
         if not active.any():
             break
         # Two-loop recursion, per sample; a pair with rho = 0 (failed curvature check) is a no-op.

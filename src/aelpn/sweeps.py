@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 import xarray as xr
-from tqdm import tqdm
 
 from aelpn import io, metrics, provenance
 from aelpn.config import ConfigError
 from aelpn.device import configure, describe
+from aelpn.progress import progress_bar
 from aelpn.seeding import derive_seed
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
@@ -98,7 +98,7 @@ def noise_sweep(
     example_index = [int(np.argmin(np.abs(np.array(sigmas) - s))) for s in fig["example_sigmas"]]
 
     psnr, ssim, input_psnr, noisy_ex, denoised_ex = [], [], [], {}, {}
-    for j, sigma in enumerate(tqdm(sigmas, desc="noise sweep", unit="sigma")):
+    for j, sigma in enumerate(progress_bar(sigmas, desc="noise sweep", unit="sigma")):
         seeds = [noise_seed(cfg["seed"], "noise_sweep", i, j) for i in range(len(ids))]
         y = x + sigma * gaussian_noise(x.shape, seeds)
         f_y = denoise(denoiser, y, sweep["batch_size"], device)
@@ -143,7 +143,7 @@ def affine_sweep(
     eq = torch.empty(len(scales), len(shifts), len(ids), dtype=torch.float64)
     den = torch.empty_like(eq)
     pairs = [(i, k) for i in range(len(scales)) for k in range(len(shifts))]
-    for i, k in tqdm(pairs, desc="affine sweep", unit="(a,b)"):
+    for i, k in progress_bar(pairs, desc="affine sweep", unit="(a,b)"):
         a, b = scales[i], shifts[k]
         f_t = denoise(denoiser, a * y + b, sweep["batch_size"], device)
         eq[i, k] = metrics.equivariance_psnr(f_t, a * f_y + b, a)

@@ -1,7 +1,10 @@
-# Shared helpers: config validation, job config slices, wildcard constraints, the figure list.
+# Shared helpers: config validation, job config slices, wildcard constraints, the figure and table lists,
+# the inputs of inverse-problem jobs. Every rule runs in the one conda environment workflow/envs/aelpn.yaml.
 import json
+import os
 
 from aelpn.config import select, validate
+from aelpn.inverse.jobs import PRIOR_ALGORITHMS
 
 # Against workflow/schemas/config.schema.yaml; stops before any job with a message naming the key.
 validate(config)
@@ -11,8 +14,31 @@ VARIANTS_1D = config["prox1d"]["variants"]
 SPLITS = sorted(set(config["data"]["splits"].values()))
 SPLIT = config["data"]["splits"]
 
-# Every rule file appends the figures it renders; `rule all` asks for all of them.
+# Weights from elsewhere: a results/models/{variant}/model.pt without the train_log.nc a training run here writes
+# is used as it is. The train rule does not apply to it (so Snakemake treats it as an input file and never
+# retrains it), and the training curves show only the variants trained here.
+EXTERNAL_VARIANTS = [
+    v
+    for v in VARIANTS
+    if os.path.exists(f"results/models/{v}/model.pt") and not os.path.exists(f"results/models/{v}/train_log.nc")
+]
+TRAINED_VARIANTS = [v for v in VARIANTS if v not in EXTERNAL_VARIANTS]
+
+# Peak memory (MB) of the heavy rules at paper scale (about half the SLURM requests in workflow/profiles/slurm): locally,
+# `--resources mem_mb=<RAM>` then runs no more of them at once than fit; profiles override them per cluster.
+MEM_MB = {
+    "crops": 4000,
+    "train": 8000,
+    "prox1d_train": 2000,
+    "sweep": 8000,
+    "inverse_denoiser": 8000,
+    "inverse_unrolled": 8000,
+    "inverse_run": 8000,
+}
+
+# Every rule file appends the figures and report tables it renders; `rule all` asks for all of them.
 FIGURES = []
+TABLE_FILES = []
 
 
 wildcard_constraints:
@@ -26,6 +52,13 @@ def job_config(*sections):
     return json.dumps(select(config, *sections), sort_keys=True)
 
 
+def training_logs_config():
+    """The config slice of the training-log combination: its completeness check covers the trained variants."""
+    cfg = select(config, "model", "train")
+    cfg["model"]["variants"] = TRAINED_VARIANTS
+    return json.dumps(cfg, sort_keys=True)
+
+
 def figure_outputs(name):
     """The PDF, PNG and executed notebook of one papermill figure."""
     return {
@@ -35,4 +68,23 @@ def figure_outputs(name):
     }
 
 
-PAPERMILL = "papermill --kernel python3 --cwd . --log-output"
+
+def inverse_run_inputs(wildcards):
+    """Evaluation crops plus the learned components an inverse-problem algorithm uses."""
+    inputs = {"crops": f"results/data/crops/{SPLIT['evaluate']}.nc"}
+    if wildcards.algorithm in PRIOR_ALGORITHMS:
+        inputs["models"] = expand("results/models/{variant}/model.pt", variant=VARIANTS)
+    elif wildcards.algorithm == "unrolled":
+        inputs["unrolled"] = f"results/models/inverse/unrolled/{wildcards.problem}.pt"
+    else:
+        inputs["denoiser"] = "results/models/inverse/denoiser.pt"
+    return inputs
+
+
+def inverse_run_args(wildcards, input):
+    """The CLI options naming the learned components."""
+    if "models" in input.keys():
+        return "--models " + " ".join(input.models)
+    if "unrolled" in input.keys():
+        return f"--unrolled {input.unrolled}"
+    return f"--denoiser {input.denoiser}"

@@ -6,6 +6,8 @@ rule fetch_bsds500:
         directory("results/data/BSDS500"),
     params:
         cfg=job_config("data"),
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/data/fetch_bsds500.log",
     benchmark:
@@ -22,6 +24,10 @@ rule crops:
         "results/data/crops/{split}.nc",
     params:
         cfg=job_config("data"),
+    resources:
+        mem_mb=MEM_MB["crops"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/data/crops_{split}.log",
     benchmark:

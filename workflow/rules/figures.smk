@@ -8,6 +8,10 @@ FIGURE_SOURCES = {
     "denoising_examples": ("results/metrics/noise_sweep.nc", {}),
     "affine_sweep": ("results/metrics/affine_sweep.nc", {"sigma": config["affine_sweep"]["sigma"]}),
     "training_curves": ("results/metrics/training.nc", {}),
+    "inverse_table": ("results/metrics/inverse.nc", {}),
+    "inverse_grid": ("results/metrics/inverse.nc", {}),
+    "inverse_iterations": ("results/metrics/inverse.nc", {}),
+    "inverse_uncertainty": ("results/metrics/inverse.nc", {}),
 }
 
 for _figure, (_metrics, _extra) in FIGURE_SOURCES.items():
@@ -28,13 +32,17 @@ for _figure, (_metrics, _extra) in FIGURE_SOURCES.items():
             nb=figure_outputs(_figure)["nb"],
         params:
             extra=json.dumps({"dpi": config["figures"]["dpi"], **_extra}, sort_keys=True),
+        conda:
+            "../envs/aelpn.yaml"
         log:
             f"logs/figures/{_figure}.log",
         benchmark:
             f"benchmarks/figures/{_figure}.tsv"
         localrule: True
         shell:
-            "MPLBACKEND=Agg {PAPERMILL} {input.nb} {output.nb} -p metrics_path {input.nc} "
+            "MPLBACKEND=Agg papermill --kernel python3 --cwd . --log-output {input.nb} {output.nb} "
+            "-p metrics_path {input.nc} "
             "-p out_pdf {output.pdf} -p out_png {output.png} -y {params.extra:q} > {log} 2>&1"
 
-    FIGURES.extend([figure_outputs(_figure)["pdf"], figure_outputs(_figure)["png"]])
+    if _figure != "training_curves" or TRAINED_VARIANTS:  # no curves when every variant's weights came from elsewhere
+        FIGURES.extend([figure_outputs(_figure)["pdf"], figure_outputs(_figure)["png"]])

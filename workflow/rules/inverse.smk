@@ -1,6 +1,7 @@
 # PnP vs unrolled vs diffusion on inverse problems (issue 5): a conditional denoiser, one unrolled network
-# per problem, one job per (algorithm, problem) on the evaluation crops, their combination, four figures.
-from aelpn.inverse.jobs import PRIOR_ALGORITHMS, jobs as inverse_jobs
+# per problem, one job per (algorithm, problem) on the evaluation crops, their combination (its four figures are
+# in figures.smk, its table in tables.smk).
+from aelpn.inverse.jobs import jobs as inverse_jobs
 
 INVERSE = config["inverse"]
 INVERSE_JOBS = inverse_jobs(INVERSE)
@@ -21,6 +22,10 @@ rule inverse_denoiser:
     params:
         cfg=job_config("compute", "inverse"),
     threads: 2
+    resources:
+        mem_mb=MEM_MB["inverse_denoiser"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/denoiser.log",
     benchmark:
@@ -40,6 +45,10 @@ rule inverse_unrolled:
     params:
         cfg=job_config("compute", "inverse"),
     threads: 2
+    resources:
+        mem_mb=MEM_MB["inverse_unrolled"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/unrolled_{problem}.log",
     benchmark:
@@ -47,27 +56,6 @@ rule inverse_unrolled:
     shell:
         "aelpn --threads {threads} inverse unrolled --config {params.cfg:q} --problem {wildcards.problem} "
         "--crops {input.crops} --denoiser {input.denoiser} --out {output.model} --train-log {output.log} > {log} 2>&1"
-
-
-def inverse_run_inputs(wildcards):
-    """Evaluation crops plus the learned components the algorithm uses."""
-    inputs = {"crops": f"results/data/crops/{SPLIT['evaluate']}.nc"}
-    if wildcards.algorithm in PRIOR_ALGORITHMS:
-        inputs["models"] = expand("results/models/{variant}/model.pt", variant=VARIANTS)
-    elif wildcards.algorithm == "unrolled":
-        inputs["unrolled"] = f"results/models/inverse/unrolled/{wildcards.problem}.pt"
-    else:
-        inputs["denoiser"] = "results/models/inverse/denoiser.pt"
-    return inputs
-
-
-def inverse_run_args(wildcards, input):
-    """The CLI options naming the learned components."""
-    if "models" in input.keys():
-        return "--models " + " ".join(input.models)
-    if "unrolled" in input.keys():
-        return f"--unrolled {input.unrolled}"
-    return f"--denoiser {input.denoiser}"
 
 
 rule inverse_run:
@@ -79,6 +67,10 @@ rule inverse_run:
         cfg=INVERSE_CFG,
         components=inverse_run_args,
     threads: 1
+    resources:
+        mem_mb=MEM_MB["inverse_run"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/{problem}_{algorithm}.log",
     benchmark:
@@ -95,6 +87,8 @@ rule inverse_combine:
         "results/metrics/inverse.nc",
     params:
         cfg=INVERSE_CFG,
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/inverse/combine.log",
     benchmark:
@@ -102,33 +96,3 @@ rule inverse_combine:
     localrule: True
     shell:
         "aelpn inverse combine --config {params.cfg:q} --out {output} {input} > {log} 2>&1"
-
-
-for _figure in ("inverse_table", "inverse_grid", "inverse_iterations", "inverse_uncertainty"):
-
-    rule:
-        name:
-            f"figure_{_figure}"
-        input:
-            nc="results/metrics/inverse.nc",
-            nb=workflow.source_path(f"../notebooks/{_figure}.ipynb"),
-        output:
-            pdf=figure_outputs(_figure)["pdf"],
-            png=report(
-                figure_outputs(_figure)["png"],
-                caption=f"../report/{_figure}.rst",
-                category="Figures",
-            ),
-            nb=figure_outputs(_figure)["nb"],
-        params:
-            extra=json.dumps({"dpi": config["figures"]["dpi"]}, sort_keys=True),
-        log:
-            f"logs/figures/{_figure}.log",
-        benchmark:
-            f"benchmarks/figures/{_figure}.tsv"
-        localrule: True
-        shell:
-            "MPLBACKEND=Agg " + PAPERMILL + " {input.nb} {output.nb} -p metrics_path {input.nc} "
-            "-p out_pdf {output.pdf} -p out_png {output.png} -y {params.extra:q} > {log} 2>&1"
-
-    FIGURES.extend([figure_outputs(_figure)["pdf"], figure_outputs(_figure)["png"]])

@@ -8,6 +8,10 @@ rule prox1d_train:
     params:
         cfg=job_config("compute", "prox1d"),
     threads: 1
+    resources:
+        mem_mb=MEM_MB["prox1d_train"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/prox1d/train_{variant1d}.log",
     benchmark:
@@ -24,8 +28,12 @@ rule prox1d_evaluate:
         "results/metrics/prox1d.nc",
     params:
         cfg=job_config("compute", "prox1d"),
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/prox1d/evaluate.log",
+    benchmark:
+        "benchmarks/prox1d/evaluate.tsv"
     localrule: True
     shell:
         "aelpn prox1d evaluate --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

@@ -12,6 +12,10 @@ rule sweep:
     params:
         cfg=lambda wildcards: job_config(*SWEEP_SECTIONS[wildcards.sweep]),
     threads: 1
+    resources:
+        mem_mb=MEM_MB["sweep"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/sweeps/{sweep}_{variant}.log",
     benchmark:
@@ -30,6 +34,8 @@ rule combine_sweep:
         "results/metrics/{sweep}.nc",
     params:
         cfg=lambda wildcards: job_config("model", wildcards.sweep),
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/sweeps/combine_{sweep}.log",
     benchmark:

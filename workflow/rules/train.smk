@@ -11,10 +11,17 @@ rule train:
     params:
         cfg=job_config("compute", "data", "model", "train"),
     threads: 1
+    resources:
+        mem_mb=MEM_MB["train"],
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/train/{variant}.log",
     benchmark:
         "benchmarks/train/{variant}.tsv"
+    # "(?!)" matches nothing: every variant's weights came from elsewhere
+    wildcard_constraints:
+        variant="|".join(TRAINED_VARIANTS) or "(?!)",
     shell:
         "aelpn --threads {threads} train --config {params.cfg:q} --variant {wildcards.variant} "
         "--train {input.train} --val {input.val} --out {output.model} --train-log {output.log} > {log} 2>&1"
@@ -22,13 +29,17 @@ rule train:
 
 rule training_logs:
     input:
-        expand("results/models/{variant}/train_log.nc", variant=VARIANTS),
+        expand("results/models/{variant}/train_log.nc", variant=TRAINED_VARIANTS),
     output:
         "results/metrics/training.nc",
     params:
-        cfg=job_config("model", "train"),
+        cfg=training_logs_config(),
+    conda:
+        "../envs/aelpn.yaml"
     log:
         "logs/train/combine.log",
+    benchmark:
+        "benchmarks/train/combine.tsv"
     localrule: True
     shell:
         "aelpn combine --kind training --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import xarray as xr
-from tqdm import tqdm
 
 from aelpn import provenance
 from aelpn.bench.machine import machine_attrs
@@ -21,6 +20,7 @@ from aelpn.bench.workflow import workflow_times
 from aelpn.device import configure
 from aelpn.io import write_netcdf
 from aelpn.models import VARIANTS, build_model, load_model
+from aelpn.progress import progress_bar
 
 TARGETS = {"training_speedup": 1.5, "regularizer_speedup": 10.0, "pnp_ratio": 1.1, "workflow_full_s": 900.0,
            "workflow_noop_s": 10.0}
@@ -64,7 +64,7 @@ def _training(quick: dict, paper: dict, s: BenchSettings, device) -> xr.Dataset:
     setups = {"quick": (quick["model"], size, batch), "paper": (paper["model"], s.paper_size, s.paper_batch)}
     crops = {sz: bench_crops(s.images_dir, sz, s.crops, channels, quick["seed"]) for _, sz, _ in setups.values()}
     rows, states = {}, {}
-    for (name, (model_cfg, sz, b)), variant in tqdm([(kv, v) for kv in setups.items() for v in s.variants],
+    for (name, (model_cfg, sz, b)), variant in progress_bar([(kv, v) for kv in setups.items() for v in s.variants],
                                                     desc="bench training"):
         path = Path(s.models_dir) / variant / "model.pt" if s.models_dir and name == "quick" else None
         model, states[name, variant] = trained_model(

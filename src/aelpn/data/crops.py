@@ -10,13 +10,13 @@ import numpy as np
 import torch
 import xarray as xr
 from PIL import Image
-from tqdm import tqdm
 
 from aelpn.config import ConfigError
 from aelpn.data.errors import DataError
 from aelpn.data.fetch import read_source
 from aelpn.data.layout import IMAGES_DIR, is_image
 from aelpn.io import read_netcdf, write_netcdf
+from aelpn.progress import progress_bar
 from aelpn.provenance import annotate, attrs
 from aelpn.seeding import generator
 
@@ -36,6 +36,16 @@ def image_files(images_dir: str | Path, split: str, max_images: int | None = Non
 
 def _id_order(path: Path) -> tuple:
     return (0, int(path.stem), path.stem) if path.stem.isdigit() else (1, 0, path.stem)
+
+
+def _decode(path: Path, mode: str) -> np.ndarray:
+    """The pixels of one JPEG; a truncated or corrupt file is a DataError naming it."""
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert(mode), dtype=np.uint8)
+    except OSError as err:
+        raise DataError(f"{path}: cannot decode the image ({err}); restore it in the data source, delete "
+                        f"{path.parents[2]} and rerun (it is fetched again)") from None
 
 
 def crop_corners(height: int, width: int, size: int, count: int, gen: torch.Generator | None) -> list[tuple]:
@@ -62,10 +72,9 @@ def make_crops(images_dir: str | Path, split: str, data_cfg: dict, seed: int, ou
     paths = image_files(images_dir, split, data_cfg["max_images"][split])
 
     crops, names, owners, tops, lefts = [], [], [], [], []
-    for path in tqdm(paths, desc=f"crops {split}", unit="image"):
+    for path in progress_bar(paths, desc=f"crops {split}", unit="image"):
         image_id = path.stem
-        with Image.open(path) as im:
-            pixels = np.asarray(im.convert(mode), dtype=np.uint8)
+        pixels = _decode(path, mode)
         pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
         height, width = pixels.shape[1:]
         if size > min(height, width):

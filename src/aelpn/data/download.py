@@ -10,10 +10,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm import tqdm
-
 from aelpn import __version__
 from aelpn.data.errors import IntegrityError, SourceUnavailable
+from aelpn.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def download(url: str, dest: str | Path, expected: dict, timeout: float = TIMEOU
 def _stream(response, dest: Path, total: int | None, url: str) -> dict:
     hashes = {a: hashlib.new(a) for a in ALGORITHMS}
     size = 0
-    with open(dest, "wb") as out, tqdm(
+    with open(dest, "wb") as out, progress_bar(
         total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"download {dest.name}"
     ) as bar:
         while True:

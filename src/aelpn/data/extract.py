@@ -12,9 +12,8 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from tqdm import tqdm
-
 from aelpn.data.errors import DataError, UnsafeArchiveError
+from aelpn.progress import progress_bar
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_LISTED = 20
@@ -106,7 +105,7 @@ class Archive:
         if missing:
             raise DataError(f"{self.name}: no regular file member {missing[0]!r}")
         digests = {}
-        for name in tqdm([n for n in self.files if n in targets], desc=desc, unit="file"):
+        for name in progress_bar([n for n in self.files if n in targets], desc=desc, unit="file"):
             target = Path(targets[name])
             target.parent.mkdir(parents=True, exist_ok=True)
             handle = self._members[name]

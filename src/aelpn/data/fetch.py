@@ -1,6 +1,7 @@
 """Fetch BSDS500 from the first usable configured source into ``out_dir/images/{train,val,test}/*.jpg``
 with a ``SHA256SUMS`` manifest and ``source.json``. The directory is built in a hidden temporary sibling
-and renamed into place at the end, so an interrupted fetch leaves no half-filled output."""
+and renamed into place at the end, so an interrupted fetch leaves no half-filled output; the hidden folder of a
+killed fetch (its process gone) is removed by the next fetch."""
 
 from __future__ import annotations
 
@@ -8,18 +9,19 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
+import socket
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
-
-from tqdm import tqdm
 
 from aelpn.data.download import download, file_digests
 from aelpn.data.errors import DataError, IntegrityError, SourceUnavailable
 from aelpn.data.extract import Archive, copy_hashing
 from aelpn.data.layout import BSDS_COUNTS, IMAGES_DIR, locate_images
 from aelpn.io import write_text
+from aelpn.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ def fetch(data_cfg: dict, out_dir: str | Path) -> Path:
     are resolved against the working directory. Returns ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_siblings(out_dir)
     tmp = _new_sibling(out_dir, "tmp")
     try:
         record = _first_usable(data_cfg["sources"], tmp)
@@ -115,7 +118,7 @@ def _from_directory(root: Path, tmp: Path) -> dict:
     ]
     splits = locate_images(names, str(root))
     digests = {}
-    for name in tqdm([n for names in splits.values() for n in names], desc=f"copy {root.name}", unit="file"):
+    for name in progress_bar([n for names in splits.values() for n in names], desc=f"copy {root.name}", unit="file"):
         target = _target(tmp, PurePosixPath(name).parts[-2], name)
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(root.parent / name, "rb") as src, open(target, "xb") as out:
@@ -152,11 +155,41 @@ def _relative(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())
+
+
 def _new_sibling(out_dir: Path, kind: str) -> Path:
-    """A new hidden directory beside ``out_dir`` (created with the umask's permissions, unlike mkdtemp)."""
-    path = out_dir.parent / f".{out_dir.name}.{secrets.token_hex(4)}.{kind}"
+    """A new hidden directory ``.<name>.<host>-<pid>.<random>.<kind>`` beside ``out_dir`` (created with the
+    umask's permissions, unlike mkdtemp); host and pid say whether its fetch is still running."""
+    path = out_dir.parent / f".{out_dir.name}.{_host()}-{os.getpid()}.{secrets.token_hex(4)}.{kind}"
     path.mkdir()
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_siblings(out_dir: Path) -> list[Path]:
+    """Remove the hidden folders of killed fetches into ``out_dir``: those of this host whose process is gone,
+    and those without an owner (older versions). A running fetch's folder, or another host's, is kept."""
+    owner = r"(?:(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)\.)?"
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.{owner}[0-9a-f]{{8}}\.(tmp|old)")
+    removed = []
+    for path in out_dir.parent.iterdir():
+        m = pattern.fullmatch(path.name)
+        if m and path.is_dir() and (m["pid"] is None or (m["host"] == _host() and not _alive(int(m["pid"])))):
+            log.info("removing %s, left by a killed fetch", path)
+            shutil.rmtree(path)
+            removed.append(path)
+    return removed
 
 
 def _replace_dir(new: Path, out_dir: Path) -> None:

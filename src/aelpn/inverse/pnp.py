@@ -16,9 +16,9 @@ import math
 from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm
 
 from aelpn.metrics import psnr
+from aelpn.progress import progress_bar
 
 
 @dataclass
@@ -40,7 +40,7 @@ def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None,
     active = torch.ones(b, dtype=torch.bool, device=ref.device)
     iterations = torch.full((b,), max_iter, dtype=torch.long)
     trace = torch.full((b, max_iter), float("nan"), dtype=torch.float64)
-    for k in tqdm(range(max_iter), desc=desc, mininterval=5, leave=False):
+    for k in progress_bar(range(max_iter), desc=desc, mininterval=5, leave=False):
         new = step(state, k)
         mask = active.view(-1, *([1] * (ref.dim() - 1)))
         state = {name: torch.where(mask, new[name], state[name]) for name in state}

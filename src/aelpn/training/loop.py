@@ -11,7 +11,7 @@ Adam steps with
   stage (a component's loss regime, e.g. a proximal-matching gamma), a loss above ``factor`` times the
   running minimum of that stage's losses;
 - the projection after every optimizer step (e.g. the non-negativity of input-convex weights);
-- a progress bar (``aelpn.training.progress``), the netCDF log rewritten at every checkpoint and at the end,
+- a progress bar (``aelpn.progress``), the netCDF log rewritten at every checkpoint and at the end,
   and the recorded training seconds and device."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 
 from aelpn.training import state as state_mod
 from aelpn.training.log import Field, write_log
-from aelpn.training.progress import progress
+from aelpn.progress import progress_bar
 
 
 class TrainingError(RuntimeError):
@@ -153,7 +153,7 @@ def fit(run: Run, model: torch.nn.Module, optimizer: torch.optim.Optimizer, lr_a
                   {**run.log_attrs, "steps_done": done, "steps": run.steps, "train_seconds": seconds,
                    "train_device": run.device})
 
-    bar = progress(run.steps, run.label, initial=start)
+    bar = progress_bar(total=run.steps, initial=start, desc=run.label, dynamic_ncols=True)
     try:
         for step in range(start, run.steps):
             tic = time.perf_counter()

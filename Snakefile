@@ -22,7 +22,7 @@ report: "workflow/report/workflow.rst"
 rule all:
     default_target: True
     input:
-        lambda wildcards: FIGURES + TABLE_FILES,
+        lambda wildcards: FIGURES + TABLE_FILES + DATASETS,
 
 
 include: "workflow/rules/data.smk"

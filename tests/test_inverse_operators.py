@@ -8,8 +8,8 @@ import deepinv as dinv
 import pytest
 import torch
 
-from aelpn.inverse.poisson import PoissonData
-from aelpn.inverse.problems import build_problem
+from aelpn.inverse.poisson import PoissonLikelihood
+from aelpn.inverse.problems import DataTerm, build_problem
 
 SHAPE = (3, 12, 10)
 NOISE = {"gaussian": {"kind": "gaussian", "sigma": 0.05},
@@ -113,7 +113,7 @@ def test_poisson_blur_prox_satisfies_its_optimality_condition(gamma):
     data = problem.data_term(physics, y)
     z = x + 0.2 * torch.randn(x.shape, generator=gen, dtype=torch.float64)
     p = data.prox(z, gamma)
-    assert bool((physics.A(p) + data.background > 0).all())
+    assert bool((physics.A(p) + data.likelihood.background > 0).all())
     assert (gamma * data.grad(p) + p - z).abs().max() < 1e-9
     def objective(v):
         return gamma * data.value(v) + 0.5 * (v - z).pow(2).flatten(1).sum(1)
@@ -125,7 +125,8 @@ def test_poisson_identity_prox_is_the_closed_form_root():
     gen = torch.Generator().manual_seed(1)
     x = torch.rand((2, 3, 5, 5), generator=gen, dtype=torch.float64)
     y = (torch.poisson(50 * (x + 0.05), generator=gen) + 1) / 50  # strictly positive counts: interior optimum
-    data = PoissonData(dinv.physics.Denoising(), y, photons=50, background=0.05, newton_iterations=1, cg_iterations=1)
+    data = DataTerm(PoissonLikelihood(photons=50, background=0.05, newton_iterations=1, cg_iterations=1),
+                    dinv.physics.Denoising(), y, "denoising")
     z = x + 0.3 * torch.randn(x.shape, generator=gen, dtype=torch.float64)
     for gamma in (1e-3, 0.05, 2.0):
         p = data.prox(z, gamma)
@@ -139,3 +140,14 @@ def test_poisson_measurements_are_seeded_normalized_counts():
     assert torch.equal(y, y2)
     counts = y * NOISE["poisson"]["photons"]
     assert torch.allclose(counts, counts.round(), atol=1e-9)
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "poisson"])
+def test_likelihoods_are_deepinv_data_fidelities_with_the_gradient_of_their_value(noise):
+    """grad is the autograd gradient of fn (summed over images), through deepinv's DataFidelity interface."""
+    problem, physics, x, y, gen = setup("blur", noise)
+    likelihood = problem.likelihood()
+    assert isinstance(likelihood, dinv.optim.DataFidelity)
+    v = (x + 0.05 * torch.randn(x.shape, generator=gen, dtype=torch.float64)).clamp(0.05, 1).requires_grad_()
+    (auto,) = torch.autograd.grad(likelihood.fn(v, y, physics).sum(), v)
+    assert torch.allclose(likelihood.grad(v, y, physics), auto, rtol=1e-10, atol=1e-8)

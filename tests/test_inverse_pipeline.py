@@ -8,12 +8,16 @@ import pytest
 
 from aelpn.combine import CombineError
 from aelpn.inverse.denoiser import train_denoiser
-from aelpn.inverse.evaluate import combine_inverse, run_job
-from aelpn.inverse.jobs import PRIOR_ALGORITHMS, jobs, methods
+from aelpn.inverse.adaptivity import evaluate_adaptivity
+from aelpn.inverse.combine import combine_inverse
+from aelpn.inverse.jobs import adaptivity_pairs, estimators, jobs
+from aelpn.inverse.methods.registry import get
+from aelpn.inverse.run import run_job
 from aelpn.inverse.unrolled import train_unrolled
 from aelpn.io import read_netcdf
 from aelpn.models import build_model, save_model
 from configs import shipped_config
+from sel_keywords import assert_selectable
 from workflow_utils import job_counts, snakemake, write_config
 
 
@@ -30,17 +34,19 @@ def pipeline(tmp_path_factory, crops_file):
         model = build_model(variant, cfg["model"], 3, size, seed=i)
         save_model(model, path, extra={"train_seconds": 2.0, "device": "cpu"})
         models.append(str(path))
+    unrolled = {}
+    for problem in cfg["inverse"]["problems"]:
+        unrolled[problem] = tmp / "unrolled" / f"{problem}.pt"
+        train_unrolled(cfg, problem, train, tmp / "denoiser.pt", unrolled[problem], tmp / "unrolled" / f"{problem}_log.nc")
     outs = []
     for algorithm, problem in jobs(cfg["inverse"]):
-        unrolled = None
-        if algorithm == "unrolled":
-            unrolled = tmp / f"unrolled_{problem}.pt"
-            train_unrolled(cfg, problem, train, tmp / "denoiser.pt", unrolled, tmp / f"unrolled_{problem}_log.nc")
+        prior = {"proximal_network": models, "denoiser": [tmp / "denoiser.pt"],
+                 "unrolled": [unrolled[problem]]}[get(algorithm).prior]
         out = tmp / "runs" / problem / f"{algorithm}.nc"
-        run_job(cfg, algorithm, problem, test, out, models if algorithm in PRIOR_ALGORITHMS else [],
-                tmp / "denoiser.pt", unrolled)
+        run_job(cfg, algorithm, problem, test, prior, out)
         outs.append(out)
     combine_inverse(cfg, outs, tmp / "inverse.nc")
+    evaluate_adaptivity(cfg, test, list(unrolled.values()), tmp / "adaptivity.nc")
     return cfg, tmp, outs
 
 
@@ -48,18 +54,21 @@ def test_combined_results_have_every_method_and_problem(pipeline):
     cfg, tmp, _ = pipeline
     ds = read_netcdf(tmp / "inverse.nc")
     icfg = cfg["inverse"]
-    assert list(ds["method"].values) == [m for m, _, _ in methods(icfg, cfg["model"]["variants"])]
+    assert list(ds["estimator"].values) == [e for e, _, _ in estimators(icfg, cfg["model"]["variants"])]
     assert list(ds["problem"].values) == list(icfg["problems"])
-    assert ds["psnr"].dims == ("method", "problem", "image") and ds.sizes["image"] == icfg["images"]
+    assert ds["psnr"].dims == ("estimator", "problem", "image") and ds.sizes["image"] == icfg["images"]
     ran = ds["applicable"].values.astype(bool)
-    assert ran.sum() == sum(len([m for m in methods(icfg, cfg["model"]["variants"]) if m[1] == a])
+    assert ran.sum() == sum(len([e for e in estimators(icfg, cfg["model"]["variants"]) if e[1] == a])
                             for a, _ in jobs(icfg))
     for name in ("psnr", "ssim", "seconds", "iterations", "train_seconds"):
         values = ds[name].values.reshape(*ran.shape, -1)
         assert np.isfinite(values[ran]).all() and np.isnan(values[~ran]).all(), name
     assert bool((ds["ssim"].values[ran] <= 1).all())
-    ula = ds["posterior_std"].sel({"method": "ula"})
+    ula = ds["posterior_std"].sel(estimator="ula")
     assert bool((ula.sel(problem="inpaint50") > 0).all())
+    sampled = ds["psnr_sample"].sel(estimator="ula", problem="inpaint50")
+    assert np.isfinite(sampled).all() and not np.array_equal(sampled, ds["psnr"].sel(estimator="ula", problem="inpaint50"))
+    assert ds["psnr_sample"].drop_sel(estimator="ula").isnull().all()
     for var in ds.data_vars.values():
         assert "long_name" in var.attrs and "units" in var.attrs
 
@@ -85,8 +94,35 @@ def test_paper_dag_has_every_inverse_job(tmp_path, paper_config):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     counts = job_counts(out.stdout)
     icfg = paper_config["inverse"]
-    assert counts["inverse_run"] == len(jobs(icfg)) == 36
+    assert counts["inverse_run"] == len(jobs(icfg)) == 42  # 9 methods x 5 problems, less the Gaussian-only pnp_pgd, dps, ula on the Poisson one
     assert counts["inverse_unrolled"] == len(icfg["problems"])
-    assert counts["inverse_denoiser"] == counts["inverse_combine"] == 1
+    assert counts["inverse_denoiser"] == counts["inverse_combine"] == counts["inverse_adaptivity"] == 1
     for figure in ("table", "grid", "iterations", "uncertainty"):
         assert counts[f"figure_inverse_{figure}"] == 1
+
+
+def test_adaptivity_evaluates_each_pair_on_the_measurements_of_inverse_nc(pipeline):
+    """A pair's network, evaluated on its own problem's measurements, would reproduce inverse.nc's unrolled row;
+    here each configured pair has finite metrics, and the rows keep the pair's names."""
+    cfg, tmp, _ = pipeline
+    ds = read_netcdf(tmp / "adaptivity.nc")
+    pairs = adaptivity_pairs(cfg["inverse"])
+    assert ds["psnr"].dims == ("pair", "image") and ds.sizes["pair"] == len(pairs)
+    assert [(a, b) for a, b in zip(ds["trained_on"].values, ds["evaluated_on"].values)] == pairs
+    for name in ("psnr", "ssim", "seconds"):
+        assert np.isfinite(ds[name]).all(), name
+
+
+def test_adaptivity_of_a_network_on_its_own_problem_is_its_inverse_row(pipeline, tmp_path):
+    cfg, tmp, _ = pipeline
+    own = dict(cfg, inverse=dict(cfg["inverse"], adaptivity=[{"trained_on": "inpaint50", "evaluated_on": "inpaint50"}]))
+    ds = evaluate_adaptivity(own, tmp / "test.nc", [tmp / "unrolled" / "inpaint50.pt"], tmp_path / "own.nc")
+    inverse = read_netcdf(tmp / "inverse.nc")
+    np.testing.assert_array_equal(ds["psnr"].isel(pair=0), inverse["psnr"].sel(estimator="unrolled", problem="inpaint50"))
+
+
+def test_every_dimension_of_the_inverse_datasets_selects_by_keyword(pipeline):
+    """``ds.sel(<dim>=<label>)`` drops the dim: no dim or coordinate is named like a keyword of ``sel``."""
+    _, tmp, outs = pipeline
+    for path in [tmp / "inverse.nc", tmp / "adaptivity.nc", *outs]:
+        assert_selectable(read_netcdf(path), path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from model_helpers import image_model, model_1d
+from model_helpers import SKIP_RESIZE, image_model, model_1d
 
 from aelpn.bench.baseline import autograd_prox
 from aelpn.training.losses import proximal_matching_loss
@@ -36,14 +36,18 @@ def _check(model, y, x):
         torch.testing.assert_close(grad, f_ref, **TOL)
 
 
+@pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("geometry", [dict(channels=3, size=8, depth=2, width=5, head_width=3),
                                       dict(channels=1, size=12, depth=1, width=4, head_width=6)],
                          ids=["3x8x8-d2", "1x12x12-d1"])
-def test_image_models_match_autograd(variant, geometry):
+def test_image_models_match_autograd(variant, geometry, skip_resize):
+    """Both skip resizes; at 8x8, depth 2 the skips read 4x4 and 2x2 maps, where the adjoints of bilinear
+    resizing and average pooling differ."""
     c, s = geometry["channels"], geometry["size"]
     model = image_model(variant, channels=c, size=s, depth=geometry["depth"], width=geometry["width"],
-                        head_width=geometry["head_width"], alpha=0.05, softplus_beta=10.0)
+                        head_width=geometry["head_width"], alpha=0.05, softplus_beta=10.0,
+                        skip_resize=skip_resize)
     gen = torch.Generator().manual_seed(1)
     x = torch.rand(3, c, s, s, dtype=torch.float64, generator=gen)
     y = x + 0.3 * torch.randn(x.shape, dtype=torch.float64, generator=gen)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from model_helpers import EXACT_VARIANTS, image_model, model_1d, randomize_, small_cfg
+from model_helpers import EXACT_VARIANTS, SKIP_RESIZE, image_model, model_1d, randomize_, small_cfg
 
 from aelpn.models import VARIANTS, build_model, build_model_1d
 from aelpn.models.layers import NonNegConv2d, NonNegLinear
@@ -19,13 +19,15 @@ def _rand(shape, seed, lo=0.0, hi=1.0):
     return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
 
 
+@pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
 @pytest.mark.parametrize("variant", EXACT_VARIANTS)
 @pytest.mark.parametrize("shape", SHAPES, ids=["1x8x8-d2", "3x4x4-d1"])
-def test_jacobian_symmetric_psd(variant, shape):
+def test_jacobian_symmetric_psd(variant, shape, skip_resize):
     """f = grad psi with psi convex: its Jacobian is the Hessian of psi, symmetric positive semi-definite
     (alpha = 0, so the check is on the network alone)."""
     c, s = shape["channels"], shape["size"]
-    model = image_model(variant, channels=c, size=s, depth=shape["depth"], width=shape["width"])
+    model = image_model(variant, channels=c, size=s, depth=shape["depth"], width=shape["width"],
+                        skip_resize=skip_resize)
     jacs = []
     for seed in (1, 2):
         x = _rand((1, c, s, s), seed=seed, lo=-1, hi=2)
@@ -51,9 +53,10 @@ def _max_convexity_gap(model, shape, seed, segments=8, ts=21):
     return torch.stack(gaps).max().item(), max(pa.abs().max().item(), pb.abs().max().item())
 
 
+@pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
 @pytest.mark.parametrize("variant", EXACT_VARIANTS)
-def test_potential_convex_along_segments(variant):
-    model = image_model(variant, channels=3, size=8, depth=2, width=6).project_()
+def test_potential_convex_along_segments(variant, skip_resize):
+    model = image_model(variant, channels=3, size=8, depth=2, width=6, skip_resize=skip_resize).project_()
     gap, scale = _max_convexity_gap(model, (3, 8, 8), seed=2)
     assert gap <= 1e-12 * max(scale, 1.0)
 
@@ -93,9 +96,10 @@ SCALES = [1e-3, 1e-2, 0.3, 3.0, 1e2, 1e3]
 SHIFTS = [-5.0, -0.4, 0.7, 3.0]
 
 
+@pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
 @pytest.mark.parametrize("variant", ["scale", "aelpn", "normtrick"])
-def test_scale_equivariance(variant):
-    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2)
+def test_scale_equivariance(variant, skip_resize):
+    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2, skip_resize=skip_resize)
     x = _rand((2, 3, 8, 8), seed=6)
     with torch.no_grad():
         fx = model(x)
@@ -103,9 +107,10 @@ def test_scale_equivariance(variant):
             assert _rel(model(a * x), a * fx) <= 1e-6, a
 
 
+@pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
 @pytest.mark.parametrize("variant", ["shift", "aelpn", "normtrick"])
-def test_shift_equivariance(variant):
-    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2)
+def test_shift_equivariance(variant, skip_resize):
+    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2, skip_resize=skip_resize)
     x = _rand((2, 3, 8, 8), seed=7)
     with torch.no_grad():
         fx = model(x)
@@ -113,9 +118,10 @@ def test_shift_equivariance(variant):
             assert _rel(model(x + b), fx + b) <= 1e-6, b
 
 
+@pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
 @pytest.mark.parametrize("variant", ["aelpn", "normtrick"])
-def test_affine_equivariance(variant):
-    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2)
+def test_affine_equivariance(variant, skip_resize):
+    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2, skip_resize=skip_resize)
     x = _rand((2, 3, 8, 8), seed=8)
     with torch.no_grad():
         fx = model(x)
@@ -124,11 +130,12 @@ def test_affine_equivariance(variant):
                 assert _rel(model(a * x + b), a * fx + b) <= 1e-6, (a, b)
 
 
+@pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
 @pytest.mark.parametrize("variant", ["lpn", "scale", "shift"])
-def test_equivariance_check_discriminates(variant):
+def test_equivariance_check_discriminates(variant, skip_resize):
     """The checks above fail where the construction promises nothing: LPN (scale and shift), scale-only
     (shift), shift-only (scale)."""
-    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2)
+    model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2, skip_resize=skip_resize)
     x = _rand((2, 3, 8, 8), seed=9)
     with torch.no_grad():
         fx = model(x)

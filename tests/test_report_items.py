@@ -16,7 +16,7 @@ from workflow_utils import snakemake, write_config
 def test_report_has_the_workflow_description_and_the_inverse_table(tmp_path, smoke_config):
     configfile = write_config(smoke_config, tmp_path)
     rng = np.random.default_rng(0)
-    shape = {"method": ["pnp_admm[lpn]", "unrolled"], "problem": list(smoke_config["inverse"]["problems"]),
+    shape = {"estimator": ["pnp_admm[lpn]", "unrolled"], "problem": list(smoke_config["inverse"]["problems"]),
              "image": ["1", "2", "3"]}
     ds = xr.Dataset({v: (tuple(shape), rng.random((2, len(shape["problem"]), 3))) for v in ("psnr", "ssim", "seconds")},
                     coords=shape)
@@ -26,7 +26,7 @@ def test_report_has_the_workflow_description_and_the_inverse_table(tmp_path, smo
     built = snakemake(tmp_path, configfile, "--cores", "1", *target)
     assert built.returncode == 0, built.stderr[-3000:]
     rows = (tmp_path / target[0]).read_text().splitlines()
-    assert rows[0] == "method,problem,psnr_mean,psnr_std,ssim_mean,ssim_std,seconds_mean,seconds_std"
+    assert rows[0] == "estimator,problem,psnr_mean,psnr_std,ssim_mean,ssim_std,seconds_mean,seconds_std"
     assert len(rows) == 1 + 2 * len(shape["problem"])
 
     out = snakemake(tmp_path, configfile, "--report", "report.html", *target)

@@ -68,6 +68,7 @@ def test_configfile_replaces_paper_config_with_or_without_flag(tmp_path, smoke_c
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config" / "config.yaml", tmp_path / "config")  # the workdir, like the repository root
     smoke_config["inverse"]["problems"] = dict(list(smoke_config["inverse"]["problems"].items())[:1])
+    smoke_config["inverse"]["adaptivity"] = []  # a pair needs two problems
     counts = _dry_run(tmp_path, smoke_config, *flags)
     assert counts["inverse_run"] == len(inverse_jobs(smoke_config["inverse"]))
     assert counts["train"] == len(smoke_config["model"]["variants"])

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from sel_keywords import assert_selectable
 from workflow_utils import snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
-METRICS = ["noise_sweep", "affine_sweep", "prox1d", "training", "inverse"]
+METRICS = ["noise_sweep", "affine_sweep", "prox1d", "training", "inverse", "adaptivity"]
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "workflow" / "notebooks"
 
 
@@ -72,7 +73,7 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
     # 1-D LPN may have a range that misses the grid (NaN where the inversion fails, as documented).
     assert np.isfinite(prox1d["regularizer"].sel(variant="scale")).any(), "1-D regularizer inversion failed"
     inverse = _open(workdir / "results/metrics/inverse.nc")
-    assert inverse["psnr"].dims == ("method", "problem", "image")
+    assert inverse["psnr"].dims == ("estimator", "problem", "image")
     ran = inverse["applicable"] == 1
     assert ran.any()
     for metric in ("psnr", "ssim", "seconds"):
@@ -80,9 +81,19 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
         assert inverse[metric].where(~ran).isnull().all(), metric
 
 
+def test_every_dataset_selects_each_dimension_by_keyword(smoke_run):
+    """Every netCDF the pipeline writes (crops, training logs, per-job files, metrics): ``ds.sel(<dim>=<label>)``
+    drops the dim, i.e. no dimension or coordinate is named like a keyword of ``sel`` (method, tolerance, ...)."""
+    _, workdir, _ = smoke_run
+    paths = sorted((workdir / "results").rglob("*.nc"))
+    assert {p.stem for p in paths} >= set(METRICS)
+    for path in paths:
+        assert_selectable(_open(path), path.relative_to(workdir))
+
+
 def test_two_runs_give_identical_metrics(smoke_run, tmp_path):
-    """A second run from nothing of every metrics file (data, training, 1-D study, sweeps, inverse problems)
-    matches the first."""
+    """A second run from nothing of every metrics file (data, training, 1-D study, sweeps, inverse problems,
+    adaptivity) matches the first."""
     cfg, first, _ = smoke_run
     configfile = write_config(cfg, tmp_path)
     targets = [f"results/metrics/{name}.nc" for name in METRICS]

@@ -9,6 +9,7 @@ import sys
 
 from aelpn import __version__
 from aelpn.config import ConfigError, load
+from aelpn.inverse.methods.registry import names as method_names
 from aelpn.models.names import VARIANTS, VARIANTS_1D
 
 DESCRIPTION = """\
@@ -107,15 +108,21 @@ def _cmd_inverse_unrolled(a):
 
 
 def _cmd_inverse_run(a):
-    from aelpn.inverse.evaluate import run_job
+    from aelpn.inverse.run import run_job
 
-    run_job(load(a.config, partial=True), a.algorithm, a.problem, a.crops, a.out, a.models, a.denoiser, a.unrolled)
+    run_job(load(a.config, partial=True), a.algorithm, a.problem, a.crops, a.prior, a.out)
 
 
 def _cmd_inverse_combine(a):
-    from aelpn.inverse.evaluate import combine_inverse
+    from aelpn.inverse.combine import combine_inverse
 
     combine_inverse(load(a.config, partial=True), a.inputs, a.out)
+
+
+def _cmd_inverse_adaptivity(a):
+    from aelpn.inverse.adaptivity import evaluate_adaptivity
+
+    evaluate_adaptivity(load(a.config, partial=True), a.crops, a.unrolled, a.out)
 
 
 def _cmd_bench(a):
@@ -227,12 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_inverse_unrolled)
     q = p.add_parser("run", help="solve one problem with one algorithm on the evaluation crops")
     _config_arg(q)
-    q.add_argument("--algorithm", required=True, help="algorithm (one of inverse.algorithms)")
+    q.add_argument("--algorithm", required=True, choices=method_names(),
+                   help="inverse-problem method (one of inverse.algorithms; the registry's names)")
     q.add_argument("--problem", required=True, help="inverse problem (a key of inverse.problems)")
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
-    q.add_argument("--models", nargs="*", default=[], help="proximal networks, in model.variants order")
-    q.add_argument("--denoiser", default=None, help="conditional denoiser (.pt) of continuation, DiffPIR, DPS, ULA")
-    q.add_argument("--unrolled", default=None, help="unrolled network (.pt) of this problem")
+    q.add_argument("--prior", nargs="+", required=True,
+                   help="the learned prior of the method's kind: the proximal networks in model.variants order, "
+                        "the conditional denoiser, or the problem's unrolled network (.pt)")
     q.add_argument("--out", required=True, help="per-image metrics and traces (netCDF)")
     q.set_defaults(func=_cmd_inverse_run)
     q = p.add_parser("combine", help="combine the per-job files into one results file")
@@ -240,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True, help="combined results file (netCDF)")
     q.add_argument("inputs", nargs="+", help="per-job files written by 'aelpn inverse run'")
     q.set_defaults(func=_cmd_inverse_combine)
+    q = p.add_parser("adaptivity", help="unrolled networks on the problems of inverse.adaptivity they were not trained on")
+    _config_arg(q)
+    q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
+    q.add_argument("--out", required=True, help="results file (adaptivity.nc)")
+    q.add_argument("unrolled", nargs="+", help="the unrolled networks ({problem}.pt) of every trained_on problem")
+    q.set_defaults(func=_cmd_inverse_adaptivity)
 
     q = sub.add_parser("bench", help="benchmarks of the fast paths against baselines (prints a table)")
     q.add_argument("--quick", default="config/quick.yaml", help="quick-scale config file")

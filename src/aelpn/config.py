@@ -14,6 +14,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from aelpn.inverse.methods.registry import names
+
 
 class ConfigError(ValueError):
     """A config value is missing, unknown, of the wrong type or out of range; the message names the key."""
@@ -112,7 +114,26 @@ def validate(cfg: dict, partial: bool = False) -> dict:
     lines = [line for err in errors for line in _schema_lines(err)] or cross_key_problems(cfg)
     if lines:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+    if "inverse" in cfg:
+        _check_inverse(cfg["inverse"])
     return cfg
+
+
+def _check_inverse(icfg: dict) -> None:
+    """The cross-key constraints of the inverse section: every algorithm is a registered method, every
+    adaptivity pair names two different configured problems."""
+    lines = [f"config key 'inverse.algorithms': unknown method '{a}' (registered: {', '.join(names())})"
+             for a in icfg["algorithms"] if a not in names()]
+    for i, pair in enumerate(icfg["adaptivity"]):
+        for key in ("trained_on", "evaluated_on"):
+            if pair[key] not in icfg["problems"]:
+                lines.append(f"config key 'inverse.adaptivity.{i}.{key}': '{pair[key]}' is not a problem of "
+                             f"inverse.problems ({', '.join(icfg['problems'])})")
+        if pair["trained_on"] == pair["evaluated_on"]:
+            lines.append(f"config key 'inverse.adaptivity.{i}': trained_on and evaluated_on are both "
+                         f"'{pair['trained_on']}' (a network on its own problem is in inverse.nc)")
+    if lines:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
 
 
 def load(source: str | Path | dict, partial: bool = False) -> dict:

@@ -1,11 +1,17 @@
 """Per-image image-quality metrics (one value per batch element, no reduction).
 
-Conventions (every PSNR in the pipeline is one of these two):
+Conventions (every PSNR in the pipeline is one of these):
 
 * **Denoising PSNR** ``psnr(x_hat, x)``: the estimate is clipped to the clean image's range [0, 1], then
   PSNR = 10 log10(1 / MSE(clip(x_hat), x)), by ``deepinv.loss.metric.PSNR`` (which adds 1e-8 to the
   normalised MSE, so it saturates at 80 dB). SSIM by ``deepinv.loss.metric.SSIM`` (torchmetrics, Gaussian
-  window 11, sigma 1.5, data range 1) on the same clipped estimate.
+  window 11, sigma 1.5, data range 1) on the same clipped estimate. (The LPN/AE-LPN reference code scores
+  with skimage's ``structural_similarity``, a uniform 7 x 7 window: SSIM values are not comparable across the
+  two.)
+* **Unclipped PSNR** ``psnr_unclipped(x_hat, x)``: 10 log10(1 / MSE(x_hat, x)) with data range 1, in float64,
+  no clipping and no floor: the paper's convention (skimage ``peak_signal_noise_ratio(x, x_hat,
+  data_range=1)`` on the raw estimate). For x in [0, 1] it never exceeds the clipped PSNR (clipping to
+  [0, 1] can only reduce the error) and equals it when the estimate stays in [0, 1].
 * **Equivariance PSNR** ``equivariance_psnr(f(a y + b), a f(y) + b, a)``: the peak is the dynamic range
   ``a`` of the transformed image, PSNR = 10 log10(a^2 / MSE), computed in float64 without clipping. An
   exactly equivariant map has MSE = 0 and infinite PSNR, so the value is capped at ``EQUIVARIANCE_CAP_DB``
@@ -31,6 +37,13 @@ _SSIM = SSIM(max_pixel=1.0, min_pixel=0.0, reduction=None)
 def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Denoising PSNR (dB) per image, ``10 log10(1 / MSE(clip(x_hat, 0, 1), x))``; shape (B,)."""
     return _PSNR(x_hat.clamp(0.0, 1.0), x)
+
+
+def psnr_unclipped(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Unclipped PSNR (dB) per image with data range 1, ``10 log10(1 / MSE(x_hat, x))``, MSE over all
+    entries in float64; shape (B,)."""
+    mse = (x_hat.double() - x.double()).flatten(1).square().mean(dim=1)
+    return -10.0 * torch.log10(mse)
 
 
 def ssim(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

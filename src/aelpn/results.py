@@ -1,6 +1,7 @@
 """Readable text summaries of any netCDF file the pipeline writes (``aelpn results show PATH``).
 
-* A variable with an ``image`` dimension: mean ± std over the images for each remaining coordinate.
+* A variable with an ``image`` dimension: mean ± sample std (``spread``) over the images for each remaining
+  coordinate.
 * Image data (``y`` and ``x`` dimensions): shape and value range only.
 * Any other numeric variable: its values when small (at most 60 values, no dimension over 20), else for each coordinate of the other dimensions the
   first, last finite, min and max along its longest dimension (e.g. ``step`` of a training log).
@@ -84,7 +85,7 @@ def select(ds: xr.Dataset, variables: list[str] | None = None, selection: dict[s
         if not hits.any():
             choices = ", ".join(map(str, coord.values))
             raise ResultsError(f"{path}: --sel {key}={label}: no such label; {key} is one of {choices}")
-        # a dimension coordinate drops its dimension; a non-index coordinate (algorithm on method) keeps its matches
+        # a dimension coordinate drops its dimension; a non-index coordinate (algorithm on estimator) keeps its matches
         ds = ds.isel({coord.dims[0]: int(np.flatnonzero(hits)[0]) if key in ds.dims else np.flatnonzero(hits)})
     return ds
 
@@ -104,9 +105,15 @@ def _frame(da: xr.DataArray) -> pd.DataFrame:
     return da.to_series().unstack(da.dims[-1])
 
 
+def spread(da: xr.DataArray, dim: str = "image") -> xr.DataArray:
+    """The pipeline's one spread convention (tables, figures, ``aelpn results show``): the sample standard
+    deviation over ``dim``, sqrt(sum (v - mean)^2 / (n - 1)) (ddof 1); 0 when ``dim`` has a single value."""
+    return da.std(dim, ddof=1 if da.sizes[dim] > 1 else 0)
+
+
 def _over_images(da: xr.DataArray) -> str:
     mean = da.mean("image")
-    std = da.std("image", ddof=1 if da.sizes["image"] > 1 else 0)  # sample std; 0 for a single image
+    std = spread(da)
     cells = xr.apply_ufunc(np.vectorize(lambda m, s: f"{m:.3f} ± {s:.3f}", otypes=[object]), mean, std)
     table = _frame(cells.rename(da.name)).to_string()
     return f"mean ± std over {da.sizes['image']} images\n{table}"

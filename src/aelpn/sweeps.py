@@ -1,9 +1,14 @@
 """Denoising sweeps of one trained variant on the evaluation crops.
 
-* Noise sweep (paper Fig. 2): y = x + sigma n for every test sigma; PSNR/SSIM of f(y) against x.
-* Affine sweep (paper Fig. 4): y = x + sigma n at one sigma; for every scale a and shift b, the equivariance
-  PSNR of f(a y + b) against a f(y) + b and the denoising PSNR of f(a y + b) against a x + b (both with peak a,
-  see ``aelpn.metrics``).
+* Noise sweep (paper Fig. 2): y = x + sigma n for every test sigma; PSNR of f(y) against x both clipped
+  (``psnr``) and unclipped (``psnr_unclipped``, the paper's convention), SSIM (clipped).
+* Affine sweep: y = x + sigma n at one sigma; for every scale a and shift b, the equivariance PSNR of
+  f(a y + b) against a f(y) + b and the denoising PSNR of f(a y + b) against a x + b (both with peak a, see
+  ``aelpn.metrics``; the noise is scaled with a). Separately the paper's Fig. 4 protocol, ``brightness_psnr``:
+  t = a x + b + sigma n with the noise NOT scaled by a, b = 0 (darken) or 1 - a (brighten), and the unclipped
+  PSNR (data range 1) of f(t) against a x + b. For an affine-equivariant f, f(t) - (a x + b) =
+  a (f(x + (sigma / a) n) - x), so this PSNR does not depend on b and equals the unclipped PSNR at noise
+  sigma / a minus 20 log10 a.
 
 The noise n of an (image, sigma) pair comes from its own ``torch.Generator`` seeded by (config seed, sweep,
 image index in the crops file, sigma index), drawn on the CPU: every variant sees the same noisy images.
@@ -29,8 +34,11 @@ KINDS = ("noise_sweep", "affine_sweep")
 
 _NOISE_VARS = {
     "psnr": ("denoising PSNR of f(x + sigma n) against x (estimate clipped to [0, 1])", "dB"),
-    "ssim": ("SSIM of f(x + sigma n) against x (estimate clipped to [0, 1])", "1"),
+    "psnr_unclipped": ("denoising PSNR of f(x + sigma n) against x (data range 1, not clipped: the paper's "
+                       "convention)", "dB"),
+    "ssim": ("SSIM of f(x + sigma n) against x (estimate clipped to [0, 1]; Gaussian 11x11 window)", "1"),
     "input_psnr": ("PSNR of the noisy input x + sigma n against x (clipped to [0, 1])", "dB"),
+    "input_psnr_unclipped": ("PSNR of the noisy input x + sigma n against x (not clipped)", "dB"),
     "clean": ("clean example image x", "1"),
     "noisy": ("noisy example image x + sigma n (not clipped)", "1"),
     "denoised": ("denoised example image f(x + sigma n) (not clipped)", "1"),
@@ -43,11 +51,23 @@ _AFFINE_VARS = {
         "dB",
     ),
     "denoising_psnr": ("denoising PSNR of f(a y + b) against a x + b, peak a (clipped to [b, a + b])", "dB"),
+    "brightness_psnr": ("paper Fig. 4: PSNR of f(a x + b + sigma n) against a x + b, noise not scaled by a, "
+                        "data range 1, not clipped", "dB"),
+    "brightness_shift": ("shift b of the paper protocol: 0 (darken) or 1 - a (brighten)", "1"),
     "scale": ("brightness scale a", "1"),
     "shift": ("brightness shift b", "1"),
+    "brightness": ("paper protocol shift: darken (b = 0) or brighten (b = 1 - a)", "1"),
 }
+# The paper's two shifts of the Fig. 4 protocol.
+BRIGHTNESS = ("darken", "brighten")
 # Variables that do not depend on the variant (identical in every per-variant file).
-SHARED = {"noise_sweep": ("input_psnr", "clean", "noisy"), "affine_sweep": ()}
+SHARED = {"noise_sweep": ("input_psnr", "input_psnr_unclipped", "clean", "noisy"), "affine_sweep": ()}
+
+
+def brightness_shift(brightness: str, scale: float) -> float:
+    """The shift b of the paper's Fig. 4 protocol at scale a: 0 to darken, 1 - a to brighten (white stays
+    white)."""
+    return {"darken": 0.0, "brighten": 1.0 - scale}[brightness]
 
 
 def noise_seed(seed: int, kind: str, image_index: int, sigma_index: int = 0) -> int:
@@ -97,14 +117,17 @@ def noise_sweep(
         raise ConfigError(f"config key 'figures.example_images': {n_examples} > {len(ids)} evaluated images")
     example_index = [int(np.argmin(np.abs(np.array(sigmas) - s))) for s in fig["example_sigmas"]]
 
-    psnr, ssim, input_psnr, noisy_ex, denoised_ex = [], [], [], {}, {}
+    psnr, psnr_unclipped, ssim, input_psnr, input_psnr_unclipped = [], [], [], [], []
+    noisy_ex, denoised_ex = {}, {}
     for j, sigma in enumerate(progress_bar(sigmas, desc="noise sweep", unit="sigma")):
         seeds = [noise_seed(cfg["seed"], "noise_sweep", i, j) for i in range(len(ids))]
         y = x + sigma * gaussian_noise(x.shape, seeds)
         f_y = denoise(denoiser, y, sweep["batch_size"], device)
         psnr.append(metrics.psnr(f_y, x))
+        psnr_unclipped.append(metrics.psnr_unclipped(f_y, x))
         ssim.append(metrics.ssim(f_y, x))
         input_psnr.append(metrics.psnr(y, x))
+        input_psnr_unclipped.append(metrics.psnr_unclipped(y, x))
         if j in example_index:
             noisy_ex[j], denoised_ex[j] = y[:n_examples], f_y[:n_examples]
 
@@ -112,8 +135,10 @@ def noise_sweep(
     ds = xr.Dataset(
         {
             "psnr": (("sigma", "image"), torch.stack(psnr).numpy()),
+            "psnr_unclipped": (("sigma", "image"), torch.stack(psnr_unclipped).numpy()),
             "ssim": (("sigma", "image"), torch.stack(ssim).numpy()),
             "input_psnr": (("sigma", "image"), torch.stack(input_psnr).numpy()),
+            "input_psnr_unclipped": (("sigma", "image"), torch.stack(input_psnr_unclipped).numpy()),
             "clean": (image, x[:n_examples].numpy()),
             "noisy": (("example_sigma",) + image, torch.stack([noisy_ex[j] for j in example_index]).numpy()),
             "denoised": (("example_sigma",) + image, torch.stack([denoised_ex[j] for j in example_index]).numpy()),
@@ -132,12 +157,15 @@ def noise_sweep(
 def affine_sweep(
     denoiser: Denoiser, x: torch.Tensor, ids: list[str], cfg: dict, device: torch.device
 ) -> xr.Dataset:
-    """Equivariance and denoising PSNR of ``denoiser(a y + b)``, y = x + sigma n, per (scale, shift, image);
-    ``cfg`` has seed and affine_sweep. ``x`` (N, C, H, W) in [0, 1] are the crops in file order."""
+    """Equivariance and denoising PSNR of ``denoiser(a y + b)``, y = x + sigma n, per (scale, shift, image),
+    and the paper protocol's PSNR of ``denoiser(a x + b + sigma n)`` against a x + b per (scale, brightness,
+    image), with the same n; ``cfg`` has seed and affine_sweep. ``x`` (N, C, H, W) in [0, 1] are the crops in
+    file order."""
     sweep = cfg["affine_sweep"]
     x, ids = _select_images(x, ids, sweep["images"], "affine_sweep.images")
     seeds = [noise_seed(cfg["seed"], "affine_sweep", i) for i in range(len(ids))]
-    y = x + sweep["sigma"] * gaussian_noise(x.shape, seeds)
+    noise = sweep["sigma"] * gaussian_noise(x.shape, seeds)
+    y = x + noise
     f_y = denoise(denoiser, y, sweep["batch_size"], device)
     scales, shifts = [float(a) for a in sweep["scales"]], [float(b) for b in sweep["shifts"]]
     eq = torch.empty(len(scales), len(shifts), len(ids), dtype=torch.float64)
@@ -148,10 +176,19 @@ def affine_sweep(
         f_t = denoise(denoiser, a * y + b, sweep["batch_size"], device)
         eq[i, k] = metrics.equivariance_psnr(f_t, a * f_y + b, a)
         den[i, k] = metrics.affine_psnr(f_t, x, a, b).double()
+    bright = torch.empty(len(scales), len(BRIGHTNESS), len(ids), dtype=torch.float64)
+    bright_shift = np.empty((len(scales), len(BRIGHTNESS)))
+    pairs = [(i, k) for i in range(len(scales)) for k in range(len(BRIGHTNESS))]
+    for i, k in progress_bar(pairs, desc="affine sweep, paper protocol", unit="(a,b)"):
+        b = bright_shift[i, k] = brightness_shift(BRIGHTNESS[k], scales[i])
+        clean = scales[i] * x + b
+        bright[i, k] = metrics.psnr_unclipped(denoise(denoiser, clean + noise, sweep["batch_size"], device), clean)
     dims = ("scale", "shift", "image")
     ds = xr.Dataset(
-        {"equivariance_psnr": (dims, eq.numpy()), "denoising_psnr": (dims, den.numpy())},
-        coords={"scale": scales, "shift": shifts, **_image_coords(ids)},
+        {"equivariance_psnr": (dims, eq.numpy()), "denoising_psnr": (dims, den.numpy()),
+         "brightness_psnr": (("scale", "brightness", "image"), bright.numpy())},
+        coords={"scale": scales, "shift": shifts, "brightness": np.array(BRIGHTNESS, dtype=object),
+                "brightness_shift": (("scale", "brightness"), bright_shift), **_image_coords(ids)},
     )
     return provenance.annotate(ds, _AFFINE_VARS)
 

@@ -4,7 +4,7 @@ import json
 import os
 
 from aelpn.config import select, validate
-from aelpn.inverse.jobs import PRIOR_ALGORITHMS
+from aelpn.inverse.methods.registry import get as inverse_method
 
 # Against workflow/schemas/config.schema.yaml; stops before any job with a message naming the key.
 validate(config)
@@ -34,11 +34,14 @@ MEM_MB = {
     "inverse_denoiser": 8000,
     "inverse_unrolled": 8000,
     "inverse_run": 8000,
+    "inverse_adaptivity": 8000,
 }
 
-# Every rule file appends the figures and report tables it renders; `rule all` asks for all of them.
+# Every rule file appends the figures and report tables it renders, and the datasets no figure reads; `rule all`
+# asks for all of them.
 FIGURES = []
 TABLE_FILES = []
+DATASETS = []
 
 
 wildcard_constraints:
@@ -69,22 +72,18 @@ def figure_outputs(name):
 
 
 
+def inverse_prior_files(kind, problem):
+    """The learned prior files of a prior kind (aelpn.inverse.methods.base.PRIOR_KINDS) for a problem."""
+    return {
+        "proximal_network": expand("results/models/{variant}/model.pt", variant=VARIANTS),
+        "denoiser": ["results/models/inverse/denoiser.pt"],
+        "unrolled": [f"results/models/inverse/unrolled/{problem}.pt"],
+    }[kind]
+
+
 def inverse_run_inputs(wildcards):
-    """Evaluation crops plus the learned components an inverse-problem algorithm uses."""
-    inputs = {"crops": f"results/data/crops/{SPLIT['evaluate']}.nc"}
-    if wildcards.algorithm in PRIOR_ALGORITHMS:
-        inputs["models"] = expand("results/models/{variant}/model.pt", variant=VARIANTS)
-    elif wildcards.algorithm == "unrolled":
-        inputs["unrolled"] = f"results/models/inverse/unrolled/{wildcards.problem}.pt"
-    else:
-        inputs["denoiser"] = "results/models/inverse/denoiser.pt"
-    return inputs
-
-
-def inverse_run_args(wildcards, input):
-    """The CLI options naming the learned components."""
-    if "models" in input.keys():
-        return "--models " + " ".join(input.models)
-    if "unrolled" in input.keys():
-        return f"--unrolled {input.unrolled}"
-    return f"--denoiser {input.denoiser}"
+    """Evaluation crops plus the learned priors of the kind the method declares in the registry."""
+    return {
+        "crops": f"results/data/crops/{SPLIT['evaluate']}.nc",
+        "prior": inverse_prior_files(inverse_method(wildcards.algorithm).prior, wildcards.problem),
+    }

@@ -1,7 +1,8 @@
 # PnP vs unrolled vs diffusion on inverse problems (issue 5): a conditional denoiser, one unrolled network
 # per problem, one job per (algorithm, problem) on the evaluation crops, their combination (its four figures are
-# in figures.smk, its table in tables.smk).
-from aelpn.inverse.jobs import jobs as inverse_jobs
+# in figures.smk, its table in tables.smk), the cross-operator evaluation of the unrolled networks. The methods and
+# the prior kinds they need come from the method registry (aelpn.inverse.methods.registry).
+from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
 
 INVERSE = config["inverse"]
 INVERSE_JOBS = inverse_jobs(INVERSE)
@@ -65,7 +66,6 @@ rule inverse_run:
         "results/runs/inverse/{problem}/{algorithm}.nc",
     params:
         cfg=INVERSE_CFG,
-        components=inverse_run_args,
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_run"],
@@ -77,7 +77,7 @@ rule inverse_run:
         "benchmarks/inverse/{problem}_{algorithm}.tsv"
     shell:
         "aelpn --threads {threads} inverse run --config {params.cfg:q} --algorithm {wildcards.algorithm} "
-        "--problem {wildcards.problem} --crops {input.crops} {params.components} --out {output} > {log} 2>&1"
+        "--problem {wildcards.problem} --crops {input.crops} --prior {input.prior} --out {output} > {log} 2>&1"
 
 
 rule inverse_combine:
@@ -96,3 +96,29 @@ rule inverse_combine:
     localrule: True
     shell:
         "aelpn inverse combine --config {params.cfg:q} --out {output} {input} > {log} 2>&1"
+
+
+rule inverse_adaptivity:
+    input:
+        crops=f"results/data/crops/{SPLIT['evaluate']}.nc",
+        unrolled=sorted({f"results/models/inverse/unrolled/{a}.pt" for a, _ in adaptivity_pairs(INVERSE)}),
+    output:
+        "results/metrics/adaptivity.nc",
+    params:
+        cfg=INVERSE_CFG,
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["inverse_adaptivity"],
+    conda:
+        "../envs/aelpn.yaml"
+    log:
+        "logs/inverse/adaptivity.log",
+    benchmark:
+        "benchmarks/inverse/adaptivity.tsv"
+    shell:
+        "aelpn --threads {threads} inverse adaptivity --config {params.cfg:q} --crops {input.crops} "
+        "--out {output} {input.unrolled} > {log} 2>&1"
+
+
+if adaptivity_pairs(INVERSE):
+    DATASETS.append("results/metrics/adaptivity.nc")

@@ -30,8 +30,8 @@ from aelpn.bench.pnp import deblurring_problem
 from aelpn.bench.timing import synchronize
 from aelpn.device import autocast, configure, describe
 from aelpn.inverse.denoiser import build_denoiser
-from aelpn.inverse.diffusion import diffpir
-from aelpn.inverse.pnp import pnp_admm
+from aelpn.inverse.components import LearnedPrior
+from aelpn.inverse.methods.registry import get
 from aelpn.inverse.problems import build_problem
 from aelpn.models import VARIANTS, build_model
 from aelpn.sweeps import denoise
@@ -153,15 +153,15 @@ def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=V
     params = problem.sample_params(batch, gen)
     y = problem.measure(held_out, params, gen).to(device)
     data = problem.data_term(problem.physics(params, device=device), y)
-    sol, sec, mem = _timed(lambda: pnp_admm(data, lpn, sigma, icfg["pnp_admm"]["lam"], icfg["pnp_admm"]["max_iter"],
-                                            icfg["pnp_admm"]["tol"]), device)
+    prox = LearnedPrior(variants[0], lpn, sigma, math.nan, describe(device))
+    sol, sec, mem = _timed(lambda: get("pnp_admm").solve(data, prox, icfg["pnp_admm"], cfg["seed"], None), device)
     _on_device("PnP-ADMM", device, sol.x)
     ds["pnp_admm_psnr"], ds["pnp_admm_seconds"], ds["pnp_admm_peak_memory_gib"] = (
         float(metrics.psnr(sol.x.float().cpu(), held_out).mean()), sec, mem)
     denoiser = build_denoiser(held_out.shape[1], icfg["denoiser"], cfg["seed"]).to(device).eval()
-    est, sec, mem = _timed(lambda: diffpir(data, denoiser, icfg["diffpir"]["steps"], icfg["diffpir"]["lam"],
-                                           icfg["diffpir"]["zeta"], cfg["seed"]), device)
-    _on_device("DiffPIR", device, est)
+    score = LearnedPrior("denoiser", denoiser, None, math.nan, describe(device))
+    est, sec, mem = _timed(lambda: get("diffpir").solve(data, score, icfg["diffpir"], cfg["seed"], None), device)
+    _on_device("DiffPIR", device, est.x)
     ds["diffpir_seconds"], ds["diffpir_peak_memory_gib"] = sec, mem
     ds.attrs.update(provenance.attrs("aelpn GPU check", {"model": cfg["model"], "train": cfg["train"],
                                                          "inverse": icfg}, describe(device)))

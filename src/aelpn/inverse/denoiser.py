@@ -9,7 +9,6 @@ from pathlib import Path
 
 import deepinv as dinv
 import torch
-from torch import nn
 
 from aelpn.config import slice_hash
 from aelpn.device import autocast, configure, describe
@@ -19,10 +18,11 @@ from aelpn.seeding import derive_seed
 from aelpn.training import Divergence, Field, Run, Step, fields, fit
 
 
-class ConditionalDenoiser(nn.Module):
+class ConditionalDenoiser(dinv.models.Denoiser):
     """D(x, s) = m + c_skip (x - m) + c_out F(c_in (x - m), log(s)/4) with m = 1/2, c_skip = p^2/(s^2 + p^2),
     c_out = s p / sqrt(s^2 + p^2), c_in = 1/sqrt(s^2 + p^2) (EDM preconditioning, p = ``pixel_std``) and F an
-    untrained deepinv DRUNet with widths (w, 2w, 4w, 8w); D(x, 0) = x and D tends to a learned mean as s grows."""
+    untrained deepinv DRUNet with widths (w, 2w, 4w, 8w); D(x, 0) = x and D tends to a learned mean as s grows.
+    A deepinv Denoiser: forward(x, sigma) with sigma a float or a (B,) tensor."""
 
     def __init__(self, channels: int, width: int, blocks: int, pixel_std: float):
         super().__init__()

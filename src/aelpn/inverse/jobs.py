@@ -1,21 +1,20 @@
-"""Which (algorithm, problem) jobs and which methods the config asks for (no heavy imports: the workflow
-reads this when it builds the DAG).
+"""Which (algorithm, problem) jobs, estimators and cross-operator pairs the config asks for, from the method
+registry (no heavy imports: the workflow reads this when it builds the DAG).
 
-A *method* is an algorithm with its prior: ``pnp_admm[lpn]`` for the algorithms that plug in each trained
-proximal network, or the bare algorithm name (prior ``denoiser``) for those driven by the conditional
-denoiser. Algorithms that need the gradient of a Gaussian likelihood do not apply to Poisson problems."""
+An *estimator* is a method with its prior: ``pnp_admm[lpn]`` for the methods that plug in each trained proximal
+network, or the bare method name (prior ``denoiser``) for those driven by the conditional denoiser or its
+unrolled copies. A method runs on a problem when it supports the problem's noise likelihood."""
 
 from __future__ import annotations
 
-ALGORITHMS = ("pnp_admm", "pnp_pgd", "red", "continuation", "unrolled", "diffpir", "dps", "ula")
-PRIOR_ALGORITHMS = ("pnp_admm", "pnp_pgd", "red")
-GAUSSIAN_ONLY = ("pnp_pgd", "red", "dps", "ula")
+from aelpn.inverse.methods.registry import METHODS, get
+
 DENOISER_PRIOR = "denoiser"
 
 
 def applicable(algorithm: str, problem_spec: dict) -> bool:
-    """Whether ``algorithm`` runs on a problem (all do on Gaussian noise; Poisson needs a data prox only)."""
-    return problem_spec["noise"]["kind"] == "gaussian" or algorithm not in GAUSSIAN_ONLY
+    """Whether ``algorithm`` supports the likelihood (noise kind) of a problem."""
+    return problem_spec["noise"]["kind"] in get(algorithm).likelihoods
 
 
 def jobs(inverse_cfg: dict) -> list[tuple[str, str]]:
@@ -25,20 +24,35 @@ def jobs(inverse_cfg: dict) -> list[tuple[str, str]]:
 
 
 def priors(algorithm: str, variants: list[str]) -> list[str]:
-    """The priors an algorithm runs with: every proximal network variant, or the conditional denoiser."""
-    return list(variants) if algorithm in PRIOR_ALGORITHMS else [DENOISER_PRIOR]
+    """The prior labels an algorithm runs with: every proximal network variant, or the conditional denoiser."""
+    return list(variants) if get(algorithm).prior == "proximal_network" else [DENOISER_PRIOR]
 
 
-def method_name(algorithm: str, prior: str) -> str:
+def estimator_name(algorithm: str, prior: str) -> str:
     return algorithm if prior == DENOISER_PRIOR else f"{algorithm}[{prior}]"
 
 
-def methods(inverse_cfg: dict, variants: list[str]) -> list[tuple[str, str, str]]:
-    """(method, algorithm, prior) for every configured algorithm, in config order."""
-    return [(method_name(a, p), a, p) for a in inverse_cfg["algorithms"] for p in priors(a, variants)]
+def estimators(inverse_cfg: dict, variants: list[str]) -> list[tuple[str, str, str]]:
+    """(estimator, algorithm, prior) for every configured algorithm, in config order."""
+    return [(estimator_name(a, p), a, p) for a in inverse_cfg["algorithms"] for p in priors(a, variants)]
+
+
+def map_weight(inverse_cfg: dict, algorithm: str) -> float:
+    """lam of the MAP objective f + lam R the method minimises (its section's ``map_weight`` key), NaN for the
+    methods that minimise none."""
+    key = METHODS[algorithm].map_weight
+    return float(inverse_cfg[algorithm][key]) if key else float("nan")
 
 
 def trace_length(inverse_cfg: dict) -> int:
-    """Length of the PSNR-per-iteration axis: the largest iteration budget of the traced algorithms."""
-    return max(inverse_cfg["pnp_admm"]["max_iter"], inverse_cfg["pnp_pgd"]["max_iter"],
-               inverse_cfg["red"]["max_iter"], inverse_cfg["continuation"]["iterations"])
+    """Length of the PSNR-per-iteration axis: the largest iteration budget of the traced methods."""
+    return max(inverse_cfg[m.name][m.trace] for m in METHODS.values() if m.trace)
+
+
+def adaptivity_pairs(inverse_cfg: dict) -> list[tuple[str, str]]:
+    """The configured (trained_on, evaluated_on) pairs of the cross-operator evaluation."""
+    return [(p["trained_on"], p["evaluated_on"]) for p in inverse_cfg["adaptivity"]]
+
+
+def pair_label(trained_on: str, evaluated_on: str) -> str:
+    return f"{trained_on}->{evaluated_on}"

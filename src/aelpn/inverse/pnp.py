@@ -1,11 +1,14 @@
-"""Plug-and-play solvers for min_x f(x) + lam R(x) with f = -log p(y|x) (a GaussianData/PoissonData) and a
+"""Plug-and-play solvers for min_x f(x) + lam R(x) with f = -log p(y|x) (a problems.DataTerm) and a
 prior given by a denoiser. A learned proximal network is D = prox_{s^2 R} with s = sigma_train (the noise
 level it was trained at), so every parameter below is tied to s explicitly:
 
 * PnP-ADMM: penalty rho = lam / s^2, so that the z-update prox_{(lam/rho) R} is exactly D;
-* PnP-PGD: x <- D(x - tau grad f(x)) with tau = stepsize / L, i.e. PGD on f + (s^2/tau) R;
-* RED: gradient descent with grad R(x) ~ (x - D(x)) / s^2 (Tweedie/RED), step stepsize / (L + lam / s^2);
-* continuation (DPIR): HQS with the conditional denoiser D(., sigma_k), sigma_k decreasing log-linearly.
+* PnP-PGD: x <- D(x - tau grad f(x)) with tau = s^2 / lam, i.e. proximal gradient on f + lam R (D = prox_{tau lam R}):
+  the objective of PnP-ADMM with the same lam, stable when tau <= 1/L, i.e. lam >= s^2 L;
+* RED: the fixed-point iteration of Romano et al. (2017), x <- prox_{(s^2/lam) f}(D(x)), whose fixed points solve
+  grad f(x) + lam (x - D(x)) / s^2 = 0 (RED's stationarity condition, grad R(x) ~ (x - D(x)) / s^2 by Tweedie);
+* continuation (DPIR): HQS with the conditional denoiser D(., sigma_k), sigma_k decreasing log-linearly to the
+  noise level of each image.
 
 Each solver stops an image when ||x_k - x_{k-1}|| / ||x_{k-1}|| < tol (that image is then frozen) or after
 max_iter, and returns the estimate, the per-image iteration count and the PSNR of every iterate."""
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from aelpn.config import ConfigError
 from aelpn.metrics import psnr
 from aelpn.progress import progress_bar
 
@@ -71,37 +75,55 @@ def pnp_admm(data, prox, sigma_train: float, lam: float, max_iter: int, tol: flo
     return iterate(step, {"z": z0, "u": torch.zeros_like(z0)}, "z", max_iter, tol, x_true, "pnp-admm")
 
 
+def pgd_step(sigma_train: float, lam: float, lipschitz: float) -> float:
+    """PnP-PGD's step tau = sigma_train^2 / lam, the one for which D = prox_{sigma_train^2 R} is prox_{tau lam R};
+    raises ConfigError (the CLI exits 2) when it exceeds the stable step 1/L."""
+    tau = sigma_train**2 / lam
+    if tau * lipschitz > 1.0 + 1e-9:  # round-off of sigma_train^2 / lam against sigma_y^2
+        raise ConfigError(f"config key 'inverse.pnp_pgd.lam': PnP-PGD needs the step train.sigma^2/lam = {tau:.3g} <= 1/L = "
+                         f"{1 / lipschitz:.3g} (L: Lipschitz constant of grad f); "
+                         f"set lam >= {sigma_train**2 * lipschitz:.4g}")
+    return tau
+
+
 @torch.no_grad()
-def pnp_pgd(data, prox, stepsize: float, max_iter: int, tol: float, x_true=None) -> Solution:
-    """x = D(x - tau grad f(x)) with tau = stepsize / L (L = Lipschitz constant of grad f)."""
-    tau = stepsize / data.lipschitz()
+def pnp_pgd(data, prox, sigma_train: float, lam: float, max_iter: int, tol: float, x_true=None) -> Solution:
+    """x = D(x - tau grad f(x)) with tau = sigma_train^2 / lam (``pgd_step``): proximal gradient on f + lam R,
+    whose fixed points are those of PnP-ADMM with the same lam."""
+    tau = pgd_step(sigma_train, lam, data.lipschitz())
     return iterate(lambda s, k: {"x": prox(s["x"] - tau * data.grad(s["x"]))}, {"x": data.init()}, "x",
                    max_iter, tol, x_true, "pnp-pgd")
 
 
 @torch.no_grad()
-def red(data, prox, sigma_train: float, lam: float, stepsize: float, max_iter: int, tol: float,
-        x_true=None) -> Solution:
-    """x = x - tau (grad f(x) + lam (x - D(x)) / sigma_train^2), tau = stepsize / (L + lam / sigma_train^2)."""
-    w = lam / sigma_train**2
-    tau = stepsize / (data.lipschitz() + w)
-    return iterate(lambda s, k: {"x": s["x"] - tau * (data.grad(s["x"]) + w * (s["x"] - prox(s["x"])))},
-                   {"x": data.init()}, "x", max_iter, tol, x_true, "red")
+def red(data, prox, sigma_train: float, lam: float, max_iter: int, tol: float, x_true=None) -> Solution:
+    """RED by its fixed-point iteration (Romano, Elad & Milanfar 2017, Sec. 5.2):
+    x_{k+1} = argmin_x f(x) + lam ||x - D(x_k)||^2 / (2 sigma_train^2) = prox_{(sigma_train^2/lam) f}(D(x_k)).
+    A fixed point solves grad f(x) + lam (x - D(x)) / sigma_train^2 = 0, the stationarity condition of RED's
+    objective f + lam rho with grad rho(x) = (x - D(x)) / sigma_train^2; unlike gradient descent, whose step is
+    limited by 1/L, every iteration moves the unobserved pixels all the way to D(x_k)."""
+    gamma = sigma_train**2 / lam
+    return iterate(lambda s, k: {"x": data.prox(prox(s["x"]), gamma)}, {"x": data.init()}, "x",
+                   max_iter, tol, x_true, "red")
 
 
-def continuation_schedule(sigma_start: float, sigma_end: float, iterations: int) -> torch.Tensor:
-    """DPIR's denoiser levels sigma_k, log-linear from sigma_start to sigma_end (float64, on the CPU)."""
-    return torch.logspace(math.log10(sigma_start), math.log10(sigma_end), iterations, dtype=torch.float64)
+def continuation_schedule(sigma_start: float, sigma_end, iterations: int) -> torch.Tensor:
+    """DPIR's denoiser levels sigma_k, log-linear from sigma_start to sigma_end: shape (iterations,) for a float
+    sigma_end, (iterations, B) for one end level per image (a (B,) tensor); float64, on the CPU."""
+    end = torch.as_tensor(sigma_end, dtype=torch.float64).cpu()
+    frac = torch.linspace(0, 1, iterations, dtype=torch.float64).view(-1, *([1] * end.dim()))
+    return torch.exp((1 - frac) * math.log(sigma_start) + frac * end.log())
 
 
 @torch.no_grad()
 def pnp_continuation(data, denoiser, sigma_start: float, lam: float, iterations: int, x_true=None) -> Solution:
     """HQS with continuation (DPIR): x = prox_{(sigma_k^2/lam) f}(z); z = D(x, sigma_k), sigma_k from
-    sigma_start down to the (Gaussian-equivalent) noise level of y; lam = 0.23 in DPIR."""
-    sigmas = continuation_schedule(sigma_start, data.noise_level, iterations)
+    sigma_start down to the (Gaussian-equivalent) noise level of each image; lam = 0.23 in DPIR."""
+    z0 = data.init()
+    sigmas = continuation_schedule(sigma_start, data.noise_level, iterations).to(z0.device, z0.dtype)
 
     def step(s, k):
-        x = data.prox(s["z"], float(sigmas[k]) ** 2 / lam)
-        return {"z": denoiser(x, float(sigmas[k]))}
+        x = data.prox(s["z"], sigmas[k] ** 2 / lam)
+        return {"z": denoiser(x, sigmas[k])}
 
-    return iterate(step, {"z": data.init()}, "z", iterations, 0.0, x_true, "continuation")
+    return iterate(step, {"z": z0}, "z", iterations, 0.0, x_true, "continuation")

@@ -1,6 +1,6 @@
 """Inverse problems built from ``inverse.problems`` in the config: deepinv operators (random-pixel
-inpainting, FFT Gaussian blur) with Gaussian or Poisson noise, and the data term f(x) = -log p(y|x)
-that every solver uses through ``grad`` and ``prox``."""
+inpainting, FFT Gaussian blur) with Gaussian or Poisson noise, the likelihoods as deepinv data fidelities, and
+the data term f(x) = -log p(y|x) bound to a batch's measurements that every solver uses (``grad``, ``prox``)."""
 
 from __future__ import annotations
 
@@ -9,41 +9,81 @@ from dataclasses import dataclass
 import deepinv as dinv
 import torch
 
-from aelpn.inverse.poisson import PoissonData
+from aelpn.inverse.poisson import PoissonLikelihood
 
 
-class GaussianData:
-    """f(x) = ||Ax - y||^2 / (2 sigma^2) for y = Ax + sigma * n, n ~ N(0, I)."""
+class GaussianLikelihood(dinv.optim.DataFidelity):
+    """f(x) = ||Ax - y||^2 / (2 sigma^2), the negative log-likelihood of y = Ax + sigma * n, n ~ N(0, I), as a
+    deepinv data fidelity (deepinv's signatures: fn, grad, prox take x, y and the physics)."""
 
-    def __init__(self, physics: dinv.physics.LinearPhysics, y: torch.Tensor, sigma: float):
-        self.physics, self.y, self.sigma = physics, y, float(sigma)
+    def __init__(self, sigma: float):
+        super().__init__()
+        self.sigma = float(sigma)
 
-    def value(self, x: torch.Tensor) -> torch.Tensor:
+    def fn(self, x: torch.Tensor, y: torch.Tensor, physics, *args, **kwargs) -> torch.Tensor:
         """f(x) per image, shape (B,)."""
-        r = self.physics.A(x) - self.y
+        r = physics.A(x) - y
         return r.pow(2).flatten(1).sum(1) / (2 * self.sigma**2)
 
-    def grad(self, x: torch.Tensor) -> torch.Tensor:
+    def grad(self, x: torch.Tensor, y: torch.Tensor, physics, *args, **kwargs) -> torch.Tensor:
         """grad f(x) = A^T (Ax - y) / sigma^2."""
-        return self.physics.A_adjoint(self.physics.A(x) - self.y) / self.sigma**2
+        return physics.A_adjoint(physics.A(x) - y) / self.sigma**2
 
-    def prox(self, z: torch.Tensor, gamma) -> torch.Tensor:
-        """argmin_x gamma f(x) + ||x - z||^2 / 2, in closed form (deepinv ``prox_l2`` with weight gamma / sigma^2)."""
-        return self.physics.prox_l2(z, self.y, gamma / self.sigma**2)
+    def prox(self, x: torch.Tensor, y: torch.Tensor, physics, *args, gamma=1.0, **kwargs) -> torch.Tensor:
+        """argmin_u gamma f(u) + ||u - x||^2 / 2, in closed form (deepinv ``prox_l2`` with weight gamma / sigma^2);
+        gamma is a number or one weight per image (a (B,) tensor)."""
+        if torch.is_tensor(gamma) and gamma.dim() == 1:
+            gamma = gamma.view(-1, *([1] * (x.dim() - 1)))
+        return physics.prox_l2(x, y, gamma / self.sigma**2)
 
-    def init(self) -> torch.Tensor:
+    def init(self, y: torch.Tensor, physics) -> torch.Tensor:
         """x0 = A^T y + (1 - A^T A 1) / 2: the back-projection, with unobserved pixels set to mid-grey."""
-        ones = torch.ones_like(self.physics.A_adjoint(self.y))
-        return self.physics.A_adjoint(self.y) + 0.5 * (ones - self.physics.A_adjoint(self.physics.A(ones)))
+        ones = torch.ones_like(physics.A_adjoint(y))
+        return physics.A_adjoint(y) + 0.5 * (ones - physics.A_adjoint(physics.A(ones)))
 
-    def lipschitz(self) -> float:
+    def lipschitz(self, physics) -> float:
         """Lipschitz constant of grad f: ||A||^2 / sigma^2 (the operators here have ||A|| = 1)."""
         return 1.0 / self.sigma**2
 
+    def noise_level(self, y: torch.Tensor) -> torch.Tensor:
+        """Standard deviation of the Gaussian noise of each image, shape (B,), used by the noise-adaptive
+        schedules."""
+        return torch.full((y.shape[0],), self.sigma, dtype=y.dtype, device=y.device)
+
+
+class DataTerm:
+    """f(x) = -log p(y | x) of one batch: a likelihood (a deepinv DataFidelity) bound to its operator
+    ``physics`` and measurements ``y``; the interface every solver uses (value, grad, prox, init, lipschitz,
+    noise_level). ``operator`` names the operator kind (``inpainting``, ``blur``), for the methods whose
+    settings depend on it (DiffPIR, DPS)."""
+
+    def __init__(self, likelihood: dinv.optim.DataFidelity, physics: dinv.physics.LinearPhysics, y: torch.Tensor,
+                 operator: str):
+        self.likelihood, self.physics, self.y, self.operator = likelihood, physics, y, operator
+
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        """f(x) per image, shape (B,)."""
+        return self.likelihood.fn(x, self.y, self.physics)
+
+    def grad(self, x: torch.Tensor) -> torch.Tensor:
+        return self.likelihood.grad(x, self.y, self.physics)
+
+    def prox(self, z: torch.Tensor, gamma) -> torch.Tensor:
+        """argmin_x gamma f(x) + ||x - z||^2 / 2."""
+        return self.likelihood.prox(z, self.y, self.physics, gamma=gamma)
+
+    def init(self) -> torch.Tensor:
+        """The solvers' starting point, from the measurements."""
+        return self.likelihood.init(self.y, self.physics)
+
+    def lipschitz(self) -> float:
+        return self.likelihood.lipschitz(self.physics)
+
     @property
-    def noise_level(self) -> float:
-        """Standard deviation of the Gaussian noise, used by the noise-adaptive schedules."""
-        return self.sigma
+    def noise_level(self) -> torch.Tensor:
+        """The (Gaussian-equivalent) noise standard deviation of each image, shape (B,), used by the
+        noise-adaptive schedules."""
+        return self.likelihood.noise_level(self.y)
 
 
 def _gaussian_kernel(blur_sigma: float, dtype) -> torch.Tensor:
@@ -93,19 +133,21 @@ class Problem:
         )
         return physics.noise(physics.A(x) + noise["background"])
 
-    def data_term(self, physics: dinv.physics.LinearPhysics, y: torch.Tensor):
-        """The negative log-likelihood f(x) = -log p(y | x) as a GaussianData or PoissonData."""
+    def likelihood(self) -> dinv.optim.DataFidelity:
+        """The negative log-likelihood -log p(y | x) as a deepinv data fidelity."""
         noise = self.spec["noise"]
         if noise["kind"] == "gaussian":
-            return GaussianData(physics, y, noise["sigma"])
-        return PoissonData(
-            physics,
-            y,
+            return GaussianLikelihood(noise["sigma"])
+        return PoissonLikelihood(
             photons=noise["photons"],
             background=noise["background"],
             newton_iterations=self.poisson["newton_iterations"],
             cg_iterations=self.poisson["cg_iterations"],
         )
+
+    def data_term(self, physics: dinv.physics.LinearPhysics, y: torch.Tensor) -> DataTerm:
+        """f(x) = -log p(y | x) for measurements ``y`` of the operator ``physics``."""
+        return DataTerm(self.likelihood(), physics, y, self.spec["operator"])
 
 
 def build_problem(name: str, inverse_cfg: dict, shape: tuple[int, int, int]) -> Problem:

@@ -32,12 +32,12 @@ class UnrolledHQS(nn.Module):
         self.sigma_start, self.lam = sigma_start, lam
         self.log_weight_offset = nn.Parameter(torch.zeros(iterations))
 
-    def schedule(self, noise_level: float) -> torch.Tensor:
+    def schedule(self, noise_level: torch.Tensor) -> torch.Tensor:
         return continuation_schedule(self.sigma_start, noise_level, len(self.denoisers)).float()
 
     def forward(self, data) -> torch.Tensor:
         sigmas = self.schedule(data.noise_level).to(self.log_weight_offset.device)
-        weights = sigmas**2 / self.lam * torch.exp(self.log_weight_offset)
+        weights = sigmas**2 / self.lam * torch.exp(self.log_weight_offset).view(-1, 1)
         z = data.init()
         for k, denoiser in enumerate(self.denoisers):
             z = denoiser(data.prox(z, weights[k]), sigmas[k])

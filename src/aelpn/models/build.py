@@ -11,7 +11,9 @@ from aelpn.models.variants import LPN, MeanSplit, NormTrick, NormTrick1d, ScaleL
 
 # Variants whose potential is 2-homogeneous: bias-free leaky-ReLU core, psi = h^2/2.
 HOMOGENEOUS = {"scale", "aelpn"}
-ARCH_KEYS = ("width", "depth", "head_width", "softplus_beta", "leaky_slope", "alpha")
+ARCH_KEYS = ("width", "depth", "head_width", "softplus_beta", "leaky_slope", "alpha", "skip_resize")
+# Model files written before ``model.skip_resize`` existed used average pooling.
+LEGACY_SKIP_RESIZE = "avgpool"
 ARCH_KEYS_1D = ("width", "depth", "softplus_beta", "leaky_slope")
 
 
@@ -21,7 +23,8 @@ def _potential_net(spec: dict, homogeneous: bool, generator: torch.Generator) ->
     act = "leaky" if homogeneous else "softplus"
     if spec["kind"] == "image":
         core = ConvICNN(spec["channels"], spec["image_size"], spec["width"], spec["depth"], spec["head_width"],
-                        act, spec["softplus_beta"], spec["leaky_slope"], homogeneous, generator)
+                        act, spec["softplus_beta"], spec["leaky_slope"], homogeneous, generator,
+                        spec.get("skip_resize", LEGACY_SKIP_RESIZE))
     else:
         core = DenseICNN(spec["width"], spec["depth"], act, spec["softplus_beta"], spec["leaky_slope"],
                          homogeneous, generator)

@@ -10,6 +10,15 @@ h(a x) = a h(x) for a > 0, and ReLU on the last features with w >= 0 makes h >= 
 pass of plain torch ops: g_L = w * s'(t_L), g_{k-1} = s'(t_{k-1}) * W_k^T g_k, grad_x h = W_0^T g_0 + sum_k
 D_k^T H_k^T g_k (transposed convolutions / matrix products). It is an ordinary differentiable graph, so a
 loss of f = grad psi backpropagates through it once (no autograd-through-autograd).
+
+Skip resizing D_k (``model.skip_resize``), both linear, so convexity does not depend on the choice:
+
+* ``bilinear`` (default; the LPN reference ``lpn_128``): ``F.interpolate(x, (s, s), mode="bilinear")`` with
+  torch's defaults align_corners=False, antialias=False. It is separable, D x = M X M^T per channel with the
+  (s, S) matrix M of 1-D linear interpolation, so D^T g = M^T G M. At an even factor k = S / s, output pixel i
+  averages input pixels k i + k/2 - 1 and k i + k/2 (per axis): at k = 2 it equals average pooling, at k >= 4
+  it reads only the two central rows and columns of each k x k block.
+* ``avgpool``: the mean of each k x k block, D^T g = g repeated over the block / k^2.
 """
 
 from __future__ import annotations
@@ -19,6 +28,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from aelpn.models.layers import NonNegConv2d, NonNegLinear, activation, init_parameters_
+
+SKIP_RESIZE = ("bilinear", "avgpool")
+
+
+def interpolation_matrix(size: int, image_size: int, dtype: torch.dtype, device) -> torch.Tensor:
+    """The (size, image_size) matrix M of 1-D linear interpolation as ``F.interpolate(..., mode="bilinear")``
+    (align_corners=False, antialias=False) applies it along each axis: row i holds the weights of output i."""
+    eye = torch.eye(image_size, dtype=dtype, device=device).view(image_size, 1, image_size, 1)
+    return F.interpolate(eye, (size, 1), mode="bilinear", align_corners=False, antialias=False)[:, 0, :, 0].T
 
 
 def _conv_transpose(g: torch.Tensor, weight: torch.Tensor, geometry: dict) -> torch.Tensor:
@@ -33,18 +51,22 @@ class ConvICNN(nn.Module):
     """Convolutional ICNN on (B, C, S, S) images, S a multiple of 2**depth (LPN ``lpn_128`` generalised).
 
     Layers: conv3x3 C->width (free); then strides [2] + [1, 2] * (depth - 1) of conv3x3 width->width (W >= 0),
-    each plus a free conv3x3 of x average-pooled to that layer's input size; a head conv width->head_width
-    (W >= 0) whose kernel S / 2**depth covers the whole remaining map, plus its free skip conv; a linear
-    head_width->1 (w >= 0). Returns h(x) of shape (B,). The reference's output bias is dropped: a constant
-    of psi has no effect on f = grad psi (so the parameter count is the reference's minus one).
+    each plus a free conv3x3 of x resized (``skip_resize``: bilinear | avgpool) to that layer's input size; a
+    head conv width->head_width (W >= 0) whose kernel S / 2**depth covers the whole remaining map, plus its
+    free skip conv; a linear head_width->1 (w >= 0). Returns h(x) of shape (B,). The reference's output bias
+    is dropped: a constant of psi has no effect on f = grad psi (so the parameter count is the reference's
+    minus one).
     """
 
     def __init__(self, channels: int, image_size: int, width: int, depth: int, head_width: int,
                  act: str, softplus_beta: float, leaky_slope: float, homogeneous: bool,
-                 generator: torch.Generator):
+                 generator: torch.Generator, skip_resize: str):
         super().__init__()
         if depth < 1:
             raise ValueError(f"model.depth must be >= 1, got {depth}")
+        if skip_resize not in SKIP_RESIZE:
+            raise ValueError(f"model.skip_resize must be one of {', '.join(SKIP_RESIZE)}, got {skip_resize!r}")
+        self.skip_resize = skip_resize
         if image_size % 2**depth:
             raise ValueError(
                 f"image size {image_size} is not a multiple of 2**model.depth = {2**depth}; "
@@ -76,15 +98,33 @@ class ConvICNN(nn.Module):
         # output_padding making each transposed conv restore its layer's input size
         self.output_paddings = [size - ((size - 1) // s) * s - 1 for size, s in zip(self.input_sizes, strides)]
 
+    def _resize(self, x: torch.Tensor, size: int) -> torch.Tensor:
+        """D x: ``x`` resized to (size, size) by the ``skip_resize`` operator."""
+        if size == self.image_size:
+            return x
+        if self.skip_resize == "avgpool":
+            return F.avg_pool2d(x, self.image_size // size)
+        return F.interpolate(x, (size, size), mode="bilinear", align_corners=False, antialias=False)
+
+    def _resize_adjoint(self, g: torch.Tensor, size: int) -> torch.Tensor:
+        """D^T g for g of shape (B, C, size, size): M^T G M (bilinear) or g spread over each block / k^2."""
+        if size == self.image_size:
+            return g
+        if self.skip_resize == "avgpool":
+            factor = self.image_size // size
+            return g.repeat_interleave(factor, -1).repeat_interleave(factor, -2) / factor**2
+        m = interpolation_matrix(size, self.image_size, g.dtype, g.device)
+        return m.T @ g @ m
+
     def _pooled(self, x: torch.Tensor) -> dict[int, torch.Tensor]:
-        """x average-pooled to every resolution a skip layer reads: {size: D x}."""
+        """x resized to every resolution a skip layer reads: {size: D x}."""
         if x.dim() != 4 or x.shape[1] != self.channels or x.shape[-2:] != (self.image_size, self.image_size):
             raise ValueError(
                 f"model expects inputs of shape (B, {self.channels}, {self.image_size}, {self.image_size}), "
                 f"got {tuple(x.shape)}; larger images need patching"
             )
         sizes = sorted(set(self.input_sizes) | {self.final_size}, reverse=True)
-        return {s: x if s == self.image_size else F.avg_pool2d(x, self.image_size // s) for s in sizes}
+        return {s: self._resize(x, s) for s in sizes}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = self._pooled(x)
@@ -123,9 +163,7 @@ class ConvICNN(nn.Module):
         grad = _conv_transpose(gz * slopes[0], self.lin0.weight, {"stride": (1, 1), "padding": self.lin0.padding,
                                                                   "output_padding": 0})
         for size, gp in grad_pooled.items():
-            factor = self.image_size // size
-            grad = grad + (gp if factor == 1 else
-                           gp.repeat_interleave(factor, -1).repeat_interleave(factor, -2) / factor**2)
+            grad = grad + self._resize_adjoint(gp, size)
         return h, grad
 
 
@@ -134,6 +172,12 @@ class DenseICNN(nn.Module):
     [Linear width->width (W >= 0) + free Linear 1->width skip], Linear width->1 (w >= 0) plus a free linear
     skip 1->1 (omitted in homogeneous mode, where the last features are ReLU so h >= 0; the reference's
     output bias, a constant of psi, is dropped). Returns (B,).
+
+    Homogeneous mode is initialised as the reference 1-D networks: PyTorch's default bound on every layer,
+    the constrained weights projected onto W >= 0 (``init_parameters_(..., "uniform")``). The image networks'
+    exp(N(-10, 0.1^2)) init (kept in softplus mode) makes the 2-homogeneous scale model start at
+    f = h grad h ~ 1e-8 x, whose gradient vanishes quadratically in the weight scale: proximal matching at
+    gamma = 0.1 first has to grow the weights (a short run does not move at all).
     """
 
     def __init__(self, width: int, depth: int, act: str, softplus_beta: float, leaky_slope: float,
@@ -150,7 +194,7 @@ class DenseICNN(nn.Module):
         self.out = NonNegLinear(width, 1, bias=False, **meta)
         self.out_skip = None if homogeneous else nn.Linear(1, 1, bias=False, **meta)
         self.to_empty(device="cpu")
-        init_parameters_(self, generator)
+        init_parameters_(self, generator, nonneg_init="uniform" if homogeneous else "exp")
         self.act = activation(act, softplus_beta, leaky_slope)
         last_act = activation("leaky", softplus_beta, 0.0) if homogeneous else self.act
         self.acts = [self.act] * (depth - 1) + [last_act]

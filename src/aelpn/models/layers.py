@@ -27,12 +27,20 @@ class NonNegLinear(nn.Linear):
         self.weight.data.clamp_(min=0)
 
 
-def init_parameters_(module: nn.Module, generator: torch.Generator) -> None:
+NONNEG_INITS = ("exp", "uniform")
+
+
+def init_parameters_(module: nn.Module, generator: torch.Generator, nonneg_init: str = "exp") -> None:
     """Seeded init of every conv/linear layer of ``module``, without touching the global RNG.
 
-    Constrained layers: w = exp(N(-10, 0.1^2)) (reference LPN). Free layers: weight and bias
-    ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default bound). A constrained bias is free.
+    Constrained layers: ``exp``: w = exp(N(-10, 0.1^2)) (reference LPN image networks); ``uniform``:
+    w = max(U(-1/sqrt(fan_in), 1/sqrt(fan_in)), 0), the projection onto W >= 0 of PyTorch's default init, which
+    the reference 1-D networks keep (their exp-init is never called; they clamp after the first step). Free
+    layers: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default bound). A constrained bias
+    is free.
     """
+    if nonneg_init not in NONNEG_INITS:
+        raise ValueError(f"unknown init {nonneg_init!r} of the constrained weights; expected one of {NONNEG_INITS}")
     with torch.no_grad():
         for layer in module.modules():
             if not isinstance(layer, (nn.Conv2d, nn.Linear)):
@@ -40,8 +48,10 @@ def init_parameters_(module: nn.Module, generator: torch.Generator) -> None:
             fan_in = layer.weight[0].numel()
             bound = 1.0 / math.sqrt(fan_in)
             w = torch.empty(layer.weight.shape, dtype=torch.float64)
-            if isinstance(layer, (NonNegConv2d, NonNegLinear)):
+            if isinstance(layer, (NonNegConv2d, NonNegLinear)) and nonneg_init == "exp":
                 w.normal_(NONNEG_INIT_MEAN, NONNEG_INIT_STD, generator=generator).exp_()
+            elif isinstance(layer, (NonNegConv2d, NonNegLinear)):
+                w.uniform_(-bound, bound, generator=generator).clamp_(min=0)
             else:
                 w.uniform_(-bound, bound, generator=generator)
             layer.weight.copy_(w)

@@ -1,0 +1,81 @@
+"""Combine the per-job files into ``inverse.nc`` with dims (estimator, problem, image, ...) and the coordinates
+``algorithm`` and ``prior`` on ``estimator`` (an estimator is a method with its prior, see aelpn.inverse.jobs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from aelpn.combine import CombineError, combine_runs
+from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, map_weight, priors
+from aelpn.inverse.run import PER_PRIOR, UNITS
+from aelpn.io import write_netcdf
+from aelpn.provenance import annotate, attrs
+
+# Every estimator that ran has these everywhere (the others may be NaN by design, e.g. psnr_sample).
+COMPLETE = ("psnr", "ssim", "seconds", "iterations", "reconstruction")
+
+
+def job_label(algorithm: str, problem: str) -> str:
+    return f"{algorithm}@{problem}"
+
+
+def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
+    """Combine the per-job files (``.../{problem}/{algorithm}.nc``) into ``out`` with dims (estimator, problem,
+    image, ...); ``applicable`` marks the (estimator, problem) pairs that ran, all others are NaN. Raises
+    CombineError for a missing or unexpected job or a NaN metric in a job that ran."""
+    icfg, variants = cfg["inverse"], cfg["model"]["variants"]
+    expected = [job_label(a, p) for a, p in jobs(icfg)]
+    labels = [job_label(Path(p).stem, Path(p).parent.name) for p in inputs]
+    runs = combine_runs(inputs, "job", expected, labels=labels, shared=("truth",),
+                        nan_ok=PER_PRIOR + ("train_seconds",))
+    problems = list(icfg["problems"])
+    ests = estimators(icfg, variants)
+    first = runs.isel(job=0)
+    shape = {name: first[name].sel(prior=DENOISER_PRIOR).shape for name in PER_PRIOR}
+    data = {name: np.full((len(ests), len(problems), *shape[name]), np.nan) for name in PER_PRIOR}
+    train_seconds = np.full((len(ests), len(problems)), np.nan)
+    train_device = np.full((len(ests), len(problems)), "", dtype=object)
+    ran = np.zeros((len(ests), len(problems)), dtype=np.int8)
+    measurement = np.full((len(problems), *first["measurement"].shape), np.nan)
+    for (a, p) in jobs(icfg):
+        part = runs.sel(job=job_label(a, p))
+        pi = problems.index(p)
+        measurement[pi] = part["measurement"].values
+        for prior in priors(a, variants):
+            ei = [e[1:] for e in ests].index((a, prior))
+            sel = part.sel(prior=prior)
+            for name in PER_PRIOR:
+                data[name][ei, pi] = sel[name].values
+            train_seconds[ei, pi], train_device[ei, pi] = sel["train_seconds"], str(sel["train_device"].values)
+            ran[ei, pi] = 1
+            for name in COMPLETE:
+                if np.isnan(data[name][ei, pi]).any():
+                    raise CombineError(f"variable '{name}' holds NaN for estimator {ests[ei][0]} on problem {p}")
+    dims = {name: ("estimator", "problem") + runs[name].sel(prior=DENOISER_PRIOR).dims[1:] for name in PER_PRIOR}
+    ds = xr.Dataset({name: (dims[name], data[name]) for name in PER_PRIOR})
+    ds["train_seconds"] = (("estimator", "problem"), train_seconds)
+    ds["train_device"] = (("estimator", "problem"), train_device.astype(str))
+    ds["applicable"] = (("estimator", "problem"), ran)
+    ds["measurement"] = (("problem",) + runs["measurement"].dims[1:], measurement)
+    ds["truth"] = runs["truth"]
+    ds = ds.assign_coords(estimator=[e[0] for e in ests], algorithm=("estimator", [e[1] for e in ests]),
+                          prior=("estimator", [e[2] for e in ests]),
+                          lam=("estimator", [map_weight(icfg, e[1]) for e in ests]), problem=problems,
+                          image=runs["image"].values, iteration=runs["iteration"].values,
+                          example=runs["example"].values)
+    annotate(ds, {**UNITS, "applicable": ("1 if the estimator ran on the problem, else 0 (values NaN)", "1"),
+                  "estimator": ("method and prior", "1"), "algorithm": ("method (solver)", "1"),
+                  "prior": ("proximal network variant or conditional denoiser", "1"),
+                  "lam": ("weight lam of the MAP objective f + lam R the estimator minimises (NaN: none)", "1"),
+                  "problem": ("inverse problem", "1"), "image": ("evaluation crop id", "1"),
+                  "iteration": ("iteration", "1"), "example": ("id of an example image", "1")})
+    parts = runs.attrs["parts"]
+    devices = sorted({q.get("device", "unknown") for q in json.loads(parts)})
+    ds.attrs.update(attrs("aelpn inverse problems: PnP vs unrolled vs diffusion", cfg, ", ".join(devices)),
+                    parts=parts, problems=json.dumps(icfg["problems"], sort_keys=True))
+    write_netcdf(ds, out)
+    return ds

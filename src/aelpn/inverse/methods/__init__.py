@@ -1,0 +1,1 @@
+"""Inverse-problem methods, one module each, declared in ``registry.py``."""

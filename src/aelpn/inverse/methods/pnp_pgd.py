@@ -1,0 +1,16 @@
+"""PnP proximal gradient with each trained proximal network on f + lam R: x = D(x - tau grad f(x)) with
+tau = train.sigma^2 / lam, stable only for tau <= 1/L (aelpn.inverse.pnp.pnp_pgd); needs the gradient of a
+Gaussian likelihood."""
+
+from aelpn.inverse.methods.base import Estimate, Method
+
+
+def solve(data, prior, section, seed, x_true) -> Estimate:
+    from aelpn.inverse import pnp
+
+    sol = pnp.pnp_pgd(data, prior.network, prior.sigma, section["lam"], section["max_iter"], section["tol"], x_true)
+    return Estimate(sol.x, sol.iterations, sol.psnr_trace)
+
+
+METHOD = Method("pnp_pgd", prior="proximal_network", likelihoods=("gaussian",), trace="max_iter", solve=solve,
+                map_weight="lam")

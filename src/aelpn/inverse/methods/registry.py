@@ -1,0 +1,34 @@
+"""The registry of inverse-problem methods: adding a method is one module in this package (its ``METHOD``), one
+line below and its config section ``inverse.<name>`` (schema and config files). The workflow's DAG, the
+config check of ``inverse.algorithms``, the CLI's ``--algorithm`` choices, the job runner and the combine all
+read it."""
+
+from __future__ import annotations
+
+from aelpn.inverse.methods import (continuation, diffpir, dps, pnp_admm, pnp_fixed, pnp_pgd, red, ula,
+                                   unrolled)
+from aelpn.inverse.methods.base import Method
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    pnp_admm.METHOD,
+    pnp_pgd.METHOD,
+    red.METHOD,
+    continuation.METHOD,
+    pnp_fixed.METHOD,
+    unrolled.METHOD,
+    diffpir.METHOD,
+    dps.METHOD,
+    ula.METHOD,
+)}
+
+
+def names() -> list[str]:
+    """Every registered method name, in registration order."""
+    return list(METHODS)
+
+
+def get(name: str) -> Method:
+    """The method ``name``; a KeyError naming the registered ones otherwise."""
+    if name not in METHODS:
+        raise KeyError(f"unknown inverse-problem method '{name}' (registered: {', '.join(METHODS)})")
+    return METHODS[name]

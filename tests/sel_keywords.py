@@ -1,0 +1,20 @@
+"""The check that every dimension of a dataset can be selected the xarray way, ``ds.sel(<dim>=<label>)``."""
+
+from __future__ import annotations
+
+import inspect
+
+import xarray as xr
+
+# sel's own keywords (method, tolerance, drop, indexers): a dim of that name cannot be selected by keyword.
+SEL_KEYWORDS = frozenset(inspect.signature(xr.Dataset.sel).parameters) - {"self", "indexers_kwargs"}
+
+
+def assert_selectable(ds: xr.Dataset, name) -> None:
+    """Every dim and coordinate name avoids sel's keywords, and selecting the first label of each dim by keyword
+    drops that dim."""
+    clashes = (set(ds.dims) | set(ds.coords)) & SEL_KEYWORDS
+    assert not clashes, f"{name}: names {sorted(clashes)} are keywords of Dataset.sel"
+    for dim in ds.dims:
+        label = ds[dim].values[0]
+        assert dim not in ds.sel(**{dim: label}).dims, f"{name}: ds.sel({dim}={label!r}) kept the dim"

@@ -92,7 +92,7 @@ def test_lipschitz_constant_is_the_largest_eigenvalue_of_the_data_hessian(operat
     for _ in range(300):
         v = physics.A_adjoint(physics.A(v))
         v = v / v.norm()
-    largest = float((v * physics.A_adjoint(physics.A(v))).sum()) / data.sigma**2
+    largest = float((v * physics.A_adjoint(physics.A(v))).sum()) / data.likelihood.sigma**2
     assert largest <= data.lipschitz() * (1 + 1e-6)  # the kernel is built in float32
     assert largest >= data.lipschitz() * (1 - 1e-3)
 
@@ -130,7 +130,7 @@ def test_poisson_identity_prox_is_the_closed_form_root():
     z = x + 0.3 * torch.randn(x.shape, generator=gen, dtype=torch.float64)
     for gamma in (1e-3, 0.05, 2.0):
         p = data.prox(z, gamma)
-        assert bool((p + data.background > 0).all()), "the negative root also zeroes the residual"
+        assert bool((p + data.likelihood.background > 0).all()), "the negative root also zeroes the residual"
         assert (gamma * data.grad(p) + p - z).abs().max() < 1e-10
 
 

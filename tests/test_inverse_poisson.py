@@ -49,7 +49,7 @@ def test_poisson_prox_reaches_the_optimum_at_the_paper_budget(operator, brightne
     data, _, z, physics = poisson_prox_case(operator, brightness, interior=True)
     for gamma in GAMMAS:
         p = data.prox(z, gamma)
-        u = physics.A(p) + data.background
+        u = physics.A(p) + data.likelihood.background
         assert bool((u > 0).all()), f"A p + b <= 0 at gamma={gamma}: {float(u.min()):.3g}"
         residual = gamma * data.grad(p) + p - z
         rms = residual.flatten(1).norm(dim=1) / residual[0].numel() ** 0.5
@@ -64,7 +64,7 @@ def test_poisson_prox_stays_feasible_on_dark_images_with_zero_counts(operator):
     assert bool((data.y == 0).any())
     for gamma in GAMMAS:
         p = data.prox(z, gamma)
-        u = physics.A(p) + data.background
+        u = physics.A(p) + data.likelihood.background
         assert bool((u > 0).all()), f"A p + b <= 0 at gamma={gamma}: {float(u.min()):.3g}"
         value = objective(data, z, gamma)
         assert bool(torch.isfinite(value(p)).all())

@@ -38,7 +38,7 @@ TRAINING = ("test_train.py", "test_training_loop.py")
 OPERATORS = ("test_inverse_operators.py",)
 POISSON = ("test_inverse_poisson.py", "test_inverse_operators.py")
 PNP = ("test_inverse_pnp.py",)
-DIFFUSION = ("test_inverse_models.py",)
+DIFFUSION = ("test_inverse_diffusion.py",)
 METRICS = ("test_sweeps.py",)
 IO = ("test_io_atomic.py", "test_models_io.py")
 
@@ -109,16 +109,16 @@ CATALOGUE: tuple[Mutation, ...] = (
        Edit("inverse/pnp.py", 'return {"z": z, "u": s["u"] + x - z}', 'return {"z": z, "u": s["u"] - x + z}')),
     _m("pgd-step-sigma", "pnp", PNP, "PGD step sigma / lam instead of sigma^2 / lam",
        Edit("inverse/pnp.py", "tau = sigma_train**2 / lam", "tau = sigma_train / lam")),
-    _m("red-sign", "pnp", PNP, "RED regularizer gradient D(x) - x",
-       Edit("inverse/pnp.py", 'w * (s["x"] - prox(s["x"]))', 'w * (prox(s["x"]) - s["x"])')),
+    _m("red-weight-inverted", "pnp", PNP, "RED fixed-point prox weight lam / sigma^2 instead of sigma^2 / lam",
+       Edit("inverse/pnp.py", "    gamma = sigma_train**2 / lam\n", "    gamma = lam / sigma_train**2\n")),
     _m("stopping-inverted", "pnp", PNP, "images stop when the change exceeds tol",
        Edit("inverse/pnp.py", "stopped = active & (change < tol)", "stopped = active & (change > tol)")),
     _m("continuation-reversed", "pnp", PNP, "continuation sigma_k increases",
-       Edit("inverse/pnp.py", "torch.logspace(math.log10(sigma_start), math.log10(sigma_end), iterations",
-            "torch.logspace(math.log10(sigma_end), math.log10(sigma_start), iterations")),
+       Edit("inverse/pnp.py", "torch.exp((1 - frac) * math.log(sigma_start) + frac * end.log())",
+            "torch.exp(frac * math.log(sigma_start) + (1 - frac) * end.log())")),
     _m("diffpir-prox-weight-inverted", "pnp", DIFFUSION, "DiffPIR data prox weight s^2 / gamma",
-       Edit("inverse/diffusion.py", "return self.data.prox(x, gamma * self.data.noise_level**2)",
-            "return self.data.prox(x, self.data.noise_level**2 / gamma)")),
+       Edit("inverse/diffusion.py", "return data.prox(x0, (1 - abar_t) / abar_t / lam)",
+            "return data.prox(x0, lam * abar_t / (1 - abar_t))")),
     # metrics
     _m("psnr-unclipped", "metrics", METRICS, "denoising PSNR without clipping to [0, 1]",
        Edit("metrics.py", "return _PSNR(x_hat.clamp(0.0, 1.0), x)", "return _PSNR(x_hat, x)")),

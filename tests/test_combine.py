@@ -12,14 +12,14 @@ import xarray as xr
 from aelpn import provenance, sweeps
 from aelpn.combine import CombineError, combine, combine_runs
 from aelpn.io import read_netcdf, write_netcdf
+from configs import job_slice
 
 CPU = torch.device("cpu")
 
 
 def _cfg(smoke_config, variants=("lpn", "aelpn")):
-    cfg = {k: smoke_config[k] for k in ("seed", "compute", "model", "noise_sweep", "affine_sweep", "figures")}
-    cfg["model"] = dict(cfg["model"], variants=list(variants))
-    return cfg
+    return job_slice(smoke_config, "compute", "model", "noise_sweep", "affine_sweep", "figures",
+                     model={"variants": list(variants)})
 
 
 def _write_variant(tmp_path, kind, cfg, variant, factor, git="v1"):

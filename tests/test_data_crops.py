@@ -14,9 +14,10 @@ from fake_bsds import files, write_dir
 from PIL import Image
 
 from aelpn.cli import main
-from aelpn.config import ConfigError, load, slice_hash
+from aelpn.config import ConfigError, slice_hash
 from aelpn.data import fetch, load_crops, make_crops
 from aelpn.io import read_netcdf
+from configs import job_slice
 
 SIZE = 8
 
@@ -31,9 +32,8 @@ def fetched(tmp_path_factory):
 
 @pytest.fixture
 def cfg(smoke_config):
-    data = dict(smoke_config["data"], crop_size=SIZE, train_crops_per_image=3)
-    data["max_images"] = {"train": 5, "val": 4, "test": None}
-    return load({"data": data}, partial=True)["data"]
+    return job_slice(smoke_config, "data", data={"crop_size": SIZE, "train_crops_per_image": 3,
+                                                  "max_images": {"train": 5, "val": 4, "test": None}})["data"]
 
 
 def _crops(fetched, tmp_path, split, cfg, seed=0, name=None):

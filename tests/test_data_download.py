@@ -10,9 +10,9 @@ import logging
 import pytest
 from fake_bsds import BERKELEY_PREFIX, GITHUB_PREFIX, closed_port_url, files, serve, write_tgz, write_zip
 
-from aelpn.config import load
 from aelpn.data import fetch
 from aelpn.data.errors import DataError, IntegrityError
+from configs import job_slice
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def url(archives):
 
 def _cfg(smoke_config, sources):
     """A data section with ``sources``, validated against the schema like a job's slice."""
-    return load({"data": dict(smoke_config["data"], sources=sources)}, partial=True)["data"]
+    return job_slice(smoke_config, "data", data={"sources": sources})["data"]
 
 
 def _md5(data: bytes) -> str:

@@ -12,7 +12,6 @@ from aelpn.inverse import diffusion, langevin
 from aelpn.inverse.denoiser import ConditionalDenoiser, build_denoiser, load_denoiser, train_denoiser
 from aelpn.inverse.problems import build_problem
 from aelpn.inverse.unrolled import UnrolledHQS, load_unrolled, train_unrolled
-from aelpn.io import write_netcdf
 
 DIVERGENCE = {"factor": 1000.0, "warmup": 2}
 DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 4,
@@ -46,17 +45,8 @@ def test_denoiser_is_identity_at_zero_noise_and_seeded(denoiser):
     assert all(torch.equal(a, b) for a, b in zip(denoiser.state_dict().values(), again.state_dict().values()))
 
 
-def crops_file(path, n=8, size=16):
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (n, 3, size, size), dtype=np.uint8)
-    ds = xr.Dataset({"crops": (("image", "channel", "y", "x"), pixels)},
-                    coords={"image": [f"c{i}" for i in range(n)], "top": ("image", np.zeros(n, int)),
-                            "left": ("image", np.zeros(n, int))})
-    return write_netcdf(ds, path)
-
-
-def test_training_writes_models_with_cost_and_is_reproducible(tmp_path):
-    crops = crops_file(tmp_path / "train.nc")
+def test_training_writes_models_with_cost_and_is_reproducible(tmp_path, crops_file):
+    crops = crops_file(tmp_path / "train.nc", "train", 8, 16)
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False},
            "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
                        "unrolled": {"iterations": 2, "steps": 2, "batch_size": 2, "lr": 1e-4, "grad_clip": 1.0,

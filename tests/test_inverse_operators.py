@@ -1,4 +1,6 @@
-"""Operators and data terms of the inverse problems: adjointness, prox optimality (Gaussian and Poisson)."""
+"""Operators and data terms of the inverse problems: the configured operators against independent float64
+constructions, adjointness, the Lipschitz constant against a power iteration, prox optimality (Gaussian and
+Poisson; the Poisson prox on hard inputs is in test_inverse_poisson.py)."""
 
 from __future__ import annotations
 
@@ -23,10 +25,10 @@ def inverse_cfg(operator: str, noise: str) -> dict:
             "poisson": {"newton_iterations": 30, "cg_iterations": 80}}
 
 
-def setup(operator: str, noise: str, seed: int = 0):
+def setup(operator: str, noise: str, seed: int = 0, shape=SHAPE):
     gen = torch.Generator().manual_seed(seed)
-    problem = build_problem("p", inverse_cfg(operator, noise), SHAPE)
-    x = torch.rand((2, *SHAPE), generator=gen, dtype=torch.float64) * 0.8 + 0.1
+    problem = build_problem("p", inverse_cfg(operator, noise), shape)
+    x = torch.rand((2, *shape), generator=gen, dtype=torch.float64) * 0.8 + 0.1
     params = problem.sample_params(2, gen)
     y = problem.measure(x, params, gen)
     physics = problem.physics(params, dtype=torch.float64)
@@ -43,13 +45,56 @@ def test_operator_is_adjoint_in_float64(operator):
     assert abs(float(physics.adjointness_test(x))) < 1e-10
 
 
-def test_inpainting_mask_is_seeded_and_keeps_the_configured_fraction():
-    problem = build_problem("p", inverse_cfg("inpainting", "gaussian"), (3, 64, 64))
-    a = problem.sample_params(4, torch.Generator().manual_seed(3))["mask"]
-    b = problem.sample_params(4, torch.Generator().manual_seed(3))["mask"]
-    assert torch.equal(a, b)
-    assert abs(float(a.mean()) - 0.4) < 0.02
-    assert a.shape == (4, 1, 64, 64)
+@pytest.mark.parametrize("keep", [0.2, 0.7])
+def test_inpainting_masks_the_configured_fraction_of_pixels_in_every_channel(keep):
+    """A x = m * x with m in {0, 1} shared by the channels and P(m = 1) = ``keep`` (binomial 5-sigma band)."""
+    spec = {"operator": "inpainting", "keep": keep, "noise": NOISE["gaussian"]}
+    problem = build_problem("p", {"problems": {"p": spec}, "poisson": {}}, (3, 64, 64))
+    gen = torch.Generator().manual_seed(3)
+    params = problem.sample_params(4, gen)
+    assert torch.equal(params["mask"], problem.sample_params(4, torch.Generator().manual_seed(3))["mask"])
+    x = torch.rand((4, 3, 64, 64), generator=gen, dtype=torch.float64) + 0.5
+    ax = problem.physics(params, dtype=torch.float64).A(x)
+    kept = ax != 0
+    assert torch.equal(kept, kept[:, :1].expand_as(kept)), "the mask differs between channels"
+    assert torch.equal(ax[kept], x[kept])
+    n = kept[:, 0].numel()
+    assert abs(float(kept[:, 0].double().mean()) - keep) < 5 * (keep * (1 - keep) / n) ** 0.5
+
+
+@pytest.mark.parametrize("blur_sigma", [0.8, 2.0])
+def test_blur_is_the_periodic_convolution_with_a_gaussian_of_the_configured_width(blur_sigma):
+    """The impulse response of A is the sampled Gaussian exp(-(i^2 + j^2) / (2 s^2)), normalized to sum 1, with
+    s = ``blur_sigma``, wrapped around the borders (circular convolution), and the same for every channel."""
+    size = 32
+    spec = {"operator": "blur", "blur_sigma": blur_sigma, "noise": NOISE["gaussian"]}
+    physics = build_problem("p", {"problems": {"p": spec}, "poisson": {}}, (2, size, size)).physics(
+        {}, dtype=torch.float64)
+    offset = torch.arange(size, dtype=torch.float64) - size // 2
+    kernel = torch.exp(-(offset[:, None] ** 2 + offset[None, :] ** 2) / (2 * blur_sigma**2))
+    kernel = kernel / kernel.sum()
+    for centre in [(size // 2, size // 2), (1, size - 2)]:
+        impulse = torch.zeros((1, 2, size, size), dtype=torch.float64)
+        impulse[..., centre[0], centre[1]] = 1.0
+        expected = torch.roll(kernel, (centre[0] - size // 2, centre[1] - size // 2), dims=(0, 1))
+        response = physics.A(impulse)[0]
+        for channel in response:
+            assert (channel - expected).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("operator", ["inpainting", "blur"])
+def test_lipschitz_constant_is_the_largest_eigenvalue_of_the_data_hessian(operator):
+    """L = ||A^T A|| / sigma^2 for grad f(x) = A^T (A x - y) / sigma^2: 300 power iterations on A^T A from a
+    seeded random start reach it from below (on images larger than the blur kernel, which FFT blur would crop)."""
+    problem, physics, x, y, gen = setup(operator, "gaussian", shape=(3, 32, 32))
+    data = problem.data_term(physics, y)
+    v = torch.randn(x.shape, generator=gen, dtype=torch.float64)
+    for _ in range(300):
+        v = physics.A_adjoint(physics.A(v))
+        v = v / v.norm()
+    largest = float((v * physics.A_adjoint(physics.A(v))).sum()) / data.likelihood.sigma**2
+    assert largest <= data.lipschitz() * (1 + 1e-6)  # the kernel is built in float32
+    assert largest >= data.lipschitz() * (1 - 1e-3)
 
 
 @pytest.mark.parametrize("operator", ["inpainting", "blur"])
@@ -85,6 +130,7 @@ def test_poisson_identity_prox_is_the_closed_form_root():
     z = x + 0.3 * torch.randn(x.shape, generator=gen, dtype=torch.float64)
     for gamma in (1e-3, 0.05, 2.0):
         p = data.prox(z, gamma)
+        assert bool((p + data.likelihood.background > 0).all()), "the negative root also zeroes the residual"
         assert (gamma * data.grad(p) + p - z).abs().max() < 1e-10
 
 

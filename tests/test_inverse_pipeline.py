@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import xarray as xr
 
 from aelpn.combine import CombineError
 from aelpn.inverse.denoiser import train_denoiser
@@ -16,33 +14,19 @@ from aelpn.inverse.jobs import adaptivity_pairs, estimators, jobs
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.run import run_job
 from aelpn.inverse.unrolled import train_unrolled
-from aelpn.io import read_netcdf, write_netcdf
+from aelpn.io import read_netcdf
 from aelpn.models import build_model, save_model
+from configs import shipped_config
 from sel_keywords import assert_selectable
 from workflow_utils import job_counts, snakemake, write_config
 
 
-def synthetic_crops(path, n, size, seed):
-    """Smooth random colour patterns as a crops netCDF (the layout of ``aelpn data crops``)."""
-    gen = torch.Generator().manual_seed(seed)
-    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
-    freq = torch.rand((n, 3, 2), generator=gen) * 6
-    img = 0.5 + 0.4 * torch.sin(freq[..., 0, None, None] * xx + 2 * freq[..., 1, None, None] * yy)
-    data = (img.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    ds = xr.Dataset({"crops": (("image", "channel", "y", "x"), data)},
-                    coords={"image": [f"s{i}" for i in range(n)], "top": ("image", np.zeros(n, int)),
-                            "left": ("image", np.zeros(n, int))})
-    return write_netcdf(ds, path)
-
-
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, request):
-    from conftest import _load
-
-    cfg = _load("smoke.yaml")
+def pipeline(tmp_path_factory, crops_file):
+    cfg = shipped_config()
     tmp = tmp_path_factory.mktemp("inverse")
     size = cfg["data"]["crop_size"]
-    train, test = synthetic_crops(tmp / "train.nc", 8, size, 0), synthetic_crops(tmp / "test.nc", 3, size, 1)
+    train, test = crops_file(tmp / "train.nc", "train", 8, size), crops_file(tmp / "test.nc", "test", 3, size)
     train_denoiser(cfg, train, tmp / "denoiser.pt", tmp / "denoiser_log.nc")
     models = []
     for i, variant in enumerate(cfg["model"]["variants"]):

@@ -17,6 +17,7 @@ import xarray as xr
 from aelpn import provenance, sweeps
 from aelpn.combine import combine
 from aelpn.io import write_netcdf
+from configs import job_slice
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "workflow" / "notebooks").glob("*.ipynb"))
@@ -86,8 +87,8 @@ def _md5(path: Path) -> str:
 
 @pytest.mark.slow
 def test_figure_notebooks_render_pdf_and_png_with_stable_bytes(smoke_config, tmp_path):
-    cfg = {k: smoke_config[k] for k in ("seed", "compute", "model", "noise_sweep", "affine_sweep", "figures")}
-    cfg["model"] = dict(cfg["model"], variants=["lpn", "aelpn"])
+    cfg = job_slice(smoke_config, "compute", "model", "noise_sweep", "affine_sweep", "figures",
+                    model={"variants": ["lpn", "aelpn"]})
     _fake_results(cfg, tmp_path)
     env = dict(os.environ, MPLBACKEND="Agg")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")

@@ -13,6 +13,7 @@ from aelpn.models import build_model_1d, load_model
 from aelpn.prox1d import INVERSION_TOL, evaluate_1d, max_prox_error, train_1d
 from aelpn.seeding import derive_seed
 from aelpn.splitnormal import SplitNormal
+from configs import job_slice
 
 PRIORS = [SplitNormal(1.0, 2.0, 1.0), SplitNormal(0.5, 1.5, 0.7)]
 
@@ -65,10 +66,7 @@ def test_sampler_moments(prior):
 
 
 def _cfg(smoke_config, **prox1d):
-    cfg = {k: smoke_config[k] for k in ("seed", "compute", "prox1d")}
-    cfg["compute"]["device"] = "cpu"
-    cfg["prox1d"].update(prox1d)
-    return cfg
+    return job_slice(smoke_config, "compute", "prox1d", prox1d=prox1d)
 
 
 @pytest.mark.parametrize("variant", ["scale", "lpn", "normtrick"])

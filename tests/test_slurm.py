@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import xarray as xr
-import yaml
 
+from configs import shipped_config
 from slurm_cluster import Cluster, running
 from workflow_utils import REPO, snakemake, write_config
 
@@ -58,7 +58,7 @@ def _alive(pid: int) -> bool:
 
 def _smoke(workdir: Path, **train) -> Path:
     """The smoke config with one variant per study (fewer jobs, same resource classes) and ``train`` overrides."""
-    cfg = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    cfg = shipped_config()
     cfg["model"]["variants"] = ["lpn"]
     cfg["prox1d"]["variants"] = ["lpn"]
     cfg["train"].update(train)

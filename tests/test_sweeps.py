@@ -11,7 +11,8 @@ import xarray as xr
 
 from aelpn import metrics, sweeps
 from aelpn.config import ConfigError
-from aelpn.io import read_netcdf, write_netcdf
+from aelpn.io import read_netcdf
+from configs import job_slice
 
 CPU = torch.device("cpu")
 
@@ -32,10 +33,10 @@ def _mean_shrink(y, c=0.5):
 
 
 def _cfg(smoke_config, **sweep):
-    cfg = {k: smoke_config[k] for k in ("seed", "compute", "noise_sweep", "affine_sweep", "figures")}
-    cfg["noise_sweep"] = dict(cfg["noise_sweep"], sigmas=[0.05, 0.1, 0.3], batch_size=2)
-    cfg["affine_sweep"] = dict(cfg["affine_sweep"], scales=[0.25, 1.0, 4.0], shifts=[-0.5, 0.0, 0.5], batch_size=2)
-    cfg["figures"] = dict(cfg["figures"], example_sigmas=[0.1, 0.3], example_images=2)
+    cfg = job_slice(smoke_config, "compute", "noise_sweep", "affine_sweep", "figures",
+                    noise_sweep={"sigmas": [0.05, 0.1, 0.3], "batch_size": 2},
+                    affine_sweep={"scales": [0.25, 1.0, 4.0], "shifts": [-0.5, 0.0, 0.5], "batch_size": 2},
+                    figures={"example_sigmas": [0.1, 0.3], "example_images": 2})
     cfg.update(sweep)
     return cfg
 
@@ -199,32 +200,20 @@ def test_paper_affine_protocol_of_a_non_equivariant_map(smoke_config):
     assert (brighten < darken - 1.0).all()
 
 
-def _crops_file(path, n=3, size=16):
-    g = torch.Generator().manual_seed(3)
-    crops = torch.randint(0, 256, (n, 3, size, size), generator=g, dtype=torch.uint8).numpy()
-    ids = np.array([f"img{i}" for i in range(n)], dtype=object)
-    ds = xr.Dataset({"crops": (("image", "channel", "y", "x"), crops)},
-                    coords={"image": ids, "image_id": ("image", ids), "top": ("image", np.zeros(n, np.int32)),
-                            "left": ("image", np.zeros(n, np.int32))})
-    write_netcdf(ds, path)
-    return path
-
-
 @pytest.mark.parametrize("kind", sweeps.KINDS)
-def test_run_sweep_writes_one_variant_file(smoke_config, tmp_path, kind):
+def test_run_sweep_writes_one_variant_file(smoke_config, tmp_path, kind, crops_file):
     from aelpn.models import build_model, save_model
 
     cfg = _cfg(smoke_config)
-    cfg["compute"] = dict(cfg["compute"], device="cpu")
     model_path = tmp_path / "model.pt"
     save_model(build_model("aelpn", smoke_config["model"], 3, 16), model_path)
-    crops = _crops_file(tmp_path / "crops.nc")
+    crops = crops_file(tmp_path / "crops.nc", "test", 3, 16)
     out = tmp_path / f"{kind}.nc"
     sweeps.run_sweep(kind, cfg, "aelpn", str(model_path), str(crops), str(out))
     ds = read_netcdf(out)
     main = "psnr" if kind == "noise_sweep" else "denoising_psnr"
     assert ds[main].dims[0] == "variant" and list(ds["variant"].values) == ["aelpn"]
-    assert list(ds["image"].values) == ["img0", "img1", "img2"]
+    assert list(ds["image"].values) == list(read_netcdf(crops)["image"].values)
     assert ds.attrs["config_hash"] and ds.attrs["git_describe"] and ds.attrs["device"] == "cpu"
     for name, var in ds.variables.items():
         if name not in ("image",):

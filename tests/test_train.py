@@ -16,32 +16,21 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn.io import read_netcdf, write_netcdf
+from aelpn.io import read_netcdf
 from aelpn.models import load_model
 from aelpn.train import train
 from aelpn.training import CheckpointError, DivergenceError, NonFiniteLossError, checkpoint_path, losses
 from aelpn.training.state import previous_path
-
-
-def _crops(path, n, seed, size=16):
-    rng = np.random.default_rng(seed)
-    ds = xr.Dataset(
-        {"crops": (("image", "channel", "y", "x"), rng.integers(0, 256, (n, 3, size, size), dtype=np.uint8))},
-        coords={"image_id": ("image", [f"img{i}" for i in range(n)]), "top": ("image", np.zeros(n, int)),
-                "left": ("image", np.zeros(n, int))},
-    )
-    write_netcdf(ds, path)
-    return path
+from configs import job_slice
 
 
 @pytest.fixture
-def setup(tmp_path, smoke_config):
-    cfg = {k: smoke_config[k] for k in ("seed", "compute", "data", "model", "train")}
-    cfg["compute"]["device"] = "cpu"
-    cfg["train"].update(steps_pretrain=3, steps_pm=4, checkpoint_every=2, validate_every=3, batch_size=3,
-                        validate_images=4)
-    train_nc = _crops(tmp_path / "train.nc", 8, 0)
-    val_nc = _crops(tmp_path / "val.nc", 5, 1)
+def setup(tmp_path, smoke_config, crops_file):
+    cfg = job_slice(smoke_config, "compute", "data", "model", "train",
+                    train={"steps_pretrain": 3, "steps_pm": 4, "checkpoint_every": 2, "validate_every": 3,
+                           "batch_size": 3, "validate_images": 4})
+    train_nc = crops_file(tmp_path / "train.nc", "train", 8, 16)
+    val_nc = crops_file(tmp_path / "val.nc", "val", 5, 16)
     return cfg, train_nc, val_nc, tmp_path
 
 

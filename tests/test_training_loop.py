@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 import xarray as xr
-from test_inverse_models import DIVERGENCE, ICFG, crops_file
+from test_inverse_models import DIVERGENCE, ICFG
 
 import aelpn.inverse.denoiser as denoiser_mod
 import aelpn.inverse.unrolled as unrolled_mod
@@ -20,9 +20,9 @@ DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_m
 
 
 @pytest.fixture
-def components(tmp_path, smoke_config):
+def components(tmp_path, smoke_config, crops_file):
     """name -> (module, train(out_dir)): each writes out_dir/model.pt and out_dir/log.nc."""
-    crops = crops_file(tmp_path / "train.nc", n=8)
+    crops = crops_file(tmp_path / "train.nc", "train", 8, 16)
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False}, "prox1d": smoke_config["prox1d"],
            "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
                        "unrolled": {"iterations": 2, "steps": 7, "batch_size": 2, "lr": 1e-4, "grad_clip": 1.0,

@@ -1,5 +1,5 @@
-"""End-to-end: the whole DAG on the smoke config from nothing (the session fixture ``smoke_run``), then the
-denoising DAG once more from nothing: identical metrics on CPU."""
+"""End-to-end: the whole DAG on the smoke config from nothing (the session fixture ``smoke_run``), then every
+metrics file once more from nothing: identical metrics on CPU (wall-clock timings excluded)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from workflow_utils import snakemake, write_config
 pytestmark = pytest.mark.slow
 
 METRICS = ["noise_sweep", "affine_sweep", "prox1d", "training", "inverse", "adaptivity"]
-DENOISING_METRICS = METRICS[:4]
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "workflow" / "notebooks"
 
 
 def _open(path: Path) -> xr.Dataset:
@@ -28,11 +28,25 @@ def test_every_output_exists_and_nothing_is_left_to_do(smoke_run):
     out = snakemake(workdir, configfile, "-n")
     assert out.returncode == 0
     assert "Nothing to be done" in out.stdout + out.stderr
-    figures = sorted((workdir / "results" / "figures").glob("*.png"))
-    assert figures, "no figures rendered"
-    for png in figures:
-        assert png.with_suffix(".pdf").stat().st_size > 1000
-        assert (workdir / "results" / "notebooks" / f"{png.stem}.ipynb").is_file()
+    expected = _dag_figures(workdir, configfile)
+    assert {Path(f).stem for f in expected} == {nb.stem for nb in NOTEBOOKS.glob("*.ipynb")}, \
+        "every figure notebook is rendered by the DAG"
+    rendered = {str(p.relative_to(workdir)) for p in (workdir / "results" / "figures").iterdir()}
+    assert rendered == {f for f in expected if f.startswith("results/figures/")}
+    for name in {Path(f).stem for f in expected}:
+        assert (workdir / "results" / "figures" / f"{name}.pdf").stat().st_size > 1000, name
+        assert (workdir / "results" / "figures" / f"{name}.png").stat().st_size > 1000, name
+        assert (workdir / "results" / "notebooks" / f"{name}.ipynb").is_file(), name
+
+
+def _dag_figures(workdir: Path, configfile: Path) -> set[str]:
+    """The figure PDFs and PNGs and the executed notebooks the DAG of ``configfile`` produces (its summary)."""
+    out = snakemake(workdir, configfile, "--summary")
+    assert out.returncode == 0, out.stderr[-3000:]
+    files = {line.split("\t")[0] for line in out.stdout.splitlines()[1:]}
+    figures = {f for f in files if f.startswith(("results/figures/", "results/notebooks/"))}
+    assert figures, out.stdout[-3000:]
+    return figures
 
 
 def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
@@ -93,10 +107,11 @@ def test_claims_table_has_one_row_per_claim(smoke_run):
 
 
 def test_two_runs_give_identical_metrics(smoke_run, tmp_path):
-    """A second run of the denoising DAG from nothing (data, training, 1-D study, sweeps) matches the first."""
+    """A second run from nothing of every metrics file (data, training, 1-D study, sweeps, inverse problems,
+    adaptivity) matches the first."""
     cfg, first, _ = smoke_run
     configfile = write_config(cfg, tmp_path)
-    targets = [f"results/metrics/{name}.nc" for name in DENOISING_METRICS]
+    targets = [f"results/metrics/{name}.nc" for name in METRICS]
     out = snakemake(tmp_path, configfile, "--cores", "2", *targets)
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     for target in targets:

@@ -1,9 +1,11 @@
 """Atomic output: every file is written to a temporary sibling and renamed into place, so a killed
-job never leaves a half-written file behind."""
+job never leaves a half-written file behind (the temporary a killed writer leaves is removed by the next
+write of the same file)."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import tempfile
@@ -13,16 +15,21 @@ import torch
 import xarray as xr
 
 NETCDF_ENGINE = "netcdf4"
+TEMPORARY_SUFFIX = ".tmp"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path next to ``path``; on success it is renamed onto ``path``, on error removed."""
+    """Yield a temporary path next to ``path``; on success it is renamed onto ``path``, on error removed.
+    Temporaries of ``path`` left by a killed writer are removed first (each file has one writer: its job)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    for stale in path.parent.glob(_temporary_pattern(path)):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)
     try:
@@ -31,6 +38,11 @@ def atomic_path(path: str | Path):
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _temporary_pattern(path: Path) -> str:
+    """The glob matching the temporaries ``atomic_path(path)`` creates (mkstemp's random part is 8 characters)."""
+    return f".{glob.escape(path.name)}.{'?' * 8}{TEMPORARY_SUFFIX}"
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path, float32: bool = True) -> Path:

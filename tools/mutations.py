@@ -1,0 +1,134 @@
+"""The catalogue of semantic mutations run by ``tools/mutate.py``: each is a deliberate bug a reviewer would
+expect some fast test to catch (a sign flip, a dropped term, a wrong constant, an ignored config key), with the
+test files that should kill it. Edits are exact source snippets: when the source changes so that a snippet no
+longer matches (or matches a different number of times than ``count``), the mutation is reported stale and
+must be updated here, never skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``old`` by ``new`` in ``path`` (relative to src/aelpn); ``old`` must occur exactly ``count`` times."""
+
+    path: str
+    old: str
+    new: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    area: str
+    edits: tuple[Edit, ...]
+    tests: tuple[str, ...]
+    description: str = field(default="")
+
+
+def _m(name, area, tests, description, *edits):
+    return Mutation(name, area, tuple(edits), tuple(f"tests/{t}" for t in tests), description)
+
+
+MODELS = ("test_models_properties.py", "test_models_explicit_gradient.py")
+LOSSES = ("test_losses.py",)
+TRAINING = ("test_train.py", "test_training_loop.py")
+OPERATORS = ("test_inverse_operators.py",)
+POISSON = ("test_inverse_poisson.py", "test_inverse_operators.py")
+PNP = ("test_inverse_pnp.py",)
+DIFFUSION = ("test_inverse_diffusion.py",)
+METRICS = ("test_sweeps.py",)
+IO = ("test_io_atomic.py", "test_models_io.py")
+
+CATALOGUE: tuple[Mutation, ...] = (
+    # models
+    _m("nonneg-projection-off", "models", MODELS, "W >= 0 projection of the z-path does nothing",
+       Edit("models/layers.py", "self.weight.data.clamp_(min=0)", "self.weight.data.clamp_(min=-float(\"inf\"))", count=2)),
+    _m("mean-projection-sign", "models", MODELS, "shift variant adds the gradient's mean instead of removing it",
+       Edit("models/variants.py", "return psi, grad - grad.mean(dims, keepdim=True) + mean",
+            "return psi, grad + grad.mean(dims, keepdim=True) + mean")),
+    _m("mean-energy-dropped", "models", MODELS, "||P x||^2 / 2 dropped from the shift variant's potential",
+       Edit("models/variants.py", "+ 0.5 * x[0].numel() * mean.flatten().square()", "", count=2)),
+    _m("normtrick-scale-dropped", "models", MODELS, "normalization trick forgets to rescale by s_x",
+       Edit("models/variants.py", "out = std * self.inner(centred / std) + mean", "out = self.inner(centred / std) + mean")),
+    # losses and schedule
+    _m("l1-squared", "losses", LOSSES, "L1 loss computes the MSE",
+       Edit("training/losses.py", "return (pred - target).abs().mean()", "return (pred - target).pow(2).mean()")),
+    _m("pm-gamma-not-squared", "losses", LOSSES, "proximal matching divides by gamma instead of gamma^2",
+       Edit("training/losses.py", "torch.exp(-sq_dist / gamma**2)", "torch.exp(-sq_dist / gamma)")),
+    _m("pm-stages-increasing", "losses", LOSSES, "gamma grows over the stages instead of halving",
+       Edit("training/losses.py", "2.0 ** (stages - 1 - stage)", "2.0**stage")),
+    _m("lr-pm-ignored", "losses", LOSSES + TRAINING, "config key train.lr_pm ignored (lr_pretrain throughout)",
+       Edit("training/losses.py", 'return StepSetting(PM, float(train_cfg["lr_pm"][variant]), gamma)',
+            'return StepSetting(PM, float(train_cfg["lr_pretrain"][variant]), gamma)')),
+    # training loop
+    _m("always-l1", "training", TRAINING, "training never uses proximal matching",
+       Edit("train.py", "        if setting.phase == L1:\n            loss, stage = losses.l1_loss(pred, x), L1",
+            "        if True:\n            loss, stage = losses.l1_loss(pred, x), L1")),
+    _m("lr-schedule-ignored", "training", TRAINING, "the optimizer keeps Adam's default learning rate",
+       Edit("training/loop.py", 'group["lr"] = lr', 'group["lr"] = group["lr"]')),
+    _m("noise-half-sigma", "training", TRAINING, "training batches at half the configured sigma",
+       Edit("train.py", "y = x + sigma * noise.to(device)", "y = x + 0.5 * sigma * noise.to(device)")),
+    _m("projection-once-at-end", "training", TRAINING, "weights projected once after the last step only",
+       Edit("training/loop.py", "            if project is not None:\n                project()\n", ""),
+       Edit("training/loop.py", "    write(run.steps)\n", "    if project is not None:\n        project()\n    write(run.steps)\n")),
+    _m("inf-loss-not-stopped", "training", TRAINING, "only NaN losses stop training, +-inf passes",
+       Edit("training/loop.py", "if not math.isfinite(value):", "if math.isnan(value):")),
+    # operators and the Gaussian data term
+    _m("blur-width-ignored", "operators", OPERATORS, "config key blur_sigma ignored (width 1)",
+       Edit("inverse/problems.py", 'kernel = _gaussian_kernel(self.spec["blur_sigma"], dtype)',
+            "kernel = _gaussian_kernel(1.0, dtype)")),
+    _m("mask-ratio-ignored", "operators", OPERATORS, "config key keep ignored (half the pixels kept)",
+       Edit("inverse/problems.py", '< self.spec["keep"]', "< 0.5")),
+    _m("lipschitz-doubled", "operators", OPERATORS + PNP, "Lipschitz constant of grad f doubled",
+       Edit("inverse/problems.py", "return 1.0 / self.sigma**2", "return 2.0 / self.sigma**2")),
+    _m("gaussian-prox-weight", "operators", OPERATORS + PNP, "Gaussian prox weight gamma / sigma instead of / sigma^2",
+       Edit("inverse/problems.py", "physics.prox_l2(x, y, gamma / self.sigma**2)", "physics.prox_l2(x, y, gamma / self.sigma)")),
+    # Poisson prox
+    _m("cg-steepest-descent", "poisson", POISSON, "CG reduced to steepest descent (no conjugation)",
+       Edit("inverse/poisson.py", "p = r + rr_new / rr.clamp_min(torch.finfo(rhs.dtype).tiny) * p", "p = r")),
+    _m("line-search-removed", "poisson", POISSON, "full Newton steps, never halved",
+       Edit("inverse/poisson.py", "better = feasible & (self._objective(trial, z, gamma, y, physics) <= current)",
+            "better = torch.ones_like(feasible)")),
+    _m("feasibility-guard-removed", "poisson", POISSON, "A x + b > 0 neither checked nor implied by f = +inf",
+       Edit("inverse/poisson.py", "better = feasible & (", "better = ("),
+       Edit("inverse/poisson.py",
+            '        return torch.where((u > 0).flatten(1).all(1), val, torch.full_like(val, float("inf")))',
+            "        return val")),
+    _m("poisson-gradient-sign", "poisson", POISSON, "grad f = c A^T (y / u - 1)",
+       Edit("inverse/poisson.py", "return self.photons * physics.A_adjoint(1 - y / u)",
+            "return self.photons * physics.A_adjoint(y / u - 1)")),
+    _m("poisson-identity-root", "poisson", POISSON, "closed-form prox takes the negative root",
+       Edit("inverse/poisson.py", "u = (-q + torch.sqrt(", "u = (-q - torch.sqrt(")),
+    # PnP solvers
+    _m("admm-rho-sigma", "pnp", PNP, "ADMM penalty lam / sigma instead of lam / sigma^2",
+       Edit("inverse/pnp.py", "rho = lam / sigma_train**2", "rho = lam / sigma_train")),
+    _m("admm-dual-sign", "pnp", PNP, "ADMM dual update u - x + z",
+       Edit("inverse/pnp.py", 'return {"z": z, "u": s["u"] + x - z}', 'return {"z": z, "u": s["u"] - x + z}')),
+    _m("pgd-step-sigma", "pnp", PNP, "PGD step sigma / lam instead of sigma^2 / lam",
+       Edit("inverse/pnp.py", "tau = sigma_train**2 / lam", "tau = sigma_train / lam")),
+    _m("red-weight-inverted", "pnp", PNP, "RED fixed-point prox weight lam / sigma^2 instead of sigma^2 / lam",
+       Edit("inverse/pnp.py", "    gamma = sigma_train**2 / lam\n", "    gamma = lam / sigma_train**2\n")),
+    _m("stopping-inverted", "pnp", PNP, "images stop when the change exceeds tol",
+       Edit("inverse/pnp.py", "stopped = active & (change < tol)", "stopped = active & (change > tol)")),
+    _m("continuation-reversed", "pnp", PNP, "continuation sigma_k increases",
+       Edit("inverse/pnp.py", "torch.exp((1 - frac) * math.log(sigma_start) + frac * end.log())",
+            "torch.exp(frac * math.log(sigma_start) + (1 - frac) * end.log())")),
+    _m("diffpir-prox-weight-inverted", "pnp", DIFFUSION, "DiffPIR data prox weight s^2 / gamma",
+       Edit("inverse/diffusion.py", "return data.prox(x0, (1 - abar_t) / abar_t / lam)",
+            "return data.prox(x0, lam * abar_t / (1 - abar_t))")),
+    # metrics
+    _m("psnr-unclipped", "metrics", METRICS, "denoising PSNR without clipping to [0, 1]",
+       Edit("metrics.py", "return _PSNR(x_hat.clamp(0.0, 1.0), x)", "return _PSNR(x_hat, x)")),
+    _m("equivariance-peak", "metrics", METRICS, "equivariance PSNR peak a instead of a^2",
+       Edit("metrics.py", "float(scale) ** 2", "float(scale)")),
+    _m("affine-psnr-unscaled", "metrics", METRICS, "affine PSNR forgets the division by a",
+       Edit("metrics.py", "return psnr((x_hat - shift) / scale, x)", "return psnr(x_hat - shift, x)")),
+    # atomic output
+    _m("write-in-place", "io", IO, "atomic_path writes the destination directly",
+       Edit("io.py", "        yield Path(tmp)\n        os.replace(tmp, path)\n", "        yield path\n")),
+    _m("model-saved-in-place", "io", IO, "save_model bypasses the atomic writer",
+       Edit("modelfile.py", "return save_torch(payload, path)", "torch.save(payload, path)\n    return Path(path)")),
+)

@@ -18,7 +18,7 @@ from aelpn.inverse.jobs import applicable, jobs, trace_length
 from aelpn.inverse.methods.base import Method
 from aelpn.inverse.methods.registry import METHODS, get, names
 from aelpn.inverse.problems import build_problem
-from conftest import REPO
+from configs import REPO
 
 SHAPE = (3, 8, 6)
 NOISE = {"gaussian": {"kind": "gaussian", "sigma": 0.05},

@@ -11,7 +11,6 @@ import torch
 from aelpn.jacobian import jacobian_asymmetry, measure_jacobian, probe_directions
 from aelpn.models import save_model
 from model_helpers import EXACT_VARIANTS, image_model
-from test_inverse_pipeline import synthetic_crops
 
 
 def _asymmetry(model, seed=0):
@@ -40,7 +39,7 @@ def test_asymmetry_of_a_known_linear_map():
     assert torch.allclose(a, torch.tensor([[1.0, 1.0 / 2.0**0.5]], dtype=torch.float64))
 
 
-def test_measure_jacobian_writes_every_variant_reproducibly(smoke_config, tmp_path):
+def test_measure_jacobian_writes_every_variant_reproducibly(smoke_config, tmp_path, crops_file):
     cfg = copy.deepcopy(smoke_config)
     cfg["compute"]["device"] = "cpu"
     cfg["jacobian"].update(images=2, probes=2, batch_size=1)
@@ -50,7 +49,7 @@ def test_measure_jacobian_writes_every_variant_reproducibly(smoke_config, tmp_pa
         path = tmp_path / variant / "model.pt"
         save_model(image_model(variant, channels=3, size=8, seed=1).float(), path)
         paths.append(str(path))
-    crops = synthetic_crops(tmp_path / "test.nc", 3, 8, 0)
+    crops = crops_file(tmp_path / "test.nc", "test", 3, 8)
     first = measure_jacobian(cfg, paths, str(crops), str(tmp_path / "a.nc"))
     second = measure_jacobian(cfg, paths, str(crops), str(tmp_path / "b.nc"))
     assert first["asymmetry"].dims == ("variant", "image") and first.sizes["image"] == 2

@@ -89,6 +89,7 @@ def test_missing_keys_are_reported_one_line_per_key(paper_config):
         (lambda c: c["figures"].update(example_sigmas=[0.1, 0.25]), "figures.example_sigmas"),
         (lambda c: c["prox1d"].update(lrs=[1e-3]), "prox1d.steps"),
         (lambda c: c["prox1d"].update(grid_max=-9.0), "prox1d.grid_max"),
+        (lambda c: c["prox1d"].update(average_steps=31), "prox1d.average_steps"),  # smoke: 20 + 10 steps
         (lambda c: c["train"].update(sigma_range=[0.2, 0.1]), "train.sigma_range"),
         (lambda c: c["train"].update(steps_pm=3), "train.steps_pm"),
         (lambda c: c["train"].update(validate_images=5), "train.validate_images"),

@@ -10,6 +10,7 @@ import torch
 
 from aelpn.io import read_netcdf
 from aelpn.models import build_model_1d, load_model
+from aelpn.models.layers import NonNegLinear
 from aelpn.prox1d import INVERSION_TOL, evaluate_1d, max_prox_error, train_1d
 from aelpn.seeding import derive_seed
 from aelpn.splitnormal import SplitNormal
@@ -83,6 +84,26 @@ def test_short_training_reduces_the_prox_error(smoke_config, tmp_path, variant):
     after = max_prox_error(model, prior, pcfg)
     assert after < 0.8 * before
     assert torch.load(tmp_path / f"{variant}.pt", weights_only=True)["extra"]["max_prox_error"] == pytest.approx(after)
+
+
+def test_saved_model_is_the_mean_of_the_last_average_steps_iterates(smoke_config, tmp_path):
+    """Polyak-Ruppert averaging: with average_steps = 2 of steps [2, 2] the saved weights are (theta_3 + theta_4)/2,
+    theta_t the weights after step t of the same seeded run (runs of 3 and 4 steps without averaging)."""
+    def trained(name, steps, average_steps):
+        cfg = _cfg(smoke_config, steps=steps, lrs=[1e-2, 1e-3][:len(steps)], batch_size=64,
+                   average_steps=average_steps)
+        train_1d(cfg, "scale", tmp_path / f"{name}.pt", tmp_path / f"{name}_log.nc")
+        return load_model(tmp_path / f"{name}.pt", device="cpu"), torch.load(tmp_path / f"{name}.pt",
+                                                                          weights_only=True)["extra"]
+    averaged, extra = trained("averaged", [2, 2], 2)
+    theta_3, _ = trained("theta3", [2, 1], 0)
+    theta_4, extra_4 = trained("theta4", [2, 2], 0)
+    for p, p3, p4 in zip(averaged.parameters(), theta_3.parameters(), theta_4.parameters()):
+        torch.testing.assert_close(p, (p3 + p4) / 2)
+    assert not torch.equal(next(theta_3.parameters()), next(theta_4.parameters()))
+    assert extra["last_iterate_max_prox_error"] == pytest.approx(extra_4["max_prox_error"])
+    nonneg = [m.weight for m in averaged.modules() if isinstance(m, NonNegLinear)]
+    assert nonneg and min(w.min().item() for w in nonneg) >= 0
 
 
 def test_evaluate_writes_the_study_with_finite_values(smoke_config, tmp_path):

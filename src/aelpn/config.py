@@ -75,6 +75,9 @@ def cross_key_problems(cfg: dict) -> list[str]:
         if len(p["steps"]) != len(p["lrs"]):
             out.append(f"config keys 'prox1d.steps' and 'prox1d.lrs' must have the same length, got "
                        f"{len(p['steps'])} and {len(p['lrs'])}")
+        if p["average_steps"] > sum(p["steps"]):
+            out.append(f"config key 'prox1d.average_steps': {p['average_steps']} > the {sum(p['steps'])} training "
+                       f"steps of prox1d.steps {p['steps']}")
         if p["grid_max"] <= p["grid_min"]:
             out.append("config key 'prox1d.grid_max' must exceed 'prox1d.grid_min'")
     if has("figures") and has("noise_sweep"):

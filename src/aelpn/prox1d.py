@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
+from torch.optim.swa_utils import AveragedModel
 
 from aelpn import provenance
 from aelpn.config import slice_hash
@@ -55,18 +56,26 @@ def train_1d(cfg: dict, variant: str, out: str | Path, log_out: str | Path) -> N
     """Train the 1-D ``variant`` from scratch by proximal matching at the fixed gamma ``prox1d.gamma``:
     loss mean_b 1 - exp(-(f(y_b) - x_b)^2 / gamma^2), x ~ SN, y = x + s n, fresh seeded batches every step,
     Adam with learning rate ``lrs[k]`` for ``steps[k]`` steps (``aelpn.training`` loop: resumable, stops on a
-    bad loss). Writes the model (``aelpn.modelfile``, kind proxnet) and the training log."""
+    bad loss). Writes the model (``aelpn.modelfile``, kind proxnet) and the training log.
+
+    The saved weights are the Polyak-Ruppert average theta_bar = (1/N) sum_{t > T - N} theta_t of the last
+    N = ``average_steps`` iterates (N = 0: the last iterate theta_T). Every iterate satisfies the projection
+    (W >= 0 on the z-path), a convex set, so theta_bar does too: the averaged model is still the gradient of a
+    convex potential, with the same equivariance. At the final constant rate the last iterate jitters around
+    the optimum (Adam moves every weight by about lr per step); the average does not."""
     pcfg = cfg["prox1d"]
     device = configure(cfg["compute"])
     prior = SplitNormal.from_config(pcfg)
     model = build_model_1d(variant, pcfg, seed=derive_seed(cfg["seed"], "prox1d", variant)).to(device)
     model.train()
     optimizer = torch.optim.Adam(model.parameters())
+    averaged = AveragedModel(model)
     gen = generator(cfg["seed"], "prox1d", variant, "batches")
     schedule = [lr for steps, lr in zip(pcfg["steps"], pcfg["lrs"]) for _ in range(steps)]
     print(f"prox1d {variant}: {sum(p.numel() for p in model.parameters())} parameters, {len(schedule)} steps, "
           f"batch {pcfg['batch_size']}, gamma {pcfg['gamma']}, on {describe(device)}", flush=True)
     report_every = max(1, len(schedule) // 10)
+    first_averaged = len(schedule) - pcfg["average_steps"] + 1
 
     def batch_loss(step: int) -> Step:
         x = prior.sample(pcfg["batch_size"], gen)
@@ -74,9 +83,13 @@ def train_1d(cfg: dict, variant: str, out: str | Path, log_out: str | Path) -> N
         return Step(losses.proximal_matching_loss(model(y[:, None].to(device)), x[:, None].to(device), pcfg["gamma"]))
 
     def after_step(done: int) -> dict:
+        if done >= first_averaged:
+            averaged.update_parameters(model)
         if done % report_every == 0 or done == len(schedule):
+            mean = (f", of the mean of the last {int(averaged.n_averaged)} "
+                    f"{max_prox_error(averaged.module, prior, pcfg):.4f}" if done >= first_averaged else "")
             print(f"step {done}/{len(schedule)} lr {schedule[done - 1]:.3g} "
-                  f"max|prox error| {max_prox_error(model, prior, pcfg):.4f}", flush=True)
+                  f"max|prox error| {max_prox_error(model, prior, pcfg):.4f}{mean}", flush=True)
         return {}
 
     run = Run(label=f"prox1d {variant}", section="prox1d", steps=len(schedule),
@@ -84,12 +97,20 @@ def train_1d(cfg: dict, variant: str, out: str | Path, log_out: str | Path) -> N
               log_out=Path(log_out), fingerprint=f"prox1d-{variant}-{slice_hash(cfg)}", fields=fields(),
               title=f"aelpn 1-D training log, variant {variant}", cfg=cfg, device=describe(device),
               log_attrs={"variant": variant})
-    record = fit(run, model, optimizer, schedule.__getitem__, batch_loss, resumables={"generator": gen},
-                 project=model.project_, after_step=after_step)
+    record = fit(run, model, optimizer, schedule.__getitem__, batch_loss,
+                 resumables={"generator": gen, "averaged": averaged}, project=model.project_, after_step=after_step)
+    last_iterate_error = max_prox_error(model, prior, pcfg)
+    if pcfg["average_steps"]:
+        model.load_state_dict(averaged.module.state_dict())
     model.eval()
     error = max_prox_error(model, prior, pcfg)
-    save_model(model, out, "proxnet", extra={"variant": variant, **record.extra(), "max_prox_error": error})
-    print(f"wrote {out}: max |prox error| on [{pcfg['grid_min']}, {pcfg['grid_max']}] = {error:.4f}", flush=True)
+    save_model(model, out, "proxnet", extra={"variant": variant, **record.extra(), "max_prox_error": error,
+                                             "average_steps": pcfg["average_steps"],
+                                             "last_iterate_max_prox_error": last_iterate_error})
+    kept = (f"mean of the last {pcfg['average_steps']} iterates; the last iterate's is {last_iterate_error:.4f}"
+            if pcfg["average_steps"] else "last iterate")
+    print(f"wrote {out}: max |prox error| on [{pcfg['grid_min']}, {pcfg['grid_max']}] = {error:.4f} ({kept})",
+          flush=True)
 
 
 def evaluate_1d(cfg: dict, model_paths: list[str | Path], out: str | Path) -> None:

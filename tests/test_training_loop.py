@@ -27,7 +27,8 @@ def components(tmp_path, smoke_config, crops_file):
            "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
                        "unrolled": {"iterations": 2, "steps": 7, "batch_size": 2, "lr": 1e-4, "grad_clip": 1.0,
                                     "checkpoint_every": 3, "divergence": DIVERGENCE}}}
-    cfg["prox1d"].update(steps=[4, 3], lrs=[1e-2, 1e-3], checkpoint_every=3)
+    cfg["prox1d"].update(steps=[4, 3], lrs=[1e-2, 1e-3], average_steps=3,
+                         checkpoint_every=3)  # the average of steps 5-7 spans the checkpoint at 6
     denoiser = tmp_path / "denoiser.pt"
     denoiser_mod.train_denoiser(cfg, crops, denoiser, tmp_path / "denoiser_log.nc")
     return {

@@ -152,7 +152,7 @@ def test_cancelled_training_resumes_from_its_checkpoint(cluster, tmp_path):
     rerun = snakemake(tmp_path, configfile, "--profile", PROFILE, "--rerun-incomplete", GPU_TARGETS[0], timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-6000:] + rerun.stderr[-6000:]
 
-    resumed = re.search(r"resuming lpn from \S+ at step (\d+)/(\d+)", train_log.read_text())
+    resumed = re.search(r"resuming train lpn from \S+ at step (\d+)/(\d+)", train_log.read_text())
     assert resumed, f"training did not resume from its checkpoint:\n{train_log.read_text()[-3000:]}"
     step, total = int(resumed.group(1)), int(resumed.group(2))
     assert 2 <= step < total == 60

@@ -14,7 +14,7 @@ from aelpn.cli import build_parser
 from aelpn.config import ConfigError, schema, validate
 from aelpn.inverse.components import LearnedPrior
 from aelpn.inverse.denoiser import build_denoiser
-from aelpn.inverse.jobs import applicable, jobs, trace_length
+from aelpn.inverse.jobs import applicable, jobs, map_weight, trace_length
 from aelpn.inverse.methods.base import Method
 from aelpn.inverse.methods.registry import METHODS, get, names
 from aelpn.inverse.problems import build_problem
@@ -129,3 +129,14 @@ def test_vanilla_pnp_equals_deepinv_admm_with_the_conditional_denoiser():
         ours = get("pnp_fixed").solve(data, LearnedPrior("denoiser", denoiser, None, 0.0, "cpu"), section, 0, x)
     theirs = deepinv_admm(problem, physics, y, denoiser, 0.05, 0.23, 6, data.init())
     assert torch.allclose(ours.x, theirs, rtol=0, atol=1e-10)
+
+
+def test_map_weight_is_each_map_methods_own_lam(paper_config):
+    """inverse.nc's `lam` coordinate: the MAP methods report their own section's lam (ADMM and PGD differ at
+    paper scale), every other method NaN."""
+    icfg = paper_config["inverse"]
+    assert map_weight(icfg, "pnp_admm") == icfg["pnp_admm"]["lam"] == 1.0
+    assert map_weight(icfg, "pnp_pgd") == icfg["pnp_pgd"]["lam"] == 100.0
+    assert map_weight(icfg, "red") == icfg["red"]["lam"]
+    for name in ("continuation", "pnp_fixed", "unrolled", "diffpir", "dps", "ula"):
+        assert map_weight(icfg, name) != map_weight(icfg, name)  # NaN

@@ -12,4 +12,4 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
 
 
 METHOD = Method("pnp_admm", prior="proximal_network", likelihoods=("gaussian", "poisson"), trace="max_iter",
-                solve=solve)
+                solve=solve, map_weight="lam")

@@ -190,3 +190,15 @@ def test_continuation_schedule_decreases_from_start_to_noise_level():
     assert bool((s[1:] < s[:-1]).all())
     per_image = pnp.continuation_schedule(49 / 255, torch.tensor([0.01, 0.05]), 8)
     assert per_image.shape == (8, 2) and torch.allclose(per_image[:, 0], s)
+
+
+def test_a_diverging_image_stops_at_its_last_finite_iterate_and_is_flagged():
+    # x <- growth * x: image 0 grows by 1e10 per step and overflows float32 at the fourth step, image 1 shrinks
+    x0 = torch.ones(2, 1, 4, 4)
+    growth = torch.tensor([1e10, 0.5]).view(2, 1, 1, 1)
+    sol = pnp.iterate(lambda s, k: {"x": s["x"] * growth}, {"x": x0}, "x", max_iter=10, tol=0.0)
+    assert sol.diverged.tolist() == [True, False]
+    assert sol.iterations.tolist() == [3, 10]
+    assert torch.isfinite(sol.x).all()
+    assert torch.equal(sol.x[0], torch.full((1, 4, 4), 1e30))
+    assert torch.equal(sol.x[1], torch.full((1, 4, 4), 0.5**10))

@@ -11,7 +11,10 @@ level it was trained at), so every parameter below is tied to s explicitly:
   noise level of each image.
 
 Each solver stops an image when ||x_k - x_{k-1}|| / ||x_{k-1}|| < tol (that image is then frozen) or after
-max_iter, and returns the estimate, the per-image iteration count and the PSNR of every iterate."""
+max_iter, and returns the estimate, the per-image iteration count and the PSNR of every iterate. An image whose
+iterate becomes non-finite (the iteration diverged, e.g. RED with a prior whose residual is not contractive) is
+stopped at its last finite iterate and flagged ``diverged``: the method's failure shows in its PSNR and in that
+flag, not as a NaN that would stop the whole comparison."""
 
 from __future__ import annotations
 
@@ -29,23 +32,32 @@ from aelpn.progress import progress_bar
 class Solution:
     """x: estimate (B, C, H, W); iterations: (B,) iterations used; psnr_trace: (B, max_iter) PSNR of the
     estimate clipped to [0, 1] after each iteration (constant once an image stopped; NaN after the last
-    iteration run, or everywhere when no ground truth was given)."""
+    iteration run, or everywhere when no ground truth was given); diverged: (B,) bool, True where an iterate
+    became non-finite and the image was stopped at its last finite iterate."""
 
     x: torch.Tensor
     iterations: torch.Tensor
     psnr_trace: torch.Tensor
+    diverged: torch.Tensor
 
 
 def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None, desc="pnp") -> Solution:
     """Run ``state = step(state, k)`` until every image's relative change of ``state[key]`` is below ``tol``
-    (images that stopped are frozen) or ``max_iter`` iterations."""
+    (images that stopped are frozen) or ``max_iter`` iterations; an image whose new state is non-finite is
+    frozen at its last finite state, with ``iterations`` the finite iterations run and ``diverged`` set."""
     ref = state[key]
     b = ref.shape[0]
     active = torch.ones(b, dtype=torch.bool, device=ref.device)
+    diverged = torch.zeros(b, dtype=torch.bool, device=ref.device)
     iterations = torch.full((b,), max_iter, dtype=torch.long)
     trace = torch.full((b, max_iter), float("nan"), dtype=torch.float64)
     for k in progress_bar(range(max_iter), desc=desc, mininterval=5, leave=False):
         new = step(state, k)
+        finite = torch.stack([torch.isfinite(v).flatten(1).all(1) for v in new.values()]).all(0)
+        blown = active & ~finite
+        diverged |= blown
+        iterations[blown.cpu()] = k
+        active = active & finite
         mask = active.view(-1, *([1] * (ref.dim() - 1)))
         state = {name: torch.where(mask, new[name], state[name]) for name in state}
         prev, cur = ref, state[key]
@@ -58,7 +70,7 @@ def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None,
         ref = cur
         if not bool(active.any()):
             break
-    return Solution(state[key], iterations, trace)
+    return Solution(state[key], iterations, trace, diverged.cpu())
 
 
 @torch.no_grad()

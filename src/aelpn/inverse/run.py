@@ -22,13 +22,14 @@ from aelpn.io import write_netcdf
 from aelpn.provenance import annotate, attrs
 from aelpn.seeding import derive_seed
 
-PER_IMAGE = ("psnr", "ssim", "seconds", "iterations", "psnr_sample")
+PER_IMAGE = ("psnr", "ssim", "seconds", "iterations", "diverged", "psnr_sample")
 PER_PRIOR = PER_IMAGE + ("psnr_trace", "reconstruction", "posterior_std")
 UNITS = {
     "psnr": ("PSNR of the estimate clipped to [0, 1]", "dB"),
     "ssim": ("SSIM of the estimate clipped to [0, 1]", "1"),
     "seconds": ("wall-clock inference time per image", "s"),
     "iterations": ("iterations (denoiser evaluations for diffusion, chain length for Langevin)", "1"),
+    "diverged": ("1 where the iterates became non-finite and the estimate is the last finite iterate, else 0", "1"),
     "psnr_sample": ("PSNR of one posterior sample clipped to [0, 1], the last kept chain state (samplers only)", "dB"),
     "psnr_trace": ("PSNR of the iterate after each iteration (NaN after stopping / untraced methods)", "dB"),
     "reconstruction": ("estimate of the example images (Langevin: posterior mean)", "1"),
@@ -88,6 +89,7 @@ def solve_images(cfg: dict, method, prior, problem, x_all, params: dict, y_all, 
         res["ssim"][sl] = metrics.ssim(x, x_true).cpu().numpy()
         res["seconds"][sl] = elapsed / (sl.stop - sl.start)
         res["iterations"][sl] = torch.as_tensor(est.iterations).expand(sl.stop - sl.start).cpu().numpy()
+        res["diverged"][sl] = 0.0 if est.diverged is None else est.diverged.float().cpu().numpy()
         if est.sample is not None:
             res["psnr_sample"][sl] = metrics.psnr(est.sample.detach().float(), x_true).cpu().numpy()
         if est.psnr_trace is not None:

@@ -18,13 +18,15 @@ PRIOR_KINDS = {
 class Estimate:
     """What ``solve`` returns for a batch of B images: the estimate x (B, C, H, W); iterations run per image
     (an int or a (B,) tensor); the PSNR of every iterate (B, T) for traced methods; the per-pixel posterior
-    standard deviation and one posterior sample (B, C, H, W) for samplers."""
+    standard deviation and one posterior sample (B, C, H, W) for samplers; ``diverged`` (B,) bool where the
+    iterates became non-finite and x is the last finite iterate (None: the method cannot diverge that way)."""
 
     x: Any
     iterations: Any
     psnr_trace: Any = None
     posterior_std: Any = None
     sample: Any = None
+    diverged: Any = None
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def _cmd_claims(a):
     from aelpn.claims import ClaimData, failed, run_claims
 
     data = ClaimData(noise_sweep=a.noise_sweep, affine_sweep=a.affine_sweep, jacobian=a.jacobian, prox1d=a.prox1d,
-                     inverse=a.inverse, adaptivity=a.adaptivity)
+                     inverse=a.inverse, adaptivity=a.adaptivity, blind=a.blind)
     bad = failed(run_claims(cfg, data, a.out))
     if a.strict and bad:
         print(f"aelpn: claims not holding (--strict): {', '.join(bad)}", file=sys.stderr)
@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("claims", help="check the paper's and the notes' claims on the metrics datasets")
     _config_arg(q)
-    for name in ("noise-sweep", "affine-sweep", "jacobian", "prox1d", "inverse", "adaptivity"):
+    for name in ("noise-sweep", "affine-sweep", "jacobian", "prox1d", "inverse", "adaptivity", "blind"):
         q.add_argument(f"--{name}", default=None,
                        help=f"{name.replace('-', '_')}.nc (absent: the claims that need it are 'not measured')")
     q.add_argument("--out", required=True, help="claims table (netCDF, dim claim)")

@@ -119,7 +119,7 @@ def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool
                                     "evaluated_on": ("pair", ["inpaint50", "blur2"]),
                                     "image": ids}), paths["adaptivity"])
     blind_priors, blind_names = list(v["blind_argmin"]), list(v["blind_psnr"])
-    error = np.where(np.array(blind_names)[:, None] == "blind_mmse", v["blind_theta_error"], 1.0)
+    error = np.where(np.array(blind_names)[:, None] == "blind_mmse", v["blind_theta_error"], np.ones(N))
     write_netcdf(xr.Dataset({"theta_argmin": (("prior", "image"), np.array([[v["blind_argmin"][p]] * N
                                                                              for p in blind_priors])),
                              "theta_error": (("estimator", "image"), error + np.abs(_jitter(error.shape, 10, 0.01))),

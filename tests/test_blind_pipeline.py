@@ -5,6 +5,7 @@ expected (NaN only for the width of the non-blind estimators), and the configure
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -68,8 +69,6 @@ def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
     crops, priors, network = trained
     bcfg = blind_cfg["blind"]
     cfg = {k: blind_cfg[k] for k in ("seed", "train", "blind")}
-    import json
-
     out = tmp_path / "blind.nc"
     assert main(["blind", "run", "--config", json.dumps(cfg), "--crops", str(crops), "--prior", *priors,
                  "--network", str(network), "--out", str(out)]) == 0

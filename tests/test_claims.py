@@ -53,14 +53,17 @@ def holding_values() -> dict:
         "train_seconds": {"pnp_admm[lpn]": 500.0, "pnp_admm[aelpn]": 500.0, "pnp_fixed": 150.0,
                           "continuation": 150.0, "unrolled": 100.0, "ula": 150.0},
         "adaptivity": 20.0,
+        "blind_argmin": dict(lpn=0.0, aelpn=0.0),
+        "blind_theta_error": 0.2,
+        "blind_psnr": {"blind_mmse": 25.0, "map_alternating[lpn]": 22.0, "map_alternating[aelpn]": 22.5},
     }
 
 
 def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool = True) -> dict:
-    """Write the six synthetic metrics datasets under ``root``; returns {name: path}."""
+    """Write the seven synthetic metrics datasets under ``root``; returns {name: path}."""
     ids = [f"img{i}" for i in range(N)]
     paths = {name: str(root / f"{name}.nc") for name in
-             ("noise_sweep", "affine_sweep", "jacobian", "prox1d", "inverse", "adaptivity")}
+             ("noise_sweep", "affine_sweep", "jacobian", "prox1d", "inverse", "adaptivity", "blind")}
     unclipped = np.array([[[v["denoise"][s][var] for _ in ids] for s in SIGMAS] for var in VARIANTS])
     unclipped = unclipped + _jitter(unclipped.shape, 1)
     offset = np.array([v["clipped_offset"].get(var, 0.0) for var in VARIANTS])[:, None, None]
@@ -115,6 +118,14 @@ def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool
                             coords={"trained_on": ("pair", ["blur2", "blur2"]),
                                     "evaluated_on": ("pair", ["inpaint50", "blur2"]),
                                     "image": ids}), paths["adaptivity"])
+    blind_priors, blind_names = list(v["blind_argmin"]), list(v["blind_psnr"])
+    error = np.where(np.array(blind_names)[:, None] == "blind_mmse", v["blind_theta_error"], np.ones(N))
+    write_netcdf(xr.Dataset({"theta_argmin": (("prior", "image"), np.array([[v["blind_argmin"][p]] * N
+                                                                             for p in blind_priors])),
+                             "theta_error": (("estimator", "image"), error + np.abs(_jitter(error.shape, 10, 0.01))),
+                             "psnr": (("estimator", "image"), np.array([[v["blind_psnr"][e]] * N for e in blind_names])
+                                      + _jitter((len(blind_names), N), 11))},
+                            coords={"prior": blind_priors, "estimator": blind_names, "image": ids}), paths["blind"])
     return paths
 
 
@@ -147,6 +158,9 @@ BREAK = {
     "10": _set(("sample_gap",), 0.5),
     "11a": _set(("train_seconds", "unrolled"), 10.0),
     "11b": _set(("seconds", "unrolled"), 2.0),
+    "12": _set(("blind_argmin", "aelpn"), 1.5),
+    "13a": _set(("blind_theta_error",), 0.9),
+    "13b": _set(("blind_psnr", "map_alternating[aelpn]"), 26.0),
 }
 
 

@@ -95,6 +95,12 @@ def test_missing_keys_are_reported_one_line_per_key(paper_config):
         (lambda c: c["train"].update(validate_images=5), "train.validate_images"),
         (lambda c: c["noise_sweep"].update(images=5), "noise_sweep.images"),
         (lambda c: c["inverse"].update(examples=3), "inverse.examples"),
+        (lambda c: c["blind"].update(theta_min=1.0), "blind.theta_min"),  # smoke: theta_max 1.0
+        (lambda c: c["blind"].update(examples=3), "blind.examples"),
+        (lambda c: c["blind"].update(images=5), "blind.images"),  # smoke: 4 test crops
+        (lambda c: c["blind"]["alternating"].update(inits=[0.0, 1.5]), "blind.alternating.inits"),
+        (lambda c: c["blind"].update(kernel_size=17), "blind.kernel_size"),  # smoke: 16 px crops
+        (lambda c: c["model"].update(variants=["lpn", "scale"]), "blind.variants"),  # blind: lpn, aelpn
     ],
 )
 def test_cross_key_constraints_are_checked_at_validation(smoke_config, mutate, key):

@@ -1,6 +1,6 @@
 """Every learned component trains through ``aelpn.training.fit``: exact resume after an interruption right
 after a checkpoint, and a stop naming the step on a NaN or infinite loss (1-D net, conditional denoiser,
-unrolled network; the image networks in test_train.py)."""
+unrolled network, blind MMSE network; the image networks in test_train.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 import xarray as xr
 from test_inverse_models import DIVERGENCE, ICFG
 
+import aelpn.blind.training as blind_mod
 import aelpn.inverse.denoiser as denoiser_mod
 import aelpn.inverse.unrolled as unrolled_mod
 import aelpn.prox1d as prox1d_mod
@@ -26,7 +27,9 @@ def components(tmp_path, smoke_config, crops_file):
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False}, "prox1d": smoke_config["prox1d"],
            "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
                        "unrolled": {"iterations": 2, "steps": 7, "batch_size": 2, "lr": 1e-4, "grad_clip": 1.0,
-                                    "checkpoint_every": 3, "divergence": DIVERGENCE}}}
+                                    "checkpoint_every": 3, "divergence": DIVERGENCE}},
+           "blind": {**smoke_config["blind"], "network": {**smoke_config["blind"]["network"], "steps": 7,
+                                                          "checkpoint_every": 3}}}
     cfg["prox1d"].update(steps=[4, 3], lrs=[1e-2, 1e-3], average_steps=3,
                          checkpoint_every=3)  # the average of steps 5-7 spans the checkpoint at 6
     denoiser = tmp_path / "denoiser.pt"
@@ -36,6 +39,7 @@ def components(tmp_path, smoke_config, crops_file):
         "denoiser": (denoiser_mod, lambda d: denoiser_mod.train_denoiser(cfg, crops, d / "model.pt", d / "log.nc")),
         "unrolled": (unrolled_mod, lambda d: unrolled_mod.train_unrolled(cfg, "inp", crops, denoiser, d / "model.pt",
                                                                          d / "log.nc")),
+        "blind": (blind_mod, lambda d: blind_mod.train_blind(cfg, crops, denoiser, d / "model.pt", d / "log.nc")),
     }
 
 
@@ -43,7 +47,7 @@ class _Killed(Exception):
     pass
 
 
-NAMES = ["prox1d", "denoiser", "unrolled"]
+NAMES = ["prox1d", "denoiser", "unrolled", "blind"]
 
 
 @pytest.mark.parametrize("name", NAMES)

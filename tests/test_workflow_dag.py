@@ -23,6 +23,8 @@ def _expected(cfg: dict) -> dict[str, int]:
         "sweep": 2 * n_var,
         "combine_sweep": 2,
         "jacobian": 1,
+        "blind_train": 1,
+        "blind_run": 1,
         "claims": 1,
         "figure_claims": 1,
         "all": 1,

@@ -14,7 +14,7 @@ from workflow_utils import snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
-METRICS = ["noise_sweep", "affine_sweep", "prox1d", "training", "inverse", "adaptivity"]
+METRICS = ["noise_sweep", "affine_sweep", "prox1d", "training", "inverse", "adaptivity", "blind"]
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "workflow" / "notebooks"
 
 
@@ -67,7 +67,7 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
         assert ds.attrs["Conventions"].startswith("CF-")
         for var in ds.data_vars.values():
             assert "long_name" in var.attrs and "units" in var.attrs, var.name
-            if var.dtype.kind == "f" and name not in ("training", "inverse") and var.name != "regularizer":
+            if var.dtype.kind == "f" and name not in ("training", "inverse", "blind") and var.name != "regularizer":
                 assert np.isfinite(var.values).all(), (name, var.name)
     # f(0) = 0 for the homogeneous model, so its regularizer can be inverted at least around 0; the smoke-trained
     # 1-D LPN may have a range that misses the grid (NaN where the inversion fails, as documented).
@@ -79,6 +79,14 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
     for metric in ("psnr", "ssim", "seconds"):
         assert np.isfinite(inverse[metric].where(ran, 0.0)).all(), metric
         assert inverse[metric].where(~ran).isnull().all(), metric
+    blind = _open(workdir / "results/metrics/blind.nc")
+    assert list(blind["prior"].values) == cfg["blind"]["variants"]
+    assert blind["objective"].dims == ("prior", "theta_grid", "image")
+    estimated = blind["blind"] == 1
+    for name in ("objective", "theta_argmin", "alternating_objective", "psnr", "ssim", "theta_true"):
+        assert np.isfinite(blind[name]).all(), name
+    assert np.isfinite(blind["theta_estimate"].where(estimated, 0.0)).all()
+    assert blind["theta_estimate"].where(~estimated).isnull().all()
 
 
 def test_every_dataset_selects_each_dimension_by_keyword(smoke_run):
@@ -108,7 +116,7 @@ def test_claims_table_has_one_row_per_claim(smoke_run):
 
 def test_two_runs_give_identical_metrics(smoke_run, tmp_path):
     """A second run from nothing of every metrics file (data, training, 1-D study, sweeps, inverse problems,
-    adaptivity) matches the first."""
+    adaptivity, blind deblurring) matches the first."""
     cfg, first, _ = smoke_run
     configfile = write_config(cfg, tmp_path)
     targets = [f"results/metrics/{name}.nc" for name in METRICS]

@@ -125,6 +125,18 @@ def _cmd_inverse_adaptivity(a):
     evaluate_adaptivity(load(a.config, partial=True), a.crops, a.unrolled, a.out)
 
 
+def _cmd_blind_train(a):
+    from aelpn.blind.training import train_blind
+
+    train_blind(load(a.config, partial=True), a.crops, a.denoiser, a.out, a.train_log)
+
+
+def _cmd_blind_run(a):
+    from aelpn.blind.evaluate import run_blind
+
+    run_blind(load(a.config, partial=True), a.crops, a.prior, a.network, a.out)
+
+
 def _cmd_jacobian(a):
     cfg = load(a.config, partial=True)
     from aelpn.jacobian import measure_jacobian
@@ -137,7 +149,7 @@ def _cmd_claims(a):
     from aelpn.claims import ClaimData, failed, run_claims
 
     data = ClaimData(noise_sweep=a.noise_sweep, affine_sweep=a.affine_sweep, jacobian=a.jacobian, prox1d=a.prox1d,
-                     inverse=a.inverse, adaptivity=a.adaptivity)
+                     inverse=a.inverse, adaptivity=a.adaptivity, blind=a.blind)
     bad = failed(run_claims(cfg, data, a.out))
     if a.strict and bad:
         print(f"aelpn: claims not holding (--strict): {', '.join(bad)}", file=sys.stderr)
@@ -275,6 +287,24 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("unrolled", nargs="+", help="the unrolled networks ({problem}.pt) of every trained_on problem")
     q.set_defaults(func=_cmd_inverse_adaptivity)
 
+    p = sub.add_parser("blind", help="blind deblurring: MAP landscape vs blind MMSE").add_subparsers(dest="action",
+                                                                                                   required=True)
+    q = p.add_parser("train", help="train the blind MMSE network on the blur family")
+    _config_arg(q)
+    q.add_argument("--crops", required=True, help="training crops (netCDF)")
+    q.add_argument("--denoiser", required=True, help="trained conditional denoiser (initialization of the HQS)")
+    q.add_argument("--out", required=True, help="weights (.pt)")
+    q.add_argument("--train-log", required=True, help="training log (netCDF)")
+    q.set_defaults(func=_cmd_blind_train)
+    q = p.add_parser("run", help="J(theta) landscape, alternating MAP, blind MMSE and non-blind bounds (blind.nc)")
+    _config_arg(q)
+    q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
+    q.add_argument("--prior", nargs="+", required=True,
+                   help="the proximal networks of blind.variants, in that order (results/models/{variant}/model.pt)")
+    q.add_argument("--network", required=True, help="trained blind network (.pt)")
+    q.add_argument("--out", required=True, help="results file (blind.nc)")
+    q.set_defaults(func=_cmd_blind_run)
+
     q = sub.add_parser("jacobian", help="Jacobian asymmetry of every trained variant on evaluation images (claim 5)")
     _config_arg(q)
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
@@ -284,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("claims", help="check the paper's and the notes' claims on the metrics datasets")
     _config_arg(q)
-    for name in ("noise-sweep", "affine-sweep", "jacobian", "prox1d", "inverse", "adaptivity"):
+    for name in ("noise-sweep", "affine-sweep", "jacobian", "prox1d", "inverse", "adaptivity", "blind"):
         q.add_argument(f"--{name}", default=None,
                        help=f"{name.replace('-', '_')}.nc (absent: the claims that need it are 'not measured')")
     q.add_argument("--out", required=True, help="claims table (netCDF, dim claim)")

@@ -91,15 +91,36 @@ def cross_key_problems(cfg: dict) -> list[str]:
                        f"noise_sweep.images = {images}")
     if has("data"):
         n_test = cfg["data"]["max_images"].get(cfg["data"]["splits"]["evaluate"])
-        for section in ("noise_sweep", "affine_sweep", "inverse"):
+        for section in ("noise_sweep", "affine_sweep", "inverse", "blind"):
             images = cfg.get(section, {}).get("images")
             if n_test is not None and images is not None and images > n_test:
                 out.append(f"config key '{section}.images': {images} > the {n_test} evaluation crops of "
                            f"data.max_images.{cfg['data']['splits']['evaluate']}")
+    if has("blind"):
+        out += _blind_problems(cfg)
     if has("inverse"):
         i = cfg["inverse"]
         if i["images"] is not None and i["examples"] > i["images"]:
             out.append(f"config key 'inverse.examples': {i['examples']} > inverse.images = {i['images']}")
+    return out
+
+
+def _blind_problems(cfg: dict) -> list[str]:
+    """Cross-key constraints of the ``blind`` section (issue 11)."""
+    b, out = cfg["blind"], []
+    if not b["theta_min"] < b["theta_max"]:
+        out.append(f"config key 'blind.theta_min': {b['theta_min']} must be below blind.theta_max = {b['theta_max']}")
+    if b["images"] is not None and b["examples"] > b["images"]:
+        out.append(f"config key 'blind.examples': {b['examples']} > blind.images = {b['images']}")
+    beyond = [t for t in b["alternating"]["inits"] if t > b["theta_max"]]
+    if beyond:
+        out.append(f"config key 'blind.alternating.inits': {beyond} lie beyond blind.theta_max = {b['theta_max']}")
+    if "data" in cfg and b["kernel_size"] > cfg["data"]["crop_size"]:
+        out.append(f"config key 'blind.kernel_size': {b['kernel_size']} > data.crop_size = {cfg['data']['crop_size']}")
+    if "model" in cfg:
+        missing = [v for v in b["variants"] if v not in cfg["model"]["variants"]]
+        if missing:
+            out.append(f"config key 'blind.variants': {missing} not in model.variants {cfg['model']['variants']}")
     return out
 
 

@@ -26,6 +26,7 @@ KINDS = {
     "proxnet": "aelpn.models.build:build_from_spec",
     "denoiser": "aelpn.inverse.denoiser:denoiser_from_spec",
     "unrolled": "aelpn.inverse.unrolled:unrolled_from_spec",
+    "blind": "aelpn.blind.network:blind_from_spec",
 }
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor)
 

@@ -7,6 +7,7 @@ CLAIMS_METRICS = {
     "jacobian": "results/metrics/jacobian.nc",
     "prox1d": "results/metrics/prox1d.nc",
     "inverse": "results/metrics/inverse.nc",
+    "blind": "results/metrics/blind.nc",
 }
 # The cross-operator evaluation of the unrolled networks exists when the config lists adaptivity pairs.
 if config["inverse"].get("adaptivity"):

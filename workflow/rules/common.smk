@@ -35,6 +35,8 @@ MEM_MB = {
     "inverse_unrolled": 8000,
     "inverse_run": 8000,
     "inverse_adaptivity": 8000,
+    "blind_train": 4000,
+    "blind_run": 4000,
 }
 
 # Every rule file appends the figures and report tables it renders, and the datasets no figure reads; `rule all`

@@ -12,6 +12,8 @@ FIGURE_SOURCES = {
     "inverse_grid": ("results/metrics/inverse.nc", {}),
     "inverse_iterations": ("results/metrics/inverse.nc", {}),
     "inverse_uncertainty": ("results/metrics/inverse.nc", {}),
+    "blind_landscape": ("results/metrics/blind.nc", {}),
+    "blind_results": ("results/metrics/blind.nc", {}),
 }
 
 for _figure, (_metrics, _extra) in FIGURE_SOURCES.items():

@@ -76,3 +76,11 @@ def adaptivity_psnr(path) -> xr.DataArray:
         psnr = psnr.isel(pair=np.flatnonzero(psnr.notnull().any("image").values))
         psnr = psnr.reset_index("pair")
     return psnr.transpose("pair", "image")
+
+
+def blind(path) -> xr.Dataset:
+    """blind.nc (estimator, prior, theta_grid, image, ...): J(theta) landscape, width estimates and PSNR."""
+    ds = _open(path, "blind.nc")
+    for variable in ("theta_argmin", "theta_error", "psnr"):
+        _require(ds, variable, "blind.nc")
+    return ds

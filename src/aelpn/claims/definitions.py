@@ -77,6 +77,7 @@ class ClaimData:
     prox1d: str | None = None
     inverse: str | None = None
     adaptivity: str | None = None
+    blind: str | None = None
     _cache: dict = field(default_factory=dict)
 
     def get(self, name: str, *args):
@@ -84,7 +85,8 @@ class ClaimData:
         if key not in self._cache:
             reader = {"noise_sweep": datasets.noise_sweep_psnr, "affine_sweep": datasets.equivariance_psnr,
                       "jacobian": datasets.jacobian_asymmetry, "prox1d": datasets.prox_max_error,
-                      "inverse": datasets.inverse, "adaptivity": datasets.adaptivity_psnr}[name]
+                      "inverse": datasets.inverse, "adaptivity": datasets.adaptivity_psnr,
+                      "blind": datasets.blind}[name]
             self._cache[key] = reader(getattr(self, name), *args)
         return self._cache[key]
 
@@ -259,6 +261,36 @@ def _inference_time(data: ClaimData, cfg: dict) -> Measurement:
     return Measurement(np.array(rows), problems, "max")
 
 
+# --- blind deblurring (the notes' last slides, Nguyen, Pauwels & Weiss 2024) ---------------------------------------
+
+def _map_argmin(data: ClaimData, cfg: dict) -> Measurement:
+    argmin = data.get("blind")["theta_argmin"]
+    return Measurement(argmin.transpose("prior", "image").values, [str(p) for p in argmin["prior"].values], "max")
+
+
+def _blind_estimator(ds: xr.Dataset, name: str) -> str:
+    if name not in ds["estimator"].values:
+        raise NotMeasured(f"blind.nc has no estimator {name}")
+    return name
+
+
+def _mmse_theta_error(data: ClaimData, cfg: dict) -> Measurement:
+    ds = data.get("blind")
+    mmse = _blind_estimator(ds, "blind_mmse")
+    return Measurement(ds["theta_error"].sel(estimator=mmse).values[None], [mmse], "max")
+
+
+def _mmse_over_map(data: ClaimData, cfg: dict) -> Measurement:
+    ds = data.get("blind")
+    mmse = _blind_estimator(ds, "blind_mmse")
+    psnr = ds["psnr"]
+    cells = [str(e) for e in ds["estimator"].values if str(e).startswith("map_alternating[")]
+    if not cells:
+        raise NotMeasured("blind.nc has no alternating joint MAP estimator (blind.variants)")
+    rows = [(psnr.sel(estimator=mmse) - psnr.sel(estimator=e)).values for e in cells]
+    return Measurement(np.array(rows), cells, "min")
+
+
 # --- the table ------------------------------------------------------------------------------------------------
 
 def _denoising(cfg: dict) -> str:
@@ -336,4 +368,13 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("11b", f"{NOTES}: inference time", "the unrolled network infers faster than PnP-ADMM",
           "max over problems of mean per-image s(unrolled) / s(pnp_admm[claims.pnp_prior])", "ratio", _fixed("n/a"),
           _below("unrolled_inference_ratio_max"), _inference_time),
+    Claim("12", f"{NOTES}: MAP for blind deblurring", "MAP's global minimum is at theta = 0 for the learned prior",
+          "max over blind.variants of the mean grid argmin of J(theta)", "pixel", _fixed("n/a"),
+          _below("blind_map_theta_max"), _map_argmin),
+    Claim("13a", f"{NOTES}: the MMSE behaves differently", "the blind MMSE network recovers the blur width",
+          "mean |theta_hat - theta| of the blind MMSE network", "pixel", _fixed("n/a"),
+          _below("blind_theta_tolerance"), _mmse_theta_error),
+    Claim("13b", f"{NOTES}: unrolled works for blind problems", "the blind MMSE network beats joint MAP in PSNR",
+          "min over priors of PSNR(blind MMSE) - PSNR(alternating joint MAP)", "dB", _fixed("clipped"),
+          _above("blind_mmse_margin_db"), _mmse_over_map),
 )

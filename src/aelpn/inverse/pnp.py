@@ -74,10 +74,12 @@ def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None,
 
 
 @torch.no_grad()
-def pnp_admm(data, prox, sigma_train: float, lam: float, max_iter: int, tol: float, x_true=None) -> Solution:
-    """Scaled ADMM with rho = lam / sigma_train^2: x = prox_{f/rho}(z - u); z = D(x + u); u = u + x - z."""
+def pnp_admm(data, prox, sigma_train: float, lam: float, max_iter: int, tol: float, x_true=None,
+             z0: torch.Tensor | None = None) -> Solution:
+    """Scaled ADMM with rho = lam / sigma_train^2: x = prox_{f/rho}(z - u); z = D(x + u); u = u + x - z, from
+    z = ``z0`` (a warm start, e.g. the solution of a neighbouring problem; default ``data.init()``) and u = 0."""
     rho = lam / sigma_train**2
-    z0 = data.init()
+    z0 = data.init() if z0 is None else z0
 
     def step(s, k):
         x = data.prox(s["z"] - s["u"], 1.0 / rho)

@@ -1,0 +1,94 @@
+"""Blind deblurring end to end on tiny models (issue 11): the blind network through the training loop and its
+model file, then ``aelpn blind run``: blind.nc has every dimension and variable, values wherever they are
+expected (NaN only for the width of the non-blind estimators), and the configured grid, inits and estimators."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import aelpn
+from aelpn.blind.network import BlindUnrolled
+from aelpn.blind.training import train_blind
+from aelpn.cli import main
+from aelpn.inverse.denoiser import build_denoiser
+from aelpn.io import read_netcdf
+from aelpn.modelfile import save_model
+from model_helpers import image_model
+
+DIMS = {"objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "theta_grid", "image"),
+        "regularizer": ("prior", "theta_grid", "image"), "psnr_grid": ("prior", "theta_grid", "image"),
+        "theta_argmin": ("prior", "image"), "alternating_theta": ("prior", "init", "round", "image"),
+        "alternating_objective": ("prior", "init", "round", "image"), "theta_estimate": ("estimator", "image"),
+        "theta_error": ("estimator", "image"), "psnr": ("estimator", "image"), "ssim": ("estimator", "image"),
+        "seconds": ("estimator", "image"), "reconstruction": ("estimator", "example", "channel", "y", "x"),
+        "measurement": ("example", "channel", "y", "x"), "truth": ("example", "channel", "y", "x"),
+        "theta_true": ("image",)}
+
+
+@pytest.fixture
+def blind_cfg(smoke_config):
+    cfg = copy.deepcopy(smoke_config)
+    cfg["compute"]["device"] = "cpu"
+    cfg["blind"]["network"].update(steps=3, checkpoint_every=2)
+    return cfg
+
+
+@pytest.fixture
+def trained(tmp_path, blind_cfg, crops_file):
+    """Crops, the proximal networks of blind.variants (small random models) and a trained blind network."""
+    crops = crops_file(tmp_path / "test.nc", "test", 3, 16)
+    denoiser = save_model(build_denoiser(3, blind_cfg["inverse"]["denoiser"], seed=0), tmp_path / "denoiser.pt",
+                          "denoiser", extra={"steps": 0, "train_seconds": 0.0, "device": "cpu"})
+    priors = []
+    for variant in blind_cfg["blind"]["variants"]:
+        path = tmp_path / "models" / variant / "model.pt"
+        priors.append(str(save_model(image_model(variant, channels=3, size=16).float(), path,
+                                     extra={"train_seconds": 1.0, "device": "cpu"})))
+    train_blind(blind_cfg, crops, denoiser, tmp_path / "blind.pt", tmp_path / "blind_log.nc")
+    return crops, priors, tmp_path / "blind.pt"
+
+
+def test_blind_network_model_file_and_log(trained, blind_cfg):
+    _, _, network = trained
+    net = aelpn.load_model(network, device="cpu")
+    assert isinstance(net, BlindUnrolled) and len(net.unrolled.denoisers) == blind_cfg["blind"]["network"]["iterations"]
+    y = torch.rand((2, 3, 16, 16), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        x, theta = net(y)
+    assert x.shape == y.shape and ((theta >= 0) & (theta <= blind_cfg["blind"]["theta_max"])).all()
+    log = read_netcdf(network.parent / "blind_log.nc")
+    assert log.sizes["step"] == 3 and np.isfinite(log["theta_mse"]).all() and np.isfinite(log["image_mse"]).all()
+
+
+def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
+    crops, priors, network = trained
+    bcfg = blind_cfg["blind"]
+    cfg = {k: blind_cfg[k] for k in ("seed", "train", "blind")}
+    out = tmp_path / "blind.nc"
+    assert main(["blind", "run", "--config", json.dumps(cfg), "--crops", str(crops), "--prior", *priors,
+                 "--network", str(network), "--out", str(out)]) == 0
+    ds = read_netcdf(out)
+    for name, dims in DIMS.items():
+        assert ds[name].dims == dims, name
+        assert "long_name" in ds[name].attrs and "units" in ds[name].attrs, name
+    assert list(ds["prior"].values) == bcfg["variants"]
+    assert np.allclose(ds["theta_grid"].values, np.linspace(0, bcfg["theta_max"], bcfg["grid_points"]))
+    assert np.allclose(ds["init"].values, bcfg["alternating"]["inits"])
+    assert ds.sizes["round"] == bcfg["alternating"]["rounds"] + 1 and ds.sizes["image"] == bcfg["images"]
+    blind = [f"{m}[{v}]" for m in ("map_grid", "map_alternating") for v in bcfg["variants"]] + ["blind_mmse"]
+    bounds = [f"pnp_true_theta[{v}]" for v in bcfg["variants"]] + ["unrolled_true_theta"]
+    assert set(ds["estimator"].values) == set(blind + bounds)
+    assert (ds["blind"].sel(estimator=blind) == 1).all() and (ds["blind"].sel(estimator=bounds) == 0).all()
+    for name in DIMS:
+        values = ds[name].sel(estimator=blind) if name in ("theta_estimate", "theta_error") else ds[name]
+        assert np.isfinite(values.values).all(), name
+    assert ds["theta_estimate"].sel(estimator=bounds).isnull().all()
+    assert ((ds["theta_true"] >= bcfg["theta_min"]) & (ds["theta_true"] <= bcfg["theta_max"])).all()
+    assert np.isin(ds["theta_argmin"].values, ds["theta_grid"].values).all()
+    alt = ds["alternating_objective"].values
+    assert (np.diff(alt, axis=2) <= 1e-9 * np.abs(alt[:, :, :-1])).all(), "the alternating MAP raised J"

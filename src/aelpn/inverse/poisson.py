@@ -28,6 +28,19 @@ def conjugate_gradient(apply, rhs: torch.Tensor, iterations: int) -> torch.Tenso
     return d
 
 
+def backtrack(feasible, objective, current: torch.Tensor, halvings: int = 40) -> torch.Tensor:
+    """Per-image step length t of a damped Newton step: from t = 1, halved for each image until ``feasible(t)``
+    and ``objective(t) <= current`` (both (B,) functions of the (B,) step lengths); 0 for an image where
+    ``halvings`` halvings do not get there."""
+    t = torch.ones_like(current)
+    for _ in range(halvings):
+        better = feasible(t) & (objective(t) <= current)
+        if bool(better.all()):
+            break
+        t = torch.where(better, t, t / 2)
+    return torch.where(better, t, torch.zeros_like(t))
+
+
 class PoissonLikelihood(dinv.optim.DataFidelity):
     """f(x) = c * sum_i [(Ax + b)_i - y_i log (Ax + b)_i], the Poisson negative log-likelihood (up to constants)
     of normalized counts y, with c = ``photons``, as a deepinv data fidelity (fn, grad, prox take x, y and the
@@ -98,16 +111,9 @@ class PoissonLikelihood(dinv.optim.DataFidelity):
         weight = y / u.pow(2)
         g = gamma_b * c * At(1 - y / u) + (x - z)
         step = conjugate_gradient(lambda v: gamma_b * c * At(weight * A(v)) + v, -g, self.cg_iterations)
-        t = torch.ones(z.shape[0], dtype=z.dtype, device=z.device)
         with torch.no_grad():
-            current = self._objective(x, z, gamma, y, physics)
-            au, astep = u.detach(), A(step.detach())
-            for _ in range(40):
-                feasible = ((au + t.view(shape) * astep) > 0).flatten(1).all(1)
-                trial = x.detach() + t.view(shape) * step.detach()
-                better = feasible & (self._objective(trial, z, gamma, y, physics) <= current)
-                if bool(better.all()):
-                    break
-                t = torch.where(better, t, t / 2)
-            t = torch.where(better, t, torch.zeros_like(t))
+            au, astep, xd, sd = u.detach(), A(step.detach()), x.detach(), step.detach()
+            t = backtrack(lambda t: ((au + t.view(shape) * astep) > 0).flatten(1).all(1),
+                          lambda t: self._objective(xd + t.view(shape) * sd, z, gamma, y, physics),
+                          self._objective(x, z, gamma, y, physics))
         return x + t.view(shape) * step

@@ -5,8 +5,8 @@ read it."""
 
 from __future__ import annotations
 
-from aelpn.inverse.methods import (continuation, diffpir, dps, pnp_admm, pnp_fixed, pnp_pgd, red, ula,
-                                   unrolled)
+from aelpn.inverse.methods import (admm_annealed, admm_diffusion, continuation, diffpir, dps, pnp_admm,
+                                   pnp_admm_anscombe, pnp_admm_wls, pnp_fixed, pnp_pgd, red, ula, unrolled)
 from aelpn.inverse.methods.base import Method
 
 METHODS: dict[str, Method] = {m.name: m for m in (
@@ -19,6 +19,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     diffpir.METHOD,
     dps.METHOD,
     ula.METHOD,
+    admm_annealed.METHOD,
+    admm_diffusion.METHOD,
+    pnp_admm_wls.METHOD,
+    pnp_admm_anscombe.METHOD,
 )}
 
 

@@ -1,0 +1,18 @@
+"""PnP-ADMM on a Poisson problem with the Gaussian approximation of its likelihood in the x-update: weighted
+least squares with variance (y + b) / c, f_WLS(x) = (c/2) sum_i (Ax + b - y)_i^2 / (y_i + b)
+(aelpn.inverse.poisson_gaussian.PoissonWLS); z-update and rho = lam / s^2 as ``pnp_admm``, with each trained
+proximal network."""
+
+from aelpn.inverse.methods.base import Estimate, Method
+
+
+def solve(data, prior, section, seed, x_true) -> Estimate:
+    from aelpn.inverse import pnp, poisson_gaussian
+
+    wls = poisson_gaussian.approximation("wls", data, section)
+    sol = pnp.pnp_admm(wls, prior.network, prior.sigma, section["lam"], section["max_iter"], section["tol"], x_true)
+    return Estimate(sol.x, sol.iterations, sol.psnr_trace)
+
+
+METHOD = Method("pnp_admm_wls", prior="proximal_network", likelihoods=("poisson",), trace="max_iter",
+                solve=solve, map_weight="lam")

@@ -26,6 +26,8 @@ KINDS = {
     "proxnet": "aelpn.models.build:build_from_spec",
     "denoiser": "aelpn.inverse.denoiser:denoiser_from_spec",
     "unrolled": "aelpn.inverse.unrolled:unrolled_from_spec",
+    "flow": "aelpn.inverse.flow:flow_from_spec",
+    "vae": "aelpn.inverse.vae:vae_from_spec",
 }
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aelpn.inverse.methods import (continuation, diffpir, dps, pnp_admm, pnp_fixed, pnp_pgd, red, ula,
                                    unrolled)
+from aelpn.inverse.methods import flow_admm, flow_posterior, pnp_flow, vae_admm
 from aelpn.inverse.methods.base import Method
 
 METHODS: dict[str, Method] = {m.name: m for m in (
@@ -19,6 +20,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     diffpir.METHOD,
     dps.METHOD,
     ula.METHOD,
+    pnp_flow.METHOD,
+    flow_admm.METHOD,
+    flow_posterior.METHOD,
+    vae_admm.METHOD,
 )}
 
 

@@ -7,7 +7,8 @@ negative ELBO per pixel, (||x - Dec(w)||^2 / (2 s_d^2) + KL(q(w|x) || N(0, I))) 
 (reparametrisation, e from a seeded generator).
 
 Projection (MAP in latent space): P(v) = Dec(w*) with w* = argmin_w J(w), J(w) = ||Dec(w) - v||^2 + beta ||w||^2,
-by ``steps`` gradient steps from w_0 = mu(v) with a per-image backtracking (Armijo) step, so J never increases."""
+by ``steps`` gradient steps from w_0 = mu(v) with a per-image adaptive step (doubled after a step that does not
+increase J, halved and the step refused otherwise), so J never increases."""
 
 from __future__ import annotations
 
@@ -75,8 +76,9 @@ def projection_objective(vae: ConvVAE, w: torch.Tensor, v: torch.Tensor, beta: f
 
 
 def latent_map(vae: ConvVAE, v: torch.Tensor, beta: float, steps: int, step_size: float) -> torch.Tensor:
-    """w* ~ argmin_w J(w) by ``steps`` gradient steps from w_0 = mu(v): each image tries w - eta grad J and keeps it
-    when J does not increase (then eta is kept), else halves its eta and stays (backtracking; J is monotone)."""
+    """w* ~ argmin_w J(w) by ``steps`` gradient steps from w_0 = mu(v), eta starting at ``step_size``: each image
+    tries w - eta grad J and keeps it when J does not increase (then doubles its eta), else stays and halves its eta
+    (adaptive backtracking: J never increases)."""
     with torch.enable_grad():
         w = vae.encode(v)[0].detach()
         eta = torch.full((w.shape[0],), float(step_size), dtype=w.dtype, device=w.device)
@@ -93,7 +95,7 @@ def latent_map(vae: ConvVAE, v: torch.Tensor, beta: float, steps: int, step_size
             w = torch.where(better.view(shape), trial.detach(), w)
             grad = torch.where(better.view(shape), trial_grad, grad)
             value = torch.where(better, trial_value.detach(), value)
-            eta = torch.where(better, eta, eta / 2)
+            eta = torch.where(better, 2 * eta, eta / 2)
     return w
 
 

@@ -1,7 +1,9 @@
 # PnP vs unrolled vs diffusion on inverse problems (issue 5): a conditional denoiser, one unrolled network
 # per problem, the generative priors (flow-matching model, VAE; issue 12), one job per (algorithm, problem) on the evaluation crops, their combination (its four figures are
 # in figures.smk, its table in tables.smk), the cross-operator evaluation of the unrolled networks. The methods and
-# the prior kinds they need come from the method registry (aelpn.inverse.methods.registry).
+# the prior kinds they need come from the method registry (aelpn.inverse.methods.registry). The denoiser and the
+# unrolled networks head the longest chain of jobs (every diffusion, Langevin and unrolled run waits for them), so
+# they get one thread each and a priority: on a 2-core machine they train beside the proximal networks.
 from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
 
 INVERSE = config["inverse"]
@@ -22,7 +24,8 @@ rule inverse_denoiser:
         log="results/models/inverse/denoiser_log.nc",
     params:
         cfg=job_config("compute", "inverse"),
-    threads: 2
+    threads: 1
+    priority: 20
     resources:
         mem_mb=MEM_MB["inverse_denoiser"],
     conda:
@@ -45,7 +48,8 @@ rule inverse_unrolled:
         log="results/models/inverse/unrolled/{problem}_log.nc",
     params:
         cfg=job_config("compute", "inverse"),
-    threads: 2
+    threads: 1
+    priority: 10
     resources:
         mem_mb=MEM_MB["inverse_unrolled"],
     conda:

@@ -1,7 +1,7 @@
 # PnP vs unrolled vs diffusion on inverse problems (issue 5): a conditional denoiser, one unrolled network
-# per problem, the generative priors (flow-matching model, VAE; issue 12), one job per (algorithm, problem) on the evaluation crops, their combination (its four figures are
-# in figures.smk, its table in tables.smk), the cross-operator evaluation of the unrolled networks. The methods and
-# the prior kinds they need come from the method registry (aelpn.inverse.methods.registry). The denoiser and the
+# per problem, the generative priors (flow-matching model, VAE; issue 12), one job per (algorithm, problem) on the
+# evaluation crops, their combination (its four figures are in figures.smk, its table in tables.smk), the
+# cross-operator evaluation of the unrolled networks. The methods and the prior kinds they need come from the method registry (aelpn.inverse.methods.registry). The denoiser and the
 # unrolled networks head the longest chain of jobs (every diffusion, Langevin and unrolled run waits for them), so
 # they get one thread each and a priority: on a 2-core machine they train beside the proximal networks.
 from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
@@ -71,7 +71,7 @@ rule inverse_flow:
         log="results/models/inverse/flow_log.nc",
     params:
         cfg=job_config("compute", "inverse"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=MEM_MB["inverse_flow"],
     conda:
@@ -93,7 +93,7 @@ rule inverse_vae:
         log="results/models/inverse/vae_log.nc",
     params:
         cfg=job_config("compute", "inverse"),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=MEM_MB["inverse_vae"],
     conda:

@@ -3,7 +3,8 @@
 # evaluation crops, their combination (its four figures are in figures.smk, its table in tables.smk), the
 # cross-operator evaluation of the unrolled networks. The methods and the prior kinds they need come from the
 # method registry (aelpn.inverse.methods.registry). The denoiser and the unrolled networks head the longest
-# chain of jobs (every diffusion, Langevin and unrolled run waits for them), so they get one thread each and a priority: on a 2-core machine they train beside the proximal networks.
+# chain of jobs (every diffusion, Langevin and unrolled run waits for them), so they get one thread each and a
+# priority: on a 2-core machine they train beside the proximal networks.
 from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
 
 INVERSE = config["inverse"]

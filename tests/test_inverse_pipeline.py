@@ -8,6 +8,8 @@ import pytest
 
 from aelpn.combine import CombineError
 from aelpn.inverse.denoiser import train_denoiser
+from aelpn.inverse.flow import train_flow
+from aelpn.inverse.vae import train_vae
 from aelpn.inverse.adaptivity import evaluate_adaptivity
 from aelpn.inverse.combine import combine_inverse
 from aelpn.inverse.jobs import adaptivity_pairs, estimators, jobs
@@ -28,6 +30,8 @@ def pipeline(tmp_path_factory, crops_file):
     size = cfg["data"]["crop_size"]
     train, test = crops_file(tmp / "train.nc", "train", 8, size), crops_file(tmp / "test.nc", "test", 3, size)
     train_denoiser(cfg, train, tmp / "denoiser.pt", tmp / "denoiser_log.nc")
+    train_flow(cfg, train, tmp / "flow.pt", tmp / "flow_log.nc")
+    train_vae(cfg, train, tmp / "vae.pt", tmp / "vae_log.nc")
     models = []
     for i, variant in enumerate(cfg["model"]["variants"]):
         path = tmp / "models" / variant / "model.pt"
@@ -41,7 +45,7 @@ def pipeline(tmp_path_factory, crops_file):
     outs = []
     for algorithm, problem in jobs(cfg["inverse"]):
         prior = {"proximal_network": models, "denoiser": [tmp / "denoiser.pt"],
-                 "unrolled": [unrolled[problem]]}[get(algorithm).prior]
+                 "unrolled": [unrolled[problem]], "flow": [tmp / "flow.pt"], "vae": [tmp / "vae.pt"]}[get(algorithm).prior]
         out = tmp / "runs" / problem / f"{algorithm}.nc"
         run_job(cfg, algorithm, problem, test, prior, out)
         outs.append(out)
@@ -68,7 +72,9 @@ def test_combined_results_have_every_method_and_problem(pipeline):
     assert bool((ula.sel(problem="inpaint50") > 0).all())
     sampled = ds["psnr_sample"].sel(estimator="ula", problem="inpaint50")
     assert np.isfinite(sampled).all() and not np.array_equal(sampled, ds["psnr"].sel(estimator="ula", problem="inpaint50"))
-    assert ds["psnr_sample"].drop_sel(estimator="ula").isnull().all()
+    flow = ds.sel(estimator="flow_posterior", problem="inpaint50")  # its estimate is its one posterior sample
+    assert np.isfinite(flow["psnr_sample"]).all() and np.array_equal(flow["psnr_sample"], flow["psnr"])
+    assert ds["psnr_sample"].drop_sel(estimator=["ula", "flow_posterior"]).isnull().all()
     for var in ds.data_vars.values():
         assert "long_name" in var.attrs and "units" in var.attrs
 
@@ -94,9 +100,11 @@ def test_paper_dag_has_every_inverse_job(tmp_path, paper_config):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     counts = job_counts(out.stdout)
     icfg = paper_config["inverse"]
-    assert counts["inverse_run"] == len(jobs(icfg)) == 42  # 9 methods x 5 problems, less the Gaussian-only pnp_pgd, dps, ula on the Poisson one
+    # 13 methods x 5 problems, less the Gaussian-only pnp_pgd, dps, ula, pnp_flow, flow_posterior on the Poisson one
+    assert counts["inverse_run"] == len(jobs(icfg)) == 60
     assert counts["inverse_unrolled"] == len(icfg["problems"])
     assert counts["inverse_denoiser"] == counts["inverse_combine"] == counts["inverse_adaptivity"] == 1
+    assert counts["inverse_flow"] == counts["inverse_vae"] == 1
     for figure in ("table", "grid", "iterations", "uncertainty"):
         assert counts[f"figure_inverse_{figure}"] == 1
 

@@ -138,5 +138,7 @@ def test_map_weight_is_each_map_methods_own_lam(paper_config):
     assert map_weight(icfg, "pnp_admm") == icfg["pnp_admm"]["lam"] == 1.0
     assert map_weight(icfg, "pnp_pgd") == icfg["pnp_pgd"]["lam"] == 100.0
     assert map_weight(icfg, "red") == icfg["red"]["lam"]
-    for name in ("continuation", "pnp_fixed", "unrolled", "diffpir", "dps", "ula"):
+    assert map_weight(icfg, "vae_admm") == icfg["vae_admm"]["lam"]
+    for name in ("continuation", "pnp_fixed", "unrolled", "diffpir", "dps", "ula", "pnp_flow", "flow_admm",
+                 "flow_posterior"):
         assert map_weight(icfg, name) != map_weight(icfg, name)  # NaN

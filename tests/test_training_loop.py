@@ -1,6 +1,6 @@
 """Every learned component trains through ``aelpn.training.fit``: exact resume after an interruption right
 after a checkpoint, and a stop naming the step on a NaN or infinite loss (1-D net, conditional denoiser,
-unrolled network, blind MMSE network; the image networks in test_train.py)."""
+unrolled network, blind MMSE network, flow-matching model, VAE; the image networks in test_train.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,19 @@ from test_inverse_models import DIVERGENCE, ICFG
 
 import aelpn.blind.training as blind_mod
 import aelpn.inverse.denoiser as denoiser_mod
+import aelpn.inverse.flow as flow_mod
 import aelpn.inverse.unrolled as unrolled_mod
+import aelpn.inverse.vae as vae_mod
 import aelpn.prox1d as prox1d_mod
 from aelpn.io import read_netcdf
 from aelpn.training import NonFiniteLossError, Step, checkpoint_path, state
 
 DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 8,
         "batch_size": 2, "lr": 1e-3, "checkpoint_every": 3, "divergence": DIVERGENCE}
+FLOW = {"width": 4, "blocks": 1, "pixel_std": 0.25, "t_min": 0.001, "t_max": 0.999, "steps": 8, "batch_size": 2,
+        "lr": 1e-3, "checkpoint_every": 3, "divergence": DIVERGENCE}
+VAE = {"width": 4, "latent_channels": 2, "decoder_std": 0.1, "steps": 8, "batch_size": 2, "lr": 1e-3,
+       "checkpoint_every": 3, "divergence": DIVERGENCE}
 
 
 @pytest.fixture
@@ -25,7 +31,8 @@ def components(tmp_path, smoke_config, crops_file):
     """name -> (module, train(out_dir)): each writes out_dir/model.pt and out_dir/log.nc."""
     crops = crops_file(tmp_path / "train.nc", "train", 8, 16)
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False}, "prox1d": smoke_config["prox1d"],
-           "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
+           "inverse": {**ICFG, "denoiser": DCFG, "flow": FLOW, "vae": VAE,
+                       "continuation": {"sigma_start": 0.19, "lam": 0.23},
                        "unrolled": {"iterations": 2, "steps": 7, "batch_size": 2, "lr": 1e-4, "grad_clip": 1.0,
                                     "checkpoint_every": 3, "divergence": DIVERGENCE}},
            "blind": {**smoke_config["blind"], "network": {**smoke_config["blind"]["network"], "steps": 7,
@@ -40,6 +47,8 @@ def components(tmp_path, smoke_config, crops_file):
         "unrolled": (unrolled_mod, lambda d: unrolled_mod.train_unrolled(cfg, "inp", crops, denoiser, d / "model.pt",
                                                                          d / "log.nc")),
         "blind": (blind_mod, lambda d: blind_mod.train_blind(cfg, crops, denoiser, d / "model.pt", d / "log.nc")),
+        "flow": (flow_mod, lambda d: flow_mod.train_flow(cfg, crops, d / "model.pt", d / "log.nc")),
+        "vae": (vae_mod, lambda d: vae_mod.train_vae(cfg, crops, d / "model.pt", d / "log.nc")),
     }
 
 
@@ -47,7 +56,7 @@ class _Killed(Exception):
     pass
 
 
-NAMES = ["prox1d", "denoiser", "unrolled", "blind"]
+NAMES = ["prox1d", "denoiser", "unrolled", "blind", "flow", "vae"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -101,6 +101,18 @@ def _cmd_inverse_denoiser(a):
     train_denoiser(load(a.config, partial=True), a.crops, a.out, a.train_log)
 
 
+def _cmd_inverse_flow(a):
+    from aelpn.inverse.flow import train_flow
+
+    train_flow(load(a.config, partial=True), a.crops, a.out, a.train_log)
+
+
+def _cmd_inverse_vae(a):
+    from aelpn.inverse.vae import train_vae
+
+    train_vae(load(a.config, partial=True), a.crops, a.out, a.train_log)
+
+
 def _cmd_inverse_unrolled(a):
     from aelpn.inverse.unrolled import train_unrolled
 
@@ -264,6 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True, help="weights (.pt)")
     q.add_argument("--train-log", required=True, help="training log (netCDF)")
     q.set_defaults(func=_cmd_inverse_unrolled)
+    for name, helptext, func in (("flow", "train the flow-matching model v(x_t, t)", _cmd_inverse_flow),
+                                 ("vae", "train the convolutional VAE", _cmd_inverse_vae)):
+        q = p.add_parser(name, help=helptext)
+        _config_arg(q)
+        q.add_argument("--crops", required=True, help="training crops (netCDF)")
+        q.add_argument("--out", required=True, help="weights (.pt)")
+        q.add_argument("--train-log", required=True, help="training log (netCDF)")
+        q.set_defaults(func=func)
     q = p.add_parser("run", help="solve one problem with one algorithm on the evaluation crops")
     _config_arg(q)
     q.add_argument("--algorithm", required=True, choices=method_names(),
@@ -272,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
     q.add_argument("--prior", nargs="+", required=True,
                    help="the learned prior of the method's kind: the proximal networks in model.variants order, "
-                        "the conditional denoiser, or the problem's unrolled network (.pt)")
+                        "the conditional denoiser, the problem's unrolled network, the flow model or the VAE (.pt)")
     q.add_argument("--out", required=True, help="per-image metrics and traces (netCDF)")
     q.set_defaults(func=_cmd_inverse_run)
     q = p.add_parser("combine", help="combine the per-job files into one results file")

@@ -102,6 +102,22 @@ def cross_key_problems(cfg: dict) -> list[str]:
         i = cfg["inverse"]
         if i["images"] is not None and i["examples"] > i["images"]:
             out.append(f"config key 'inverse.examples': {i['examples']} > inverse.images = {i['images']}")
+        out += _generative_order(i)
+    if has("data") and has("inverse") and "vae_admm" in cfg["inverse"]["algorithms"] \
+            and cfg["data"]["crop_size"] % 4:
+        out.append(f"config key 'data.crop_size': {cfg['data']['crop_size']} is not a multiple of 4, which the VAE "
+                   f"of inverse.vae (for vae_admm) needs")
+    return out
+
+
+def _generative_order(icfg: dict) -> list[str]:
+    """The time intervals of the flow prior run from low to high noise in training and downwards in solving."""
+    out = []
+    for key, low, high in (("flow", "t_min", "t_max"), ("flow_posterior", "t_min", "t_max"),
+                           ("flow_admm", "t_end", "t_start")):
+        section = icfg.get(key)
+        if section is not None and section[low] >= section[high]:
+            out.append(f"config key 'inverse.{key}.{low}': {section[low]} must be < {high} = {section[high]}")
     return out
 
 

@@ -27,6 +27,8 @@ KINDS = {
     "denoiser": "aelpn.inverse.denoiser:denoiser_from_spec",
     "unrolled": "aelpn.inverse.unrolled:unrolled_from_spec",
     "blind": "aelpn.blind.network:blind_from_spec",
+    "flow": "aelpn.inverse.flow:flow_from_spec",
+    "vae": "aelpn.inverse.vae:vae_from_spec",
 }
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor)
 

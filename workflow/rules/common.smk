@@ -33,6 +33,8 @@ MEM_MB = {
     "sweep": 8000,
     "inverse_denoiser": 8000,
     "inverse_unrolled": 8000,
+    "inverse_flow": 8000,
+    "inverse_vae": 8000,
     "inverse_run": 8000,
     "inverse_adaptivity": 8000,
     "blind_train": 4000,
@@ -80,6 +82,8 @@ def inverse_prior_files(kind, problem):
         "proximal_network": expand("results/models/{variant}/model.pt", variant=VARIANTS),
         "denoiser": ["results/models/inverse/denoiser.pt"],
         "unrolled": [f"results/models/inverse/unrolled/{problem}.pt"],
+        "flow": ["results/models/inverse/flow.pt"],
+        "vae": ["results/models/inverse/vae.pt"],
     }[kind]
 
 

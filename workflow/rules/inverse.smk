@@ -1,9 +1,10 @@
 # PnP vs unrolled vs diffusion on inverse problems (issue 5): a conditional denoiser, one unrolled network
-# per problem, one job per (algorithm, problem) on the evaluation crops, their combination (its four figures are
-# in figures.smk, its table in tables.smk), the cross-operator evaluation of the unrolled networks. The methods and
-# the prior kinds they need come from the method registry (aelpn.inverse.methods.registry). The denoiser and the
-# unrolled networks head the longest chain of jobs (every diffusion, Langevin and unrolled run waits for them), so
-# they get one thread each and a priority: on a 2-core machine they train beside the proximal networks.
+# per problem, the generative priors (flow-matching model, VAE; issue 12), one job per (algorithm, problem) on the
+# evaluation crops, their combination (its four figures are in figures.smk, its table in tables.smk), the
+# cross-operator evaluation of the unrolled networks. The methods and the prior kinds they need come from the
+# method registry (aelpn.inverse.methods.registry). The denoiser and the unrolled networks head the longest
+# chain of jobs (every diffusion, Langevin and unrolled run waits for them), so they get one thread each and a
+# priority: on a 2-core machine they train beside the proximal networks.
 from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
 
 INVERSE = config["inverse"]
@@ -61,6 +62,50 @@ rule inverse_unrolled:
     shell:
         "aelpn --threads {threads} inverse unrolled --config {params.cfg:q} --problem {wildcards.problem} "
         "--crops {input.crops} --denoiser {input.denoiser} --out {output.model} --train-log {output.log} > {log} 2>&1"
+
+
+rule inverse_flow:
+    input:
+        f"results/data/crops/{SPLIT['train']}.nc",
+    output:
+        model="results/models/inverse/flow.pt",
+        log="results/models/inverse/flow_log.nc",
+    params:
+        cfg=job_config("compute", "inverse"),
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["inverse_flow"],
+    conda:
+        "../envs/aelpn.yaml"
+    log:
+        "logs/inverse/flow.log",
+    benchmark:
+        "benchmarks/inverse/flow.tsv"
+    shell:
+        "aelpn --threads {threads} inverse flow --config {params.cfg:q} --crops {input} "
+        "--out {output.model} --train-log {output.log} > {log} 2>&1"
+
+
+rule inverse_vae:
+    input:
+        f"results/data/crops/{SPLIT['train']}.nc",
+    output:
+        model="results/models/inverse/vae.pt",
+        log="results/models/inverse/vae_log.nc",
+    params:
+        cfg=job_config("compute", "inverse"),
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["inverse_vae"],
+    conda:
+        "../envs/aelpn.yaml"
+    log:
+        "logs/inverse/vae.log",
+    benchmark:
+        "benchmarks/inverse/vae.tsv"
+    shell:
+        "aelpn --threads {threads} inverse vae --config {params.cfg:q} --crops {input} "
+        "--out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
 rule inverse_run:

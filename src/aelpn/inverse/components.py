@@ -1,6 +1,7 @@
 """Loading the learned priors an inverse-problem method runs with, by the prior kind its registry entry
 declares (aelpn.inverse.methods.base.PRIOR_KINDS): every trained proximal network of ``model.variants``, the
-conditional denoiser, or the problem's unrolled network."""
+conditional denoiser, the problem's unrolled network, the flow-matching model or the VAE. The single-network
+kinds all take the ``prior`` label ``denoiser`` (the method's one learned component)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 import torch
 
 from aelpn.inverse.denoiser import load_denoiser
+from aelpn.inverse.flow import load_flow
 from aelpn.inverse.jobs import DENOISER_PRIOR
 from aelpn.inverse.unrolled import load_unrolled
+from aelpn.inverse.vae import load_vae
 
 
 @dataclass
@@ -35,7 +38,7 @@ def _prox_network_cost(path: str) -> tuple[float, str]:
 
 def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedPrior]:
     """The learned priors of ``kind`` from ``paths``: one proximal network per ``model.variants`` (in that order,
-    ``results/models/{variant}/model.pt``), or one conditional denoiser or unrolled network file.
+    ``results/models/{variant}/model.pt``), or one conditional denoiser, unrolled network, flow or VAE file.
     cfg: model, train."""
     from aelpn.models import load_model
 
@@ -54,6 +57,6 @@ def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedP
         return out
     if len(paths) != 1:
         raise ValueError(f"a {kind} prior is one file, got {len(paths)} paths")
-    loader = {"denoiser": load_denoiser, "unrolled": load_unrolled}[kind]
+    loader = {"denoiser": load_denoiser, "unrolled": load_unrolled, "flow": load_flow, "vae": load_vae}[kind]
     model, meta = loader(paths[0], device=device)
     return [LearnedPrior(DENOISER_PRIOR, model, None, meta["train_seconds"], meta["train_device"])]

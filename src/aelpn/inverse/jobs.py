@@ -2,8 +2,8 @@
 registry (no heavy imports: the workflow reads this when it builds the DAG).
 
 An *estimator* is a method with its prior: ``pnp_admm[lpn]`` for the methods that plug in each trained proximal
-network, or the bare method name (prior ``denoiser``) for those driven by the conditional denoiser or its
-unrolled copies. A method runs on a problem when it supports the problem's noise likelihood."""
+network, or the bare method name (prior ``denoiser``) for those driven by one learned network: the conditional
+denoiser, its unrolled copies, the flow-matching model or the VAE. A method runs on a problem when it supports the problem's noise likelihood."""
 
 from __future__ import annotations
 

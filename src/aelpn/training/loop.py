@@ -1,5 +1,5 @@
 """The one training loop of every learned component (proximal networks, 1-D nets, conditional denoiser,
-unrolled networks, and the generative models to come): a component supplies a model, an optimizer, a
+unrolled networks, flow-matching model, VAE): a component supplies a model, an optimizer, a
 learning rate per step and a batch loss (which draws its batch from seeded generators); the loop runs
 Adam steps with
 

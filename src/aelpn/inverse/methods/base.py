@@ -11,6 +11,8 @@ PRIOR_KINDS = {
     "proximal_network": "each trained proximal network of model.variants, the prox of train.sigma^2 R",
     "denoiser": "the noise-conditional denoiser D(x, sigma)",
     "unrolled": "the unrolled network trained on the problem",
+    "flow": "the flow-matching model v(x_t, t) and its one-step denoiser",
+    "vae": "the convolutional VAE (projection onto its range)",
 }
 
 

@@ -5,8 +5,9 @@ read it."""
 
 from __future__ import annotations
 
-from aelpn.inverse.methods import (admm_annealed, admm_diffusion, continuation, diffpir, dps, pnp_admm,
-                                   pnp_admm_anscombe, pnp_admm_wls, pnp_fixed, pnp_pgd, red, ula, unrolled)
+from aelpn.inverse.methods import (admm_annealed, admm_diffusion, continuation, diffpir, dps, flow_admm,
+                                   flow_posterior, pnp_admm, pnp_admm_anscombe, pnp_admm_wls, pnp_fixed, pnp_flow,
+                                   pnp_pgd, red, ula, unrolled, vae_admm)
 from aelpn.inverse.methods.base import Method
 
 METHODS: dict[str, Method] = {m.name: m for m in (
@@ -23,6 +24,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     admm_diffusion.METHOD,
     pnp_admm_wls.METHOD,
     pnp_admm_anscombe.METHOD,
+    pnp_flow.METHOD,
+    flow_admm.METHOD,
+    flow_posterior.METHOD,
+    vae_admm.METHOD,
 )}
 
 

@@ -21,7 +21,7 @@ from aelpn.bench.training import trained_model
 from aelpn.bench.flops import core_macs
 from aelpn.bench.workflow import _absolute_sources
 from aelpn.cli import main
-from aelpn.io import read_netcdf
+from aelpn.core.io import read_netcdf
 from aelpn.models import build_model, save_model
 from aelpn.regularizer import regularizer
 

@@ -15,7 +15,7 @@ import xarray as xr
 import fake_bsds
 from aelpn.cli import main
 from aelpn.data.fetch import remove_stale_siblings
-from aelpn.io import write_netcdf
+from aelpn.core.io import write_netcdf
 
 
 def _one_line_error(capsys, *names: str) -> str:
@@ -178,13 +178,13 @@ def test_gpu_job_without_cuda_stops_unless_device_cpu(monkeypatch, smoke_config,
                  "--train-log", str(tmp_path / "lpn_log.nc")]) == 2
     err = _one_line_error(capsys, f"{variable}={value}", "compute.device: cpu")
     assert "cannot use CUDA" in err and not out.exists()
-    from aelpn.device import configure
+    from aelpn.core.device import configure
 
     assert configure(dict(smoke_config["compute"], device="cpu")).type == "cpu"
 
 
 def test_hidden_gpus_are_not_an_assignment(monkeypatch):
-    from aelpn.device import assigned_gpus
+    from aelpn.core.device import assigned_gpus
 
     for name in list(os.environ):
         if name.startswith("SLURM_") or name == "CUDA_VISIBLE_DEVICES":

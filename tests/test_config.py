@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from aelpn.config import ConfigError, load, select, slice_hash, validate
+from aelpn.core.config import ConfigError, load, select, slice_hash, validate
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "reference.yaml", "quick.yaml", "smoke.yaml"])

@@ -8,7 +8,7 @@ import pytest
 import torch
 from model_helpers import SKIP_RESIZE, image_model, model_1d
 
-from aelpn.bench.baseline import autograd_prox
+from aelpn.models.autograd import autograd_prox
 from aelpn.training.losses import proximal_matching_loss
 from aelpn.models import VARIANTS, VARIANTS_1D
 

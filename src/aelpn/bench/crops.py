@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from aelpn.data.crops import crop_corners, image_files
-from aelpn.seeding import generator
+from aelpn.core.seeding import generator
 
 
 def bench_crops(images_dir: str | Path, size: int, count: int, channels: int, seed: int) -> torch.Tensor:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aelpn import __version__
 from aelpn.data.errors import IntegrityError, SourceUnavailable
-from aelpn.progress import progress_bar
+from aelpn.core.progress import progress_bar
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from aelpn.data.errors import DataError, UnsafeArchiveError
-from aelpn.progress import progress_bar
+from aelpn.core.progress import progress_bar
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_LISTED = 20

@@ -51,6 +51,19 @@ def test_config_validate_names_a_file_that_is_not_a_mapping(tmp_path, capsys):
     assert "expected a mapping" in _one_line_error(capsys, str(path))
 
 
+@pytest.mark.parametrize("command", [
+    ["inverse", "denoiser", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"],
+    ["inverse", "run", "--algorithm", "pnp_admm", "--problem", "p", "--crops", "c.nc", "--prior", "m.pt", "--out", "o.nc"],
+    ["inverse", "combine", "--out", "o.nc", "a.nc"],
+])
+def test_inverse_job_without_the_inverse_section_names_it(smoke_config, capsys, command):
+    """A slice without the sections the inverse jobs read is rejected when loaded, not by a KeyError later."""
+    cfg = {"seed": 0, "compute": smoke_config["compute"], "model": smoke_config["model"], "train": smoke_config["train"]}
+    assert main([*command, "--config", json.dumps(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'inverse': missing (required)" in err and "Traceback" not in err, err
+
+
 # ---- aelpn results show
 
 @pytest.fixture

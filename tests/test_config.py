@@ -50,6 +50,14 @@ def test_partial_slice_validates_only_present_sections(paper_config):
         validate(part, partial=True)
 
 
+def test_partial_slice_without_a_needed_section_names_it(paper_config):
+    part = select(paper_config, "compute", "model")
+    validate(part, partial=True, needs=("compute",))
+    with pytest.raises(ConfigError, match="config key 'inverse': missing") as err:
+        validate(part, partial=True, needs=("compute", "inverse", "train"))
+    assert "config key 'train': missing" in str(err.value)
+
+
 def test_slice_hash_is_order_independent(paper_config):
     a = select(paper_config, "model", "train")
     b = json.loads(json.dumps(a, sort_keys=True))

@@ -22,6 +22,11 @@ Call a subcommand by hand to inspect results ('aelpn results show FILE') or chec
 ('aelpn config validate FILE'). User errors print one line and exit with status 2."""
 
 
+# The sections the inverse-problem jobs read (their rules' config slices): a slice without them is a user error.
+INVERSE_TRAINING = ("seed", "compute", "inverse")
+INVERSE_JOB = ("seed", "compute", "model", "train", "inverse")
+
+
 # Each command validates its config slice before importing the (torch-heavy) stage it runs.
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -103,31 +108,31 @@ def _cmd_results_show(a):
 def _cmd_inverse_denoiser(a):
     from aelpn.inverse.denoiser import train_denoiser
 
-    train_denoiser(load(a.config, partial=True), a.crops, a.out, a.train_log)
+    train_denoiser(load(a.config, partial=True, needs=INVERSE_TRAINING), a.crops, a.out, a.train_log)
 
 
 def _cmd_inverse_unrolled(a):
     from aelpn.inverse.unrolled import train_unrolled
 
-    train_unrolled(load(a.config, partial=True), a.problem, a.crops, a.denoiser, a.out, a.train_log)
+    train_unrolled(load(a.config, partial=True, needs=INVERSE_TRAINING), a.problem, a.crops, a.denoiser, a.out, a.train_log)
 
 
 def _cmd_inverse_run(a):
     from aelpn.inverse.run import run_job
 
-    run_job(load(a.config, partial=True), a.algorithm, a.problem, a.crops, a.prior, a.out)
+    run_job(load(a.config, partial=True, needs=INVERSE_JOB), a.algorithm, a.problem, a.crops, a.prior, a.out)
 
 
 def _cmd_inverse_combine(a):
     from aelpn.inverse.combine import combine_inverse
 
-    combine_inverse(load(a.config, partial=True), a.inputs, a.out)
+    combine_inverse(load(a.config, partial=True, needs=INVERSE_JOB), a.inputs, a.out)
 
 
 def _cmd_inverse_adaptivity(a):
     from aelpn.inverse.adaptivity import evaluate_adaptivity
 
-    evaluate_adaptivity(load(a.config, partial=True), a.crops, a.unrolled, a.out)
+    evaluate_adaptivity(load(a.config, partial=True, needs=INVERSE_JOB), a.crops, a.unrolled, a.out)
 
 
 def _cmd_jacobian(a):

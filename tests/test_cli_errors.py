@@ -14,8 +14,8 @@ import xarray as xr
 
 import fake_bsds
 from aelpn.cli import main
-from aelpn.data.fetch import remove_stale_siblings
 from aelpn.core.io import write_netcdf
+from aelpn.data.fetch import remove_stale_siblings
 
 
 def _one_line_error(capsys, *names: str) -> str:

@@ -15,8 +15,8 @@ from PIL import Image
 
 from aelpn.cli import main
 from aelpn.core.config import ConfigError, slice_hash
-from aelpn.data import fetch, load_crops, make_crops
 from aelpn.core.io import read_netcdf
+from aelpn.data import fetch, load_crops, make_crops
 from configs import job_slice
 
 SIZE = 8

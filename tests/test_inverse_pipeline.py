@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from aelpn.core.combine import CombineError
-from aelpn.inverse.denoiser import train_denoiser
+from aelpn.core.io import read_netcdf
 from aelpn.inverse.adaptivity import evaluate_adaptivity
 from aelpn.inverse.combine import combine_inverse
+from aelpn.inverse.denoiser import train_denoiser
 from aelpn.inverse.jobs import adaptivity_pairs, estimators, jobs
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.run import run_job
 from aelpn.inverse.unrolled import train_unrolled
-from aelpn.core.io import read_netcdf
 from aelpn.models import build_model, save_model
 from configs import shipped_config
 from sel_keywords import assert_selectable

@@ -10,9 +10,9 @@ import torch
 import xarray as xr
 
 from aelpn import metrics
-from aelpn.sweeps import evaluate as sweeps
 from aelpn.core.config import ConfigError
 from aelpn.core.io import read_netcdf
+from aelpn.sweeps import evaluate as sweeps
 from configs import job_slice
 
 CPU = torch.device("cpu")

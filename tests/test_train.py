@@ -18,8 +18,8 @@ import xarray as xr
 
 from aelpn.core.io import read_netcdf
 from aelpn.models import load_model
-from aelpn.training.proxnets import train
 from aelpn.training import CheckpointError, DivergenceError, NonFiniteLossError, checkpoint_path, losses
+from aelpn.training.proxnets import train
 from aelpn.training.state import previous_path
 from configs import job_slice
 

@@ -172,8 +172,8 @@ def _cmd_bench(a):
 def _gpu_check(paper: dict, a) -> int:
     from aelpn.bench.crops import bench_crops
     from aelpn.bench.gpu import gpu_check, gpu_table
-    from aelpn.data import load_crops
     from aelpn.core.io import write_netcdf
+    from aelpn.data import load_crops
 
     channels = 1 if paper["data"]["grayscale"] else 3
     crops = load_crops(a.crops)[0] if a.crops else bench_crops(a.images, a.gpu_size, a.gpu_crops, channels,
@@ -348,10 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that explain themselves: printed as one message, without a traceback."""
-    from aelpn.core.combine import CombineError
-    from aelpn.data.errors import DataError
     from aelpn.bench.gpu import GPUCheckError
+    from aelpn.core.combine import CombineError
     from aelpn.core.device import DeviceError
+    from aelpn.data.errors import DataError
     from aelpn.modelfile import ModelFileError
     from aelpn.results import ResultsError
     from aelpn.training import CheckpointError, TrainingError

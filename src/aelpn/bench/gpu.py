@@ -24,21 +24,21 @@ import torch
 import xarray as xr
 
 from aelpn import metrics
-from aelpn.core import provenance
 from aelpn.bench.flops import training_step_flops
 from aelpn.bench.machine import machine_attrs
 from aelpn.bench.pnp import deblurring_problem
 from aelpn.bench.timing import synchronize
+from aelpn.core import provenance
 from aelpn.core.device import autocast, configure, describe
-from aelpn.inverse.denoiser import build_denoiser
 from aelpn.inverse.components import LearnedPrior
+from aelpn.inverse.denoiser import build_denoiser
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.problems import build_problem
 from aelpn.models import VARIANTS, build_model
 from aelpn.sweeps.evaluate import denoise
-from aelpn.training.proxnets import LOG_FIELDS, image_batch_loss
 from aelpn.training import Divergence, Run, fit
 from aelpn.training.losses import lpn_schedule
+from aelpn.training.proxnets import LOG_FIELDS, image_batch_loss
 
 PRECISIONS = {"fp32": {"tf32": False, "amp": False}, "tf32": {"tf32": True, "amp": False},
               "amp": {"tf32": False, "amp": True}}

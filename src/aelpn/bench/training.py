@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import torch
 
-from aelpn.models.autograd import autograd_prox
 from aelpn.bench.flops import training_step_flops
 from aelpn.bench.timing import interleaved_times
-from aelpn.training.losses import l1_loss, proximal_matching_loss
 from aelpn.models import build_model, load_model
+from aelpn.models.autograd import autograd_prox
+from aelpn.training.losses import l1_loss, proximal_matching_loss
 
 
 def _timed_step(model, prox, optimizer, x, y):

@@ -14,10 +14,10 @@ import math
 import numpy as np
 import xarray as xr
 
-from aelpn.core import io, provenance
-from aelpn.claims.definitions import CLAIMS, Claim, ClaimData
 from aelpn.claims.datasets import NotMeasured
+from aelpn.claims.definitions import CLAIMS, Claim, ClaimData
 from aelpn.claims.interval import bootstrap_interval
+from aelpn.core import io, provenance
 from aelpn.core.seeding import derive_seed
 
 HOLDS, FAILS, NOT_MEASURED = "holds", "fails", "not measured"

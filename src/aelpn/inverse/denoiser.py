@@ -13,8 +13,8 @@ import torch
 from aelpn.core.config import slice_hash
 from aelpn.core.device import autocast, configure, describe
 from aelpn.core.io import file_digest
-from aelpn.modelfile import load_model, read_model_file, save_model
 from aelpn.core.seeding import derive_seed
+from aelpn.modelfile import load_model, read_model_file, save_model
 from aelpn.training import Divergence, Field, Run, Step, fields, fit
 
 

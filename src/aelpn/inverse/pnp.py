@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import torch
 
 from aelpn.core.config import ConfigError
-from aelpn.metrics import psnr
 from aelpn.core.progress import progress_bar
+from aelpn.metrics import psnr
 
 
 @dataclass

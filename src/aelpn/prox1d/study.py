@@ -21,11 +21,11 @@ from aelpn.core import provenance
 from aelpn.core.config import slice_hash
 from aelpn.core.device import configure, describe
 from aelpn.core.io import write_netcdf
-from aelpn.models import build_model_1d, load_model, save_model
 from aelpn.core.progress import progress_bar
-from aelpn.regularizer import regularizer
 from aelpn.core.seeding import derive_seed, generator
+from aelpn.models import build_model_1d, load_model, save_model
 from aelpn.prox1d.splitnormal import SplitNormal
+from aelpn.regularizer import regularizer
 from aelpn.training import Divergence, Run, Step, fields, fit, losses
 
 # The learned regularizer is reported only where the inversion f(y) = x succeeded to this relative

@@ -24,9 +24,9 @@ from typing import Callable
 
 import torch
 
+from aelpn.core.progress import progress_bar
 from aelpn.training import state as state_mod
 from aelpn.training.log import Field, write_log
-from aelpn.core.progress import progress_bar
 
 
 class TrainingError(RuntimeError):

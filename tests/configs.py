@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from aelpn.config import load, select
+from aelpn.core.config import load, select
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ def shipped_config(name: str = "smoke.yaml") -> dict:
 
 
 def job_slice(cfg: dict, *sections: str, **overrides: dict) -> dict:
-    """The slice of ``cfg`` a job receives (``aelpn.config.select``: ``seed`` and ``sections``), on the CPU when
+    """The slice of ``cfg`` a job receives (``aelpn.core.config.select``: ``seed`` and ``sections``), on the CPU when
     it has a ``compute`` section, each ``overrides[section]`` merged into that section; validated like a job's
     slice, so a test cannot run on a config the CLI would reject."""
     out = select(cfg, *sections)

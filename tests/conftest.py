@@ -19,7 +19,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(autouse=True)
 def _denormals_kept():
-    """``aelpn.device.configure`` flushes denormals process-wide; every test starts with them kept (torch's
+    """``aelpn.core.device.configure`` flushes denormals process-wide; every test starts with them kept (torch's
     default) and a test that needs the flush sets it, so no result depends on which tests ran before."""
     torch.set_flush_denormal(False)
     yield

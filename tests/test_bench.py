@@ -15,13 +15,13 @@ from torch import nn
 from aelpn.bench import BenchSettings, run_bench
 from aelpn.bench.baseline import scipy_regularizer
 from aelpn.bench.crops import bench_crops
+from aelpn.bench.flops import core_macs
 from aelpn.bench.gpu import GPUCheckError, _on_device, gpu_check, gpu_table
 from aelpn.bench.timing import _quartiles
 from aelpn.bench.training import trained_model
-from aelpn.bench.flops import core_macs
 from aelpn.bench.workflow import _absolute_sources
 from aelpn.cli import main
-from aelpn.io import read_netcdf
+from aelpn.core.io import read_netcdf
 from aelpn.models import build_model, save_model
 from aelpn.regularizer import regularizer
 

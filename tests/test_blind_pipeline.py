@@ -16,7 +16,7 @@ from aelpn.blind.network import BlindUnrolled
 from aelpn.blind.training import train_blind
 from aelpn.cli import main
 from aelpn.inverse.denoiser import build_denoiser
-from aelpn.io import read_netcdf
+from aelpn.core.io import read_netcdf
 from aelpn.modelfile import save_model
 from model_helpers import image_model
 

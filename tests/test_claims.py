@@ -15,7 +15,7 @@ from aelpn.claims import CLAIMS, ClaimData, evaluate_claims
 from aelpn.claims.definitions import SAMPLE_GAP_DB
 from aelpn.claims.interval import bootstrap_interval
 from aelpn.cli import main
-from aelpn.io import write_netcdf
+from aelpn.core.io import write_netcdf
 
 N = 12
 VARIANTS = ["lpn", "scale", "shift", "normtrick", "aelpn"]
@@ -233,7 +233,7 @@ def test_missing_data_is_not_measured_and_the_rest_is_checked(cfg, tmp_path):
 
 
 def test_robust_sigma_outside_the_sweep_is_a_config_error(cfg, tmp_path):
-    from aelpn.config import ConfigError
+    from aelpn.core.config import ConfigError
 
     cfg["claims"]["robust_sigma"] = 0.7
     with pytest.raises(ConfigError, match="claims.robust_sigma"):

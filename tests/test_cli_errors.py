@@ -14,8 +14,8 @@ import xarray as xr
 
 import fake_bsds
 from aelpn.cli import main
+from aelpn.core.io import write_netcdf
 from aelpn.data.fetch import remove_stale_siblings
-from aelpn.io import write_netcdf
 
 
 def _one_line_error(capsys, *names: str) -> str:
@@ -49,6 +49,19 @@ def test_config_validate_names_a_file_that_is_not_a_mapping(tmp_path, capsys):
     path.write_text("- seed\n- compute\n")
     assert main(["config", "validate", str(path)]) == 2
     assert "expected a mapping" in _one_line_error(capsys, str(path))
+
+
+@pytest.mark.parametrize("command", [
+    ["inverse", "denoiser", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"],
+    ["inverse", "run", "--algorithm", "pnp_admm", "--problem", "p", "--crops", "c.nc", "--prior", "m.pt", "--out", "o.nc"],
+    ["inverse", "combine", "--out", "o.nc", "a.nc"],
+])
+def test_inverse_job_without_the_inverse_section_names_it(smoke_config, capsys, command):
+    """A slice without the sections the inverse jobs read is rejected when loaded, not by a KeyError later."""
+    cfg = {"seed": 0, "compute": smoke_config["compute"], "model": smoke_config["model"], "train": smoke_config["train"]}
+    assert main([*command, "--config", json.dumps(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'inverse': missing (required)" in err and "Traceback" not in err, err
 
 
 # ---- aelpn results show
@@ -178,13 +191,13 @@ def test_gpu_job_without_cuda_stops_unless_device_cpu(monkeypatch, smoke_config,
                  "--train-log", str(tmp_path / "lpn_log.nc")]) == 2
     err = _one_line_error(capsys, f"{variable}={value}", "compute.device: cpu")
     assert "cannot use CUDA" in err and not out.exists()
-    from aelpn.device import configure
+    from aelpn.core.device import configure
 
     assert configure(dict(smoke_config["compute"], device="cpu")).type == "cpu"
 
 
 def test_hidden_gpus_are_not_an_assignment(monkeypatch):
-    from aelpn.device import assigned_gpus
+    from aelpn.core.device import assigned_gpus
 
     for name in list(os.environ):
         if name.startswith("SLURM_") or name == "CUDA_VISIBLE_DEVICES":

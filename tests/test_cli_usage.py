@@ -9,7 +9,7 @@ import io
 import pytest
 
 from aelpn.cli import build_parser
-from aelpn.progress import LOG_MININTERVAL, progress_bar
+from aelpn.core.progress import LOG_MININTERVAL, progress_bar
 
 
 def _parsers(parser: argparse.ArgumentParser, path=("aelpn",)):
@@ -53,7 +53,7 @@ def test_bars_in_log_files_update_rarely_by_default(monkeypatch):
 
 
 def test_bad_tqdm_mininterval_names_the_variable(monkeypatch):
-    from aelpn.config import ConfigError
+    from aelpn.core.config import ConfigError
 
     monkeypatch.setenv("TQDM_MININTERVAL", "often")
     with pytest.raises(ConfigError, match="TQDM_MININTERVAL='often'"):

@@ -9,9 +9,12 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn import provenance, sweeps
-from aelpn.combine import CombineError, combine, combine_runs
-from aelpn.io import read_netcdf, write_netcdf
+from aelpn.core import provenance
+from aelpn.core.combine import CombineError, combine_runs
+from aelpn.core.io import read_netcdf, write_netcdf
+from aelpn.sweeps import evaluate as sweeps
+from aelpn.sweeps.combine import combine_sweep
+from aelpn.training.proxnets import combine_logs
 from configs import job_slice
 
 CPU = torch.device("cpu")
@@ -38,7 +41,7 @@ def test_combine_orders_variants_as_the_config(smoke_config, tmp_path, kind):
     cfg = _cfg(smoke_config)
     paths = [_write_variant(tmp_path, kind, cfg, v, f) for v, f in [("aelpn", 0.9), ("lpn", 1.0)]]
     out = tmp_path / f"{kind}.nc"
-    ds = combine(kind, cfg, [str(p) for p in paths], out)
+    ds = combine_sweep(kind, cfg, [str(p) for p in paths], out)
     assert list(ds["variant"].values) == ["lpn", "aelpn"]
     back = read_netcdf(out)
     main = "psnr" if kind == "noise_sweep" else "denoising_psnr"
@@ -58,7 +61,7 @@ def test_missing_variant_is_an_error_naming_it(smoke_config, tmp_path):
     cfg = _cfg(smoke_config, variants=("lpn", "shift", "aelpn"))
     paths = [_write_variant(tmp_path, "noise_sweep", cfg, v, 1.0) for v in ("lpn", "aelpn")]
     with pytest.raises(CombineError, match=r"missing variant run\(s\): shift"):
-        combine("noise_sweep", cfg, paths, tmp_path / "out.nc")
+        combine_sweep("noise_sweep", cfg, paths, tmp_path / "out.nc")
     assert not (tmp_path / "out.nc").exists()
 
 
@@ -79,7 +82,7 @@ def test_grid_must_match_the_config(smoke_config, tmp_path):
     paths = [_write_variant(tmp_path, "noise_sweep", cfg, v, 1.0) for v in ("lpn", "aelpn")]
     wider = dict(cfg, noise_sweep=dict(cfg["noise_sweep"], sigmas=[0.1, 0.3, 0.5]))
     with pytest.raises(CombineError, match="'sigma' is \\[0.1, 0.3\\], the config expects \\[0.1, 0.3, 0.5\\]"):
-        combine("noise_sweep", wider, paths, tmp_path / "out.nc")
+        combine_sweep("noise_sweep", wider, paths, tmp_path / "out.nc")
 
 
 def test_nan_is_an_error_unless_allowed(tmp_path):
@@ -115,5 +118,5 @@ def test_training_logs_are_labelled_by_their_directory(smoke_config, tmp_path):
         for name in ds.variables:
             ds[name].attrs.update(long_name=name, units="1")
         inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
-    ds = combine("training", cfg, inputs, tmp_path / "training.nc")
+    ds = combine_logs(cfg, inputs, tmp_path / "training.nc")
     assert list(ds["variant"].values) == ["lpn", "scale"] and ds["loss"].dims == ("variant", "step")

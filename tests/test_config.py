@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from aelpn.config import ConfigError, load, select, slice_hash, validate
+from aelpn.core.config import ConfigError, load, select, slice_hash, validate
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "reference.yaml", "quick.yaml", "smoke.yaml"])
@@ -48,6 +48,14 @@ def test_partial_slice_validates_only_present_sections(paper_config):
     part["train"]["lr_pm"] = -1
     with pytest.raises(ConfigError, match="'train.lr_pm'"):
         validate(part, partial=True)
+
+
+def test_partial_slice_without_a_needed_section_names_it(paper_config):
+    part = select(paper_config, "compute", "model")
+    validate(part, partial=True, needs=("compute",))
+    with pytest.raises(ConfigError, match="config key 'inverse': missing") as err:
+        validate(part, partial=True, needs=("compute", "inverse", "train"))
+    assert "config key 'train': missing" in str(err.value)
 
 
 def test_slice_hash_is_order_independent(paper_config):

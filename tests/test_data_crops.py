@@ -14,9 +14,9 @@ from fake_bsds import files, write_dir
 from PIL import Image
 
 from aelpn.cli import main
-from aelpn.config import ConfigError, slice_hash
+from aelpn.core.config import ConfigError, slice_hash
+from aelpn.core.io import read_netcdf
 from aelpn.data import fetch, load_crops, make_crops
-from aelpn.io import read_netcdf
 from configs import job_slice
 
 SIZE = 8

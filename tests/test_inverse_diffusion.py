@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from aelpn.config import ConfigError
+from aelpn.core.config import ConfigError
 from aelpn.inverse import diffusion
 from aelpn.inverse.problems import build_problem
 

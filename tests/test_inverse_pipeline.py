@@ -6,17 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aelpn.combine import CombineError
+from aelpn.core.combine import CombineError
+from aelpn.core.io import read_netcdf
 from aelpn.inverse.denoiser import train_denoiser
 from aelpn.inverse.flow import train_flow
 from aelpn.inverse.vae import train_vae
 from aelpn.inverse.adaptivity import evaluate_adaptivity
 from aelpn.inverse.combine import combine_inverse
+from aelpn.inverse.denoiser import train_denoiser
 from aelpn.inverse.jobs import adaptivity_pairs, estimators, jobs
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.run import run_job
 from aelpn.inverse.unrolled import train_unrolled
-from aelpn.io import read_netcdf
 from aelpn.models import build_model, save_model
 from configs import shipped_config
 from sel_keywords import assert_selectable

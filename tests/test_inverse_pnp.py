@@ -8,7 +8,7 @@ import torch
 import yaml
 from torch import nn
 
-from aelpn.config import ConfigError
+from aelpn.core.config import ConfigError
 from aelpn.inverse import pnp
 from aelpn.inverse.problems import build_problem
 from aelpn.inverse.unrolled import UnrolledHQS

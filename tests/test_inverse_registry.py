@@ -11,7 +11,7 @@ import torch
 import yaml
 
 from aelpn.cli import build_parser
-from aelpn.config import ConfigError, schema, validate
+from aelpn.core.config import ConfigError, schema, validate
 from aelpn.inverse.components import LearnedPrior
 from aelpn.inverse.denoiser import build_denoiser
 from aelpn.inverse.jobs import applicable, jobs, map_weight, trace_length

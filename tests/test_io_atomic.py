@@ -15,7 +15,8 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn import io, style
+from aelpn import style
+from aelpn.core import io
 from aelpn.modelfile import save_model
 from aelpn.models import build_model
 from aelpn.training import state

@@ -8,9 +8,9 @@ import pytest
 import torch
 from model_helpers import SKIP_RESIZE, image_model, model_1d
 
-from aelpn.bench.baseline import autograd_prox
-from aelpn.training.losses import proximal_matching_loss
 from aelpn.models import VARIANTS, VARIANTS_1D
+from aelpn.models.autograd import autograd_prox
+from aelpn.training.losses import proximal_matching_loss
 
 TOL = dict(rtol=1e-11, atol=1e-13)
 

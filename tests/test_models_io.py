@@ -7,8 +7,8 @@ import torch
 from model_helpers import image_model, model_1d
 
 import aelpn
-from aelpn.models import VARIANTS, VARIANTS_1D, build_model, load_model, save_model
 from aelpn.modelfile import FORMAT, LEGACY_V1, ModelFileError, read_model_file
+from aelpn.models import VARIANTS, VARIANTS_1D, build_model, load_model, save_model
 
 
 def _same_outputs(a, b, x):

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from model_helpers import SKIP_RESIZE, image_model
 
-from aelpn.config import ConfigError, validate
+from aelpn.core.config import ConfigError, validate
 from aelpn.models import build_from_spec, load_model, save_model
 
 

@@ -14,9 +14,10 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn import provenance, sweeps
-from aelpn.combine import combine
-from aelpn.io import write_netcdf
+from aelpn.core import provenance
+from aelpn.core.io import write_netcdf
+from aelpn.sweeps import evaluate as sweeps
+from aelpn.sweeps.combine import combine_sweep
 from configs import job_slice
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def _fake_results(cfg: dict, out: Path) -> None:
             ds = sweeps.per_variant(ds, kind, v)
             ds.attrs = provenance.attrs("fake", cfg, "cpu")
             parts.append(write_netcdf(ds, out / "runs" / kind / f"{v}.nc"))
-        combine(kind, cfg, parts, out / f"{kind}.nc")
+        combine_sweep(kind, cfg, parts, out / f"{kind}.nc")
     steps = np.arange(1, 21)
     logs = xr.Dataset(
         {"loss": (("variant", "step"), np.exp(-steps / 10.0)[None] * np.arange(1, 3)[:, None]),

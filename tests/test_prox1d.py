@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from aelpn.io import read_netcdf
+from aelpn.core.io import read_netcdf
+from aelpn.core.seeding import derive_seed
 from aelpn.models import build_model_1d, load_model
 from aelpn.models.layers import NonNegLinear
-from aelpn.prox1d import INVERSION_TOL, evaluate_1d, max_prox_error, train_1d
-from aelpn.seeding import derive_seed
-from aelpn.splitnormal import SplitNormal
+from aelpn.prox1d.splitnormal import SplitNormal
+from aelpn.prox1d.study import INVERSION_TOL, evaluate_1d, max_prox_error, train_1d
 from configs import job_slice
 
 PRIORS = [SplitNormal(1.0, 2.0, 1.0), SplitNormal(0.5, 1.5, 0.7)]

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import xarray as xr
 
-from aelpn.io import write_netcdf
+from aelpn.core.io import write_netcdf
 from workflow_utils import snakemake, write_config
 
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import xarray as xr
 
-from aelpn.io import write_netcdf
+from aelpn.core.io import write_netcdf
 from aelpn.results import show
 
 

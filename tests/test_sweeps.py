@@ -9,9 +9,10 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn import metrics, sweeps
-from aelpn.config import ConfigError
-from aelpn.io import read_netcdf
+from aelpn import metrics
+from aelpn.core.config import ConfigError
+from aelpn.core.io import read_netcdf
+from aelpn.sweeps import evaluate as sweeps
 from configs import job_slice
 
 CPU = torch.device("cpu")

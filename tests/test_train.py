@@ -16,10 +16,10 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn.io import read_netcdf
+from aelpn.core.io import read_netcdf
 from aelpn.models import load_model
-from aelpn.train import train
 from aelpn.training import CheckpointError, DivergenceError, NonFiniteLossError, checkpoint_path, losses
+from aelpn.training.proxnets import train
 from aelpn.training.state import previous_path
 from configs import job_slice
 
@@ -97,7 +97,7 @@ def test_each_step_uses_its_phase_loss_learning_rate_noise_level_and_projection(
         return real_adam_step(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.Adam, "step", adam_step)
-    import aelpn.train as train_mod
+    import aelpn.training.proxnets as train_mod
 
     real_build, inputs = train_mod.build_model, []
 

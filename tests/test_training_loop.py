@@ -14,8 +14,8 @@ import aelpn.inverse.denoiser as denoiser_mod
 import aelpn.inverse.flow as flow_mod
 import aelpn.inverse.unrolled as unrolled_mod
 import aelpn.inverse.vae as vae_mod
-import aelpn.prox1d as prox1d_mod
-from aelpn.io import read_netcdf
+import aelpn.prox1d.study as prox1d_mod
+from aelpn.core.io import read_netcdf
 from aelpn.training import NonFiniteLossError, Step, checkpoint_path, state
 
 DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 8,

@@ -1,5 +1,5 @@
 """The training progress bar shows only what the stage has (no gamma=nan during L1 pre-training); its refresh
-interval (TQDM_MININTERVAL) is aelpn.progress's, tested in test_cli_usage."""
+interval (TQDM_MININTERVAL) is aelpn.core.progress's, tested in test_cli_usage."""
 
 from __future__ import annotations
 

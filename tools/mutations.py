@@ -65,12 +65,12 @@ CATALOGUE: tuple[Mutation, ...] = (
             'return StepSetting(PM, float(train_cfg["lr_pretrain"][variant]), gamma)')),
     # training loop
     _m("always-l1", "training", TRAINING, "training never uses proximal matching",
-       Edit("train.py", "        if setting.phase == L1:\n            loss, stage = losses.l1_loss(pred, x), L1",
+       Edit("training/proxnets.py", "        if setting.phase == L1:\n            loss, stage = losses.l1_loss(pred, x), L1",
             "        if True:\n            loss, stage = losses.l1_loss(pred, x), L1")),
     _m("lr-schedule-ignored", "training", TRAINING, "the optimizer keeps Adam's default learning rate",
        Edit("training/loop.py", 'group["lr"] = lr', 'group["lr"] = group["lr"]')),
     _m("noise-half-sigma", "training", TRAINING, "training batches at half the configured sigma",
-       Edit("train.py", "y = x + sigma * noise.to(device)", "y = x + 0.5 * sigma * noise.to(device)")),
+       Edit("training/proxnets.py", "y = x + sigma * noise.to(device)", "y = x + 0.5 * sigma * noise.to(device)")),
     _m("projection-once-at-end", "training", TRAINING, "weights projected once after the last step only",
        Edit("training/loop.py", "            if project is not None:\n                project()\n", ""),
        Edit("training/loop.py", "    write(run.steps)\n", "    if project is not None:\n        project()\n    write(run.steps)\n")),
@@ -128,7 +128,7 @@ CATALOGUE: tuple[Mutation, ...] = (
        Edit("metrics.py", "return psnr((x_hat - shift) / scale, x)", "return psnr(x_hat - shift, x)")),
     # atomic output
     _m("write-in-place", "io", IO, "atomic_path writes the destination directly",
-       Edit("io.py", "        yield Path(tmp)\n        os.replace(tmp, path)\n", "        yield path\n")),
+       Edit("core/io.py", "        yield Path(tmp)\n        os.replace(tmp, path)\n", "        yield path\n")),
     _m("model-saved-in-place", "io", IO, "save_model bypasses the atomic writer",
        Edit("modelfile.py", "return save_torch(payload, path)", "torch.save(payload, path)\n    return Path(path)")),
 )

@@ -8,7 +8,7 @@ import logging
 import sys
 
 from aelpn import __version__
-from aelpn.config import ConfigError, load
+from aelpn.core.config import ConfigError, load
 from aelpn.inverse.methods.registry import names as method_names
 from aelpn.models.names import VARIANTS, VARIANTS_1D
 
@@ -20,6 +20,11 @@ Start with Snakemake, from the repository root: it runs these commands in order,
   snakemake --cores all                                    # paper scale (config/config.yaml)
 Call a subcommand by hand to inspect results ('aelpn results show FILE') or check a config
 ('aelpn config validate FILE'). User errors print one line and exit with status 2."""
+
+
+# The sections the inverse-problem jobs read (their rules' config slices): a slice without them is a user error.
+INVERSE_TRAINING = ("seed", "compute", "inverse")
+INVERSE_JOB = ("seed", "compute", "model", "train", "inverse")
 
 
 # Each command validates its config slice before importing the (torch-heavy) stage it runs.
@@ -52,37 +57,42 @@ def _cmd_data_crops(a):
 
 def _cmd_train(a):
     cfg = load(a.config, partial=True)
-    from aelpn.train import train
+    from aelpn.training.proxnets import train
 
     train(cfg, a.variant, a.train, a.val, a.out, a.train_log)
 
 
 def _cmd_prox1d_train(a):
     cfg = load(a.config, partial=True)
-    from aelpn.prox1d import train_1d
+    from aelpn.prox1d.study import train_1d
 
     train_1d(cfg, a.variant, a.out, a.train_log)
 
 
 def _cmd_prox1d_evaluate(a):
     cfg = load(a.config, partial=True)
-    from aelpn.prox1d import evaluate_1d
+    from aelpn.prox1d.study import evaluate_1d
 
     evaluate_1d(cfg, a.models, a.out)
 
 
 def _cmd_sweep(a):
     cfg = load(a.config, partial=True)
-    from aelpn.sweeps import run_sweep
+    from aelpn.sweeps.evaluate import run_sweep
 
     run_sweep(a.kind, cfg, a.variant, a.model, a.crops, a.out)
 
 
 def _cmd_combine(a):
     cfg = load(a.config, partial=True)
-    from aelpn.combine import combine
+    if a.kind == "training":
+        from aelpn.training.proxnets import combine_logs
 
-    combine(a.kind, cfg, a.inputs, a.out)
+        combine_logs(cfg, a.inputs, a.out)
+    else:
+        from aelpn.sweeps.combine import combine_sweep
+
+        combine_sweep(a.kind, cfg, a.inputs, a.out)
 
 
 def _cmd_results_show(a):
@@ -98,7 +108,7 @@ def _cmd_results_show(a):
 def _cmd_inverse_denoiser(a):
     from aelpn.inverse.denoiser import train_denoiser
 
-    train_denoiser(load(a.config, partial=True), a.crops, a.out, a.train_log)
+    train_denoiser(load(a.config, partial=True, needs=INVERSE_TRAINING), a.crops, a.out, a.train_log)
 
 
 def _cmd_inverse_flow(a):
@@ -116,25 +126,25 @@ def _cmd_inverse_vae(a):
 def _cmd_inverse_unrolled(a):
     from aelpn.inverse.unrolled import train_unrolled
 
-    train_unrolled(load(a.config, partial=True), a.problem, a.crops, a.denoiser, a.out, a.train_log)
+    train_unrolled(load(a.config, partial=True, needs=INVERSE_TRAINING), a.problem, a.crops, a.denoiser, a.out, a.train_log)
 
 
 def _cmd_inverse_run(a):
     from aelpn.inverse.run import run_job
 
-    run_job(load(a.config, partial=True), a.algorithm, a.problem, a.crops, a.prior, a.out)
+    run_job(load(a.config, partial=True, needs=INVERSE_JOB), a.algorithm, a.problem, a.crops, a.prior, a.out)
 
 
 def _cmd_inverse_combine(a):
     from aelpn.inverse.combine import combine_inverse
 
-    combine_inverse(load(a.config, partial=True), a.inputs, a.out)
+    combine_inverse(load(a.config, partial=True, needs=INVERSE_JOB), a.inputs, a.out)
 
 
 def _cmd_inverse_adaptivity(a):
     from aelpn.inverse.adaptivity import evaluate_adaptivity
 
-    evaluate_adaptivity(load(a.config, partial=True), a.crops, a.unrolled, a.out)
+    evaluate_adaptivity(load(a.config, partial=True, needs=INVERSE_JOB), a.crops, a.unrolled, a.out)
 
 
 def _cmd_blind_train(a):
@@ -186,8 +196,8 @@ def _cmd_bench(a):
 def _gpu_check(paper: dict, a) -> int:
     from aelpn.bench.crops import bench_crops
     from aelpn.bench.gpu import gpu_check, gpu_table
+    from aelpn.core.io import write_netcdf
     from aelpn.data import load_crops
-    from aelpn.io import write_netcdf
 
     channels = 1 if paper["data"]["grayscale"] else 3
     crops = load_crops(a.crops)[0] if a.crops else bench_crops(a.images, a.gpu_size, a.gpu_crops, channels,
@@ -388,10 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that explain themselves: printed as one message, without a traceback."""
-    from aelpn.combine import CombineError
-    from aelpn.data.errors import DataError
     from aelpn.bench.gpu import GPUCheckError
-    from aelpn.device import DeviceError
+    from aelpn.core.combine import CombineError
+    from aelpn.core.device import DeviceError
+    from aelpn.data.errors import DataError
     from aelpn.modelfile import ModelFileError
     from aelpn.results import ResultsError
     from aelpn.training import CheckpointError, TrainingError

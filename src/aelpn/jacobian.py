@@ -10,7 +10,7 @@ with J v by forward-mode (``torch.func.jvp``) and J^T v by reverse-mode (``torch
 the model in float64. Every exact-prox variant gives a(y, v) at float64 round-off (~1e-15); the normalization
 trick f(y) = s_y g((y - m_y) / s_y) + m_y does not. The points y = x + sigma n are the evaluation crops with
 Gaussian noise at the training sigma (the denoiser's operating point), the noise of image i seeded by
-``aelpn.sweeps.noise_seed(seed, "jacobian", i)`` and the probes of image i by ``(seed, "jacobian", "probes", i)``,
+``aelpn.sweeps.evaluate.noise_seed(seed, "jacobian", i)`` and the probes of image i by ``(seed, "jacobian", "probes", i)``,
 so every variant is probed at the same points in the same directions.
 """
 
@@ -21,10 +21,10 @@ import torch
 import xarray as xr
 from tqdm import tqdm
 
-from aelpn import io, provenance
-from aelpn.device import configure, describe
-from aelpn.seeding import derive_seed
-from aelpn.sweeps import gaussian_noise, noise_seed
+from aelpn.core import io, provenance
+from aelpn.core.device import configure, describe
+from aelpn.core.seeding import derive_seed
+from aelpn.sweeps.evaluate import gaussian_noise, noise_seed
 
 _VARS = {
     "asymmetry": ("Jacobian asymmetry ||J v - J^T v|| / ||J v|| of f at y = x + sigma n, mean over probes v", "1"),

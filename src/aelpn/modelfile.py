@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from aelpn import __version__
-from aelpn import device as _device
-from aelpn.io import save_torch
+from aelpn.core import device as _device
+from aelpn.core.io import save_torch
 
 FORMAT = "aelpn-model"
 VERSION = 2

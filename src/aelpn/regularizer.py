@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import torch
 
-from aelpn.progress import progress_bar
+from aelpn.core.progress import progress_bar
 
 
 class Regularizer(NamedTuple):

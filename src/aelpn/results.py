@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from aelpn import io
+from aelpn.core import io
 
 MAX_CELLS = 60  # a variable is printed in full when it has at most this many values ...
 MAX_LENGTH = 20  # ... and no dimension longer than this

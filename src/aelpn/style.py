@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 import seaborn as sns
 
-from aelpn.io import atomic_path
+from aelpn.core.io import atomic_path
 from aelpn.models.names import VARIANTS
 
 VARIANT_ORDER = VARIANTS

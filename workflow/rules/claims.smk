@@ -1,5 +1,6 @@
 # Claims of the AE-LPN paper and of the PnP-vs-unrolled notes, checked on the metrics (issue 10): the Jacobian
-# asymmetry measurement (claim 5), the claims table and its figure. A failing claim is a finding: the rule succeeds.
+# asymmetry measurement (claim 5) and the claims table (its figure is in figures.smk). A failing claim is a finding:
+# the rule succeeds.
 
 CLAIMS_METRICS = {
     "noise-sweep": "results/metrics/noise_sweep.nc",
@@ -51,28 +52,3 @@ rule claims:
     localrule: True
     shell:
         "aelpn claims --config {params.cfg:q} {params.inputs} --out {output} > {log} 2>&1"
-
-
-rule figure_claims:
-    input:
-        nc="results/metrics/claims.nc",
-        nb=workflow.source_path("../notebooks/claims.ipynb"),
-    output:
-        pdf=figure_outputs("claims")["pdf"],
-        png=report(figure_outputs("claims")["png"], caption="../report/claims.rst", category="Figures"),
-        nb=figure_outputs("claims")["nb"],
-    params:
-        extra=json.dumps({"dpi": config["figures"]["dpi"]}, sort_keys=True),
-    conda:
-        "../envs/aelpn.yaml"
-    log:
-        "logs/figures/claims.log",
-    benchmark:
-        "benchmarks/figures/claims.tsv"
-    localrule: True
-    shell:
-        "MPLBACKEND=Agg papermill --kernel python3 --cwd . --log-output {input.nb} {output.nb} -p metrics_path {input.nc} "
-        "-p out_pdf {output.pdf} -p out_png {output.png} -y {params.extra:q} > {log} 2>&1"
-
-
-FIGURES.extend([figure_outputs("claims")["pdf"], figure_outputs("claims")["png"]])

@@ -3,7 +3,7 @@
 import json
 import os
 
-from aelpn.config import select, validate
+from aelpn.core.config import select, validate
 from aelpn.inverse.methods.registry import get as inverse_method
 
 # Against workflow/schemas/config.schema.yaml; stops before any job with a message naming the key.

@@ -1,5 +1,6 @@
-# Figures rendered by papermill notebooks (issue 4): one rule per figure, PDF + PNG under results/figures/,
-# the executed notebook under results/notebooks/, the PNG in the report with workflow/report/<name>.rst.
+# Figures rendered by papermill notebooks (issue 4), every figure of the workflow in one place: one rule per figure,
+# PDF + PNG under results/figures/, the executed notebook under results/notebooks/, the PNG in the report with
+# workflow/report/<name>.rst.
 
 # figure name -> (metrics file it plots, notebook parameters besides paths and dpi)
 FIGURE_SOURCES = {
@@ -14,6 +15,7 @@ FIGURE_SOURCES = {
     "inverse_uncertainty": ("results/metrics/inverse.nc", {}),
     "blind_landscape": ("results/metrics/blind.nc", {}),
     "blind_results": ("results/metrics/blind.nc", {}),
+    "claims": ("results/metrics/claims.nc", {}),
 }
 
 for _figure, (_metrics, _extra) in FIGURE_SOURCES.items():

@@ -1,44 +1,13 @@
-"""The straightforward baselines the benchmarks compare against (never used by the pipeline itself):
-f = grad psi by autograd through autograd, as in the LPN reference code, and the reference's per-image scipy
-conjugate-gradient inversion for the regularizer."""
+"""The straightforward baseline the regularizer benchmark compares against (never used by the pipeline itself):
+the LPN reference's per-image scipy conjugate-gradient inversion. The autograd reference prox (the training
+benchmark's baseline) is ``aelpn.models.autograd``."""
 
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 import torch
 
 from aelpn.models import ProxNet
-
-
-def autograd_gradient(potential, x: torch.Tensor) -> torch.Tensor:
-    """grad psi(x) = torch.autograd.grad(psi(x).sum(), x, create_graph=True) in grad mode (so a loss of it
-    backpropagates by double backward), without a graph under ``torch.no_grad()``."""
-    create_graph = torch.is_grad_enabled()
-    with torch.enable_grad():
-        leaf = x if (create_graph and x.requires_grad) else x.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(potential(leaf).sum(), leaf, create_graph=create_graph)
-    return grad
-
-
-@contextlib.contextmanager
-def _autograd_inner(model: ProxNet):
-    """Within the block, the normalization trick's inner prox g is computed by autograd of its potential."""
-    inner = model.inner
-    inner.forward = lambda x, sigma=None: autograd_gradient(inner.potential, x)
-    try:
-        yield
-    finally:
-        del inner.forward
-
-
-def autograd_prox(model: ProxNet, x: torch.Tensor) -> torch.Tensor:
-    """f(x) of ``model`` with every grad psi taken by autograd (the reference implementation)."""
-    if model.exact_prox:
-        return autograd_gradient(model.potential, x)
-    with _autograd_inner(model):
-        return model(x)
 
 
 def scipy_regularizer(model: ProxNet, x: torch.Tensor, tol, max_iter: int = 5000):

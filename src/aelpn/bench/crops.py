@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from aelpn.core.seeding import generator
 from aelpn.data.crops import crop_corners, image_files
-from aelpn.seeding import generator
 
 
 def bench_crops(images_dir: str | Path, size: int, count: int, channels: int, seed: int) -> torch.Tensor:

@@ -2,7 +2,7 @@
 minutes, with numbers a cluster profile can use.
 
 - Training: ``steps`` steps of every variant at paper width on real crops, with the production step and loop
-  (``aelpn.train.image_batch_loss`` in ``aelpn.training.fit``: schedule, Adam, projection after every step) in three precisions: fp32, TF32 matmuls/convolutions
+  (``aelpn.training.proxnets.image_batch_loss`` in ``aelpn.training.fit``: schedule, Adam, projection after every step) in three precisions: fp32, TF32 matmuls/convolutions
   (``compute.tf32``) and bfloat16 autocast (``compute.amp``), each from the same seed and batches, so the
   loss and validation-PSNR differences against fp32 are what the precision causes. Reported: images/s, the
   achieved TFLOP/s against the analytic FLOP count of a step, peak device memory.
@@ -23,21 +23,22 @@ import numpy as np
 import torch
 import xarray as xr
 
-from aelpn import metrics, provenance
+from aelpn import metrics
 from aelpn.bench.flops import training_step_flops
 from aelpn.bench.machine import machine_attrs
 from aelpn.bench.pnp import deblurring_problem
 from aelpn.bench.timing import synchronize
-from aelpn.device import autocast, configure, describe
-from aelpn.inverse.denoiser import build_denoiser
+from aelpn.core import provenance
+from aelpn.core.device import autocast, configure, describe
 from aelpn.inverse.components import LearnedPrior
+from aelpn.inverse.denoiser import build_denoiser
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.problems import build_problem
 from aelpn.models import VARIANTS, build_model
-from aelpn.sweeps import denoise
-from aelpn.train import LOG_FIELDS, image_batch_loss
+from aelpn.sweeps.evaluate import denoise
 from aelpn.training import Divergence, Run, fit
 from aelpn.training.losses import lpn_schedule
+from aelpn.training.proxnets import LOG_FIELDS, image_batch_loss
 
 PRECISIONS = {"fp32": {"tf32": False, "amp": False}, "tf32": {"tf32": True, "amp": False},
               "amp": {"tf32": False, "amp": True}}
@@ -66,7 +67,7 @@ def _reset_memory(device: torch.device) -> None:
 
 def train_precision(variant: str, cfg: dict, crops: torch.Tensor, held_out: torch.Tensor, batch: int,
                     steps: int, precision: str, device: torch.device, workdir: Path) -> tuple[dict, torch.nn.Module]:
-    """``steps`` production training steps of ``variant`` in ``precision`` (``aelpn.train.image_batch_loss``
+    """``steps`` production training steps of ``variant`` in ``precision`` (``aelpn.training.proxnets.image_batch_loss``
     through ``aelpn.training.fit``: half L1 pre-training, half proximal matching, one checkpoint written and
     removed on the device); returns the figures and the model."""
     compute = {"device": device.type, **PRECISIONS[precision]}
@@ -143,7 +144,7 @@ def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=V
     sigma = cfg["train"]["sigma"]
     noisy = (held_out + sigma * torch.randn(held_out.shape, generator=torch.Generator().manual_seed(2))).to(device)
     est, sec, mem = _timed(lambda: denoise(lpn, noisy, batch, device), device)
-    _on_device("sweep batch", torch.device("cpu"), est)  # aelpn.sweeps.denoise returns on the CPU by design
+    _on_device("sweep batch", torch.device("cpu"), est)  # aelpn.sweeps.evaluate.denoise returns on the CPU by design
     ds["sweep_psnr"], ds["sweep_seconds"], ds["sweep_peak_memory_gib"] = (
         float(metrics.psnr(est, held_out).mean()), sec, mem)
     icfg = cfg["inverse"]

@@ -7,7 +7,7 @@ import platform
 
 import torch
 
-from aelpn.device import describe
+from aelpn.core.device import describe
 
 
 def cpu_model() -> str:

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import xarray as xr
 
-from aelpn import provenance
+from aelpn.bench.crops import bench_crops
 from aelpn.bench.machine import machine_attrs
 from aelpn.bench.pnp import deblurring_problem, pnp_iteration_cost
 from aelpn.bench.regularizer import regularizer_speed
-from aelpn.bench.crops import bench_crops
 from aelpn.bench.training import trained_model, training_throughput
 from aelpn.bench.workflow import workflow_times
-from aelpn.device import configure
-from aelpn.io import write_netcdf
+from aelpn.core import provenance
+from aelpn.core.device import configure
+from aelpn.core.io import write_netcdf
+from aelpn.core.progress import progress_bar
 from aelpn.models import VARIANTS, build_model, load_model
-from aelpn.progress import progress_bar
 
 TARGETS = {"training_speedup": 1.5, "regularizer_speedup": 10.0, "pnp_ratio": 1.1, "workflow_full_s": 900.0,
            "workflow_noop_s": 10.0}

@@ -1,6 +1,6 @@
 """Training-step throughput of the production prox f (hand-written gradient of the potential) against the LPN
 reference's method (f = grad psi by autograd through autograd), on the same weights at a trained state, the
-same real crops and the same denormal flush (``aelpn.device.configure`` flushes on CPU; the reference gets the
+same real crops and the same denormal flush (``aelpn.core.device.configure`` flushes on CPU; the reference gets the
 same one line), so the ratio measures the implementation alone.
 
 Trained state: early steps run on tiny initial weights and are not representative, so the weights are either
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import torch
 
-from aelpn.bench.baseline import autograd_prox
 from aelpn.bench.flops import training_step_flops
 from aelpn.bench.timing import interleaved_times
-from aelpn.training.losses import l1_loss, proximal_matching_loss
 from aelpn.models import build_model, load_model
+from aelpn.models.autograd import autograd_prox
+from aelpn.training.losses import l1_loss, proximal_matching_loss
 
 
 def _timed_step(model, prox, optimizer, x, y):

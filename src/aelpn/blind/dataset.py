@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from aelpn.io import write_netcdf
-from aelpn.provenance import annotate, attrs
+from aelpn.core.io import write_netcdf
+from aelpn.core.provenance import annotate, attrs
 
 UNITS = {
     "theta_true": ("true blur width of the measurement", "pixel"),

@@ -18,7 +18,7 @@ from aelpn.blind.landscape import landscape
 from aelpn.inverse.components import load_priors
 from aelpn.inverse.methods.registry import get
 from aelpn.modelfile import load_model
-from aelpn.seeding import derive_seed
+from aelpn.core.seeding import derive_seed
 
 
 def blind_measurements(cfg: dict, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

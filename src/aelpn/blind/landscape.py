@@ -17,7 +17,7 @@ import torch
 from aelpn.blind import kernels
 from aelpn.inverse.pnp import pnp_admm
 from aelpn.metrics import psnr
-from aelpn.progress import progress_bar
+from aelpn.core.progress import progress_bar
 from aelpn.regularizer import regularizer
 
 

@@ -11,12 +11,12 @@ import torch
 
 from aelpn.blind import kernels
 from aelpn.blind.network import BlindUnrolled
-from aelpn.config import slice_hash
-from aelpn.device import autocast, configure, describe
+from aelpn.core.config import slice_hash
+from aelpn.core.device import autocast, configure, describe
 from aelpn.inverse.denoiser import ShuffledBatches
-from aelpn.io import file_digest
+from aelpn.core.io import file_digest
 from aelpn.modelfile import load_model, save_model
-from aelpn.seeding import derive_seed
+from aelpn.core.seeding import derive_seed
 from aelpn.training import Divergence, Field, Run, Step, fields, fit
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from aelpn import io
+from aelpn.core import io
 
 
 class NotMeasured(LookupError):

@@ -18,7 +18,7 @@ import xarray as xr
 
 from aelpn.claims import datasets
 from aelpn.claims.datasets import NotMeasured
-from aelpn.config import ConfigError
+from aelpn.core.config import ConfigError
 from aelpn.metrics import EQUIVARIANCE_CAP_DB
 
 NAN = float("nan")

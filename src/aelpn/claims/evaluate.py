@@ -14,11 +14,11 @@ import math
 import numpy as np
 import xarray as xr
 
-from aelpn import io, provenance
-from aelpn.claims.definitions import CLAIMS, Claim, ClaimData
 from aelpn.claims.datasets import NotMeasured
+from aelpn.claims.definitions import CLAIMS, Claim, ClaimData
 from aelpn.claims.interval import bootstrap_interval
-from aelpn.seeding import derive_seed
+from aelpn.core import io, provenance
+from aelpn.core.seeding import derive_seed
 
 HOLDS, FAILS, NOT_MEASURED = "holds", "fails", "not measured"
 _TEXT = ("source", "statement", "quantity", "units", "psnr_convention", "threshold", "decided_by", "verdict", "note")

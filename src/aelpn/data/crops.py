@@ -11,14 +11,14 @@ import torch
 import xarray as xr
 from PIL import Image
 
-from aelpn.config import ConfigError
+from aelpn.core.config import ConfigError
+from aelpn.core.io import read_netcdf, write_netcdf
+from aelpn.core.progress import progress_bar
+from aelpn.core.provenance import annotate, attrs
+from aelpn.core.seeding import generator
 from aelpn.data.errors import DataError
 from aelpn.data.fetch import read_source
 from aelpn.data.layout import IMAGES_DIR, is_image
-from aelpn.io import read_netcdf, write_netcdf
-from aelpn.progress import progress_bar
-from aelpn.provenance import annotate, attrs
-from aelpn.seeding import generator
 
 
 def image_files(images_dir: str | Path, split: str, max_images: int | None = None) -> list[Path]:

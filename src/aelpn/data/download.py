@@ -11,8 +11,8 @@ import urllib.request
 from pathlib import Path
 
 from aelpn import __version__
+from aelpn.core.progress import progress_bar
 from aelpn.data.errors import IntegrityError, SourceUnavailable
-from aelpn.progress import progress_bar
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from aelpn.core.progress import progress_bar
 from aelpn.data.errors import DataError, UnsafeArchiveError
-from aelpn.progress import progress_bar
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_LISTED = 20

@@ -16,12 +16,12 @@ import socket
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
+from aelpn.core.io import write_text
+from aelpn.core.progress import progress_bar
 from aelpn.data.download import download, file_digests
 from aelpn.data.errors import DataError, IntegrityError, SourceUnavailable
 from aelpn.data.extract import Archive, copy_hashing
 from aelpn.data.layout import BSDS_COUNTS, IMAGES_DIR, locate_images
-from aelpn.io import write_text
-from aelpn.progress import progress_bar
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from aelpn.combine import CombineError, combine_runs
+from aelpn.core.combine import CombineError, combine_runs
+from aelpn.core.io import write_netcdf
+from aelpn.core.provenance import annotate, attrs
 from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, map_weight, priors
 from aelpn.inverse.run import PER_PRIOR, UNITS
-from aelpn.io import write_netcdf
-from aelpn.provenance import annotate, attrs
 
 # Every estimator that ran has these everywhere (the others may be NaN by design, e.g. psnr_sample).
 COMPLETE = ("psnr", "ssim", "seconds", "iterations", "reconstruction")

@@ -10,11 +10,11 @@ from pathlib import Path
 import deepinv as dinv
 import torch
 
-from aelpn.config import slice_hash
-from aelpn.device import autocast, configure, describe
-from aelpn.io import file_digest
+from aelpn.core.config import slice_hash
+from aelpn.core.device import autocast, configure, describe
+from aelpn.core.io import file_digest
+from aelpn.core.seeding import derive_seed
 from aelpn.modelfile import load_model, read_model_file, save_model
-from aelpn.seeding import derive_seed
 from aelpn.training import Divergence, Field, Run, Step, fields, fit
 
 

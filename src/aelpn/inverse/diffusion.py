@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from aelpn.config import ConfigError
-from aelpn.progress import progress_bar
+from aelpn.core.config import ConfigError
+from aelpn.core.progress import progress_bar
 
 TIMESTEPS = 1000
 BETA_START, BETA_END = 1e-4, 0.02

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import torch
 
-from aelpn.config import ConfigError
+from aelpn.core.config import ConfigError
+from aelpn.core.progress import progress_bar
 from aelpn.metrics import psnr
-from aelpn.progress import progress_bar
 
 
 @dataclass

@@ -13,14 +13,14 @@ import torch
 import xarray as xr
 
 from aelpn import metrics
-from aelpn.device import configure, describe
+from aelpn.core.device import configure, describe
+from aelpn.core.io import write_netcdf
+from aelpn.core.provenance import annotate, attrs
+from aelpn.core.seeding import derive_seed
 from aelpn.inverse.components import load_priors
 from aelpn.inverse.jobs import DENOISER_PRIOR, applicable, trace_length
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.problems import build_problem
-from aelpn.io import write_netcdf
-from aelpn.provenance import annotate, attrs
-from aelpn.seeding import derive_seed
 
 PER_IMAGE = ("psnr", "ssim", "seconds", "iterations", "diverged", "psnr_sample")
 PER_PRIOR = PER_IMAGE + ("psnr_trace", "reconstruction", "posterior_std")

@@ -10,14 +10,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aelpn.config import slice_hash
-from aelpn.device import autocast, configure, describe
+from aelpn.core.config import slice_hash
+from aelpn.core.device import autocast, configure, describe
+from aelpn.core.io import file_digest
+from aelpn.core.seeding import derive_seed
 from aelpn.inverse.denoiser import ConditionalDenoiser, ShuffledBatches, denoiser_from_spec, training_record
 from aelpn.inverse.pnp import continuation_schedule
 from aelpn.inverse.problems import build_problem
-from aelpn.io import file_digest
 from aelpn.modelfile import load_model, read_model_file, save_model
-from aelpn.seeding import derive_seed
 from aelpn.training import Divergence, Field, Run, Step, fields, fit
 
 

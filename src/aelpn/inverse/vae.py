@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aelpn.config import slice_hash
-from aelpn.device import autocast, configure, describe
+from aelpn.core.config import slice_hash
+from aelpn.core.device import autocast, configure, describe
 from aelpn.inverse.denoiser import ShuffledBatches, training_record
 from aelpn.inverse.pnp import Solution, iterate
-from aelpn.io import file_digest
+from aelpn.core.io import file_digest
 from aelpn.modelfile import load_model, save_model
-from aelpn.seeding import derive_seed
+from aelpn.core.seeding import derive_seed
 from aelpn.training import Divergence, Field, Run, Step, fields, fit
 
 

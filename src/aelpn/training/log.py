@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from aelpn import provenance
-from aelpn.io import write_netcdf
+from aelpn.core import provenance
+from aelpn.core.io import write_netcdf
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ Adam steps with
   stage (a component's loss regime, e.g. a proximal-matching gamma), a loss above ``factor`` times the
   running minimum of that stage's losses;
 - the projection after every optimizer step (e.g. the non-negativity of input-convex weights);
-- a progress bar (``aelpn.progress``), the netCDF log rewritten at every checkpoint and at the end,
+- a progress bar (``aelpn.core.progress``), the netCDF log rewritten at every checkpoint and at the end,
   and the recorded training seconds and device."""
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Callable
 
 import torch
 
+from aelpn.core.progress import progress_bar
 from aelpn.training import state as state_mod
 from aelpn.training.log import Field, write_log
-from aelpn.progress import progress_bar
 
 
 class TrainingError(RuntimeError):

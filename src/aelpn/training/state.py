@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from aelpn.io import save_torch
+from aelpn.core.io import save_torch
 
 FORMAT = "aelpn-train-checkpoint-2"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -140,15 +141,16 @@ def _blind_problems(cfg: dict) -> list[str]:
     return out
 
 
-def validate(cfg: dict, partial: bool = False) -> dict:
+def validate(cfg: dict, partial: bool = False, needs: Iterable[str] = ()) -> dict:
     """Validate ``cfg`` against the schema, then its cross-key constraints (``cross_key_problems``), and return
-    it. With ``partial``, only the top-level sections present in ``cfg`` are required (a job's slice). Raises
-    ConfigError with one line per offending key."""
+    it. With ``partial``, only the top-level sections present in ``cfg`` and those in ``needs`` (the sections a
+    job reads) are required (a job's slice). Raises ConfigError with one line per offending key."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"config must be a mapping, got {type(cfg).__name__}")
     sch = schema()
     if partial:
-        sch = dict(sch, required=[k for k in sch["required"] if k in cfg])
+        needs = set(needs)
+        sch = dict(sch, required=[k for k in sch["required"] if k in cfg or k in needs])
     validator = jsonschema.Draft202012Validator(sch)
     errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     lines = [line for err in errors for line in _schema_lines(err)] or cross_key_problems(cfg)
@@ -176,8 +178,9 @@ def _check_inverse(icfg: dict) -> None:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
 
 
-def load(source: str | Path | dict, partial: bool = False) -> dict:
-    """Load a config from a dict, a JSON string or a YAML/JSON file path, and validate it."""
+def load(source: str | Path | dict, partial: bool = False, needs: Iterable[str] = ()) -> dict:
+    """Load a config from a dict, a JSON string or a YAML/JSON file path, and validate it (``validate``: with
+    ``partial``, the sections present and those in ``needs`` are required)."""
     if isinstance(source, dict):
         cfg = copy.deepcopy(source)
     else:
@@ -189,7 +192,7 @@ def load(source: str | Path | dict, partial: bool = False) -> dict:
                 raise ConfigError(f"config JSON string: {err}; pass valid JSON or a config file") from None
         else:
             cfg = _read_file(Path(text))
-    return validate(cfg, partial=partial)
+    return validate(cfg, partial=partial, needs=needs)
 
 
 def _read_file(path: Path) -> dict:

@@ -14,11 +14,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from aelpn import io, provenance
-from aelpn.sweeps import SHARED
+from aelpn.core import io, provenance
 
-# Training logs hold NaN by design: gamma during L1 pre-training, val_psnr at steps without validation.
-TRAINING_NAN_OK = ("gamma", "val_psnr")
 PART_ATTRS = ("git_describe", "config_hash", "aelpn_version", "torch_version", "deepinv_version", "device", "history")
 
 
@@ -137,37 +134,16 @@ def combine_runs(
     return combined
 
 
-_TITLES = {
-    "training": "aelpn training logs of all variants",
-    "noise_sweep": "aelpn noise-level sweep of all variants",
-    "affine_sweep": "aelpn affine (brightness) sweep of all variants",
-}
 
-
-def _sweep_coords(kind: str, cfg: dict) -> dict:
-    if kind == "noise_sweep":
-        return {"sigma": cfg["noise_sweep"]["sigmas"]}
-    if kind == "affine_sweep":
-        return {"scale": cfg["affine_sweep"]["scales"], "shift": cfg["affine_sweep"]["shifts"]}
-    return {}
-
-
-def combine(kind: str, cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
-    """Combine the per-variant files of ``kind`` (training|noise_sweep|affine_sweep) into ``out`` with dims
-    (variant, ...), checking them against ``cfg`` (model.variants and the sweep grid). Training logs are
-    labelled by their directory (``results/models/{variant}/train_log.nc``)."""
-    if kind not in _TITLES:
-        raise ValueError(f"unknown combine kind '{kind}'; expected one of {sorted(_TITLES)}")
-    variants = cfg["model"]["variants"]
-    if kind == "training":
-        ds = combine_runs(inputs, "variant", variants, labels=[Path(p).parent.name for p in inputs],
-                          nan_ok=TRAINING_NAN_OK)
-    else:
-        ds = combine_runs(inputs, "variant", variants, coords=_sweep_coords(kind, cfg), shared=SHARED[kind])
+def combine_variants(inputs: Sequence[str | Path], cfg: dict, title: str, out: str | Path, **checks) -> xr.Dataset:
+    """Combine one file per model variant into ``out`` with dims (variant, ...), in the order of
+    ``cfg["model"]["variants"]`` (``combine_runs`` with ``checks``), its attrs the provenance of ``cfg`` titled
+    ``title``, the devices of the parts and their ``parts`` list."""
+    ds = combine_runs(inputs, "variant", cfg["model"]["variants"], **checks)
     ds["variant"].attrs.update(long_name="model variant", units="1")
     parts = ds.attrs.pop("parts")
     devices = sorted({p.get("device", "unknown") for p in json.loads(parts)})
-    ds.attrs.update(provenance.attrs(_TITLES[kind], cfg, ", ".join(devices)))
+    ds.attrs.update(provenance.attrs(title, cfg, ", ".join(devices)))
     ds.attrs["parts"] = parts
     io.write_netcdf(ds, out)
     return ds

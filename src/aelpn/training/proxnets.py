@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Callable
 
 import numpy as np
 import torch
+import xarray as xr
 
-from aelpn.config import slice_hash
+from aelpn.core.combine import combine_variants
+from aelpn.core.config import slice_hash
+from aelpn.core.device import autocast, configure, describe
+from aelpn.core.io import file_digest
+from aelpn.core.seeding import derive_seed, generator
 from aelpn.data import load_crops
-from aelpn.device import autocast, configure, describe
-from aelpn.io import file_digest
 from aelpn.metrics import psnr
 from aelpn.models import build_model, save_model
-from aelpn.seeding import derive_seed, generator
 from aelpn.training import Divergence, Field, Run, Step, fields, fit
 from aelpn.training import losses
 from aelpn.training.losses import L1, PHASES, lpn_schedule
 
+# Training logs hold NaN by design: gamma during L1 pre-training, val_psnr at steps without validation.
+LOG_NAN_OK = ("gamma", "val_psnr")
 LOG_FIELDS = fields(
     gamma=Field("proximal-matching gamma (NaN during L1 pre-training)"),
     phase=Field("training phase", dtype="int8", attrs={"flag_values": np.arange(len(PHASES), dtype=np.int8),
@@ -145,3 +150,10 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
                "train_file_sha256_16": train_digest}
     save_model(model, out, "proxnet", extra=summary)
     print(f"wrote {out} and {log_out}: final loss {record.final_loss:.5g}, val PSNR {final_val:.3f} dB", flush=True)
+
+
+def combine_logs(cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
+    """Combine the training logs of the variants (``results/models/{variant}/train_log.nc``, labelled by their
+    directory) into ``out`` with dims (variant, step), in the order of ``cfg["model"]["variants"]``."""
+    return combine_variants(inputs, cfg, "aelpn training logs of all variants", out,
+                            labels=[Path(p).parent.name for p in inputs], nan_ok=LOG_NAN_OK)

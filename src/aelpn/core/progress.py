@@ -11,7 +11,7 @@ import sys
 
 from tqdm import tqdm
 
-from aelpn.config import ConfigError
+from aelpn.core.config import ConfigError
 
 LOG_MININTERVAL = 30.0  # seconds between updates of a bar written to a file
 

@@ -11,7 +11,7 @@ import torch
 import xarray as xr
 
 from aelpn import __version__
-from aelpn.config import slice_hash
+from aelpn.core.config import slice_hash
 
 
 def git_describe() -> str:

@@ -17,15 +17,15 @@ import torch
 import xarray as xr
 from torch.optim.swa_utils import AveragedModel
 
-from aelpn import provenance
-from aelpn.config import slice_hash
-from aelpn.device import configure, describe
-from aelpn.io import write_netcdf
+from aelpn.core import provenance
+from aelpn.core.config import slice_hash
+from aelpn.core.device import configure, describe
+from aelpn.core.io import write_netcdf
+from aelpn.core.progress import progress_bar
+from aelpn.core.seeding import derive_seed, generator
 from aelpn.models import build_model_1d, load_model, save_model
-from aelpn.progress import progress_bar
+from aelpn.prox1d.splitnormal import SplitNormal
 from aelpn.regularizer import regularizer
-from aelpn.seeding import derive_seed, generator
-from aelpn.splitnormal import SplitNormal
 from aelpn.training import Divergence, Run, Step, fields, fit, losses
 
 # The learned regularizer is reported only where the inversion f(y) = x succeeded to this relative
@@ -35,7 +35,7 @@ INVERSION_TOL = 1e-3
 
 def grid(prox1d_cfg: dict) -> torch.Tensor:
     """The evaluation grid: grid_points equispaced values on [grid_min, grid_max] (grid_max > grid_min, checked
-    by ``aelpn.config.validate``), shape (grid_points,)."""
+    by ``aelpn.core.config.validate``), shape (grid_points,)."""
     return torch.linspace(prox1d_cfg["grid_min"], prox1d_cfg["grid_max"], prox1d_cfg["grid_points"])
 
 

@@ -22,11 +22,12 @@ import numpy as np
 import torch
 import xarray as xr
 
-from aelpn import io, metrics, provenance
-from aelpn.config import ConfigError
-from aelpn.device import configure, describe
-from aelpn.progress import progress_bar
-from aelpn.seeding import derive_seed
+from aelpn import metrics
+from aelpn.core import io, provenance
+from aelpn.core.config import ConfigError
+from aelpn.core.device import configure, describe
+from aelpn.core.progress import progress_bar
+from aelpn.core.seeding import derive_seed
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 

@@ -1,0 +1,2 @@
+"""The denoising sweeps (paper Figs. 2 and 4): the trained networks over noise levels and brightness transforms
+(``evaluate``) and the combination of the per-variant files (``combine``)."""

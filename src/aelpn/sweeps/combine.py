@@ -1,0 +1,32 @@
+"""Combine the per-variant sweep files into ``results/metrics/{noise_sweep,affine_sweep}.nc``, checked against
+the config's variants and sweep grid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import xarray as xr
+
+from aelpn.core.combine import combine_variants
+from aelpn.sweeps.evaluate import KINDS, SHARED
+
+_TITLES = {
+    "noise_sweep": "aelpn noise-level sweep of all variants",
+    "affine_sweep": "aelpn affine (brightness) sweep of all variants",
+}
+
+
+def _sweep_coords(kind: str, cfg: dict) -> dict:
+    if kind == "noise_sweep":
+        return {"sigma": cfg["noise_sweep"]["sigmas"]}
+    return {"scale": cfg["affine_sweep"]["scales"], "shift": cfg["affine_sweep"]["shifts"]}
+
+
+def combine_sweep(kind: str, cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
+    """Combine the per-variant files of sweep ``kind`` (noise_sweep|affine_sweep) into ``out`` with dims
+    (variant, ...), checking them against ``cfg`` (model.variants and the sweep grid); the variant-independent
+    inputs (``SHARED``) are stored once."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown sweep kind '{kind}'; expected one of {list(KINDS)}")
+    return combine_variants(inputs, cfg, _TITLES[kind], out, coords=_sweep_coords(kind, cfg), shared=SHARED[kind])

@@ -15,6 +15,7 @@ import aelpn.inverse.flow as flow_mod
 import aelpn.inverse.unrolled as unrolled_mod
 import aelpn.inverse.vae as vae_mod
 import aelpn.prox1d.study as prox1d_mod
+import aelpn.training.crops as crops_mod
 from aelpn.core.io import read_netcdf
 from aelpn.training import NonFiniteLossError, Step, checkpoint_path, state
 
@@ -43,12 +44,12 @@ def components(tmp_path, smoke_config, crops_file):
     denoiser_mod.train_denoiser(cfg, crops, denoiser, tmp_path / "denoiser_log.nc")
     return {
         "prox1d": (prox1d_mod, lambda d: prox1d_mod.train_1d(cfg, "scale", d / "model.pt", d / "log.nc")),
-        "denoiser": (denoiser_mod, lambda d: denoiser_mod.train_denoiser(cfg, crops, d / "model.pt", d / "log.nc")),
-        "unrolled": (unrolled_mod, lambda d: unrolled_mod.train_unrolled(cfg, "inp", crops, denoiser, d / "model.pt",
+        "denoiser": (crops_mod, lambda d: denoiser_mod.train_denoiser(cfg, crops, d / "model.pt", d / "log.nc")),
+        "unrolled": (crops_mod, lambda d: unrolled_mod.train_unrolled(cfg, "inp", crops, denoiser, d / "model.pt",
                                                                          d / "log.nc")),
-        "blind": (blind_mod, lambda d: blind_mod.train_blind(cfg, crops, denoiser, d / "model.pt", d / "log.nc")),
-        "flow": (flow_mod, lambda d: flow_mod.train_flow(cfg, crops, d / "model.pt", d / "log.nc")),
-        "vae": (vae_mod, lambda d: vae_mod.train_vae(cfg, crops, d / "model.pt", d / "log.nc")),
+        "blind": (crops_mod, lambda d: blind_mod.train_blind(cfg, crops, denoiser, d / "model.pt", d / "log.nc")),
+        "flow": (crops_mod, lambda d: flow_mod.train_flow(cfg, crops, d / "model.pt", d / "log.nc")),
+        "vae": (crops_mod, lambda d: vae_mod.train_vae(cfg, crops, d / "model.pt", d / "log.nc")),
     }
 
 

@@ -10,12 +10,11 @@ from pathlib import Path
 import deepinv as dinv
 import torch
 
-from aelpn.core.config import slice_hash
-from aelpn.core.device import autocast, configure, describe
-from aelpn.core.io import file_digest
+from aelpn.core.device import autocast
 from aelpn.core.seeding import derive_seed
-from aelpn.modelfile import load_model, read_model_file, save_model
-from aelpn.training import Divergence, Field, Run, Step, fields, fit
+from aelpn.modelfile import load_model, read_model_file
+from aelpn.training import Field, Step, fields
+from aelpn.training.crops import train_on_crops
 
 
 class ConditionalDenoiser(dinv.models.Denoiser):
@@ -70,63 +69,22 @@ def denoising_loss(model: ConditionalDenoiser, x: torch.Tensor, sigma: torch.Ten
     return (weight * (model(x + s * noise, sigma) - x).pow(2)).mean()
 
 
-class ShuffledBatches:
-    """Endless random batches of crops: each epoch a seeded permutation split into batches (a short last one
-    skipped), each batch with random horizontal flips. Its position (permutation, offset) is resumable
-    state, so a resumed run draws exactly the batches of an uninterrupted one."""
-
-    def __init__(self, x: torch.Tensor, batch_size: int, generator: torch.Generator):
-        self.x, self.batch_size, self.generator = x, batch_size, generator
-        self.perm, self.offset = None, 0
-
-    def state_dict(self) -> dict:
-        return {"perm": self.perm, "offset": self.offset}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.perm, self.offset = state["perm"], state["offset"]
-
-    def next(self) -> torch.Tensor:
-        while True:
-            if self.perm is None or self.offset >= len(self.perm):
-                self.perm, self.offset = torch.randperm(self.x.shape[0], generator=self.generator), 0
-            idx = self.perm[self.offset : self.offset + self.batch_size]
-            self.offset += self.batch_size
-            if len(idx) >= min(self.batch_size, self.x.shape[0]):
-                break
-        flip = torch.rand(len(idx), generator=self.generator) < 0.5
-        b = self.x[idx]
-        return torch.where(flip.view(-1, 1, 1, 1), b.flip(-1), b)
-
-
 def train_denoiser(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
-    """Train D(x, sigma) with Adam on ``crops_path`` (cfg: seed, compute, inverse.denoiser) with the
-    ``aelpn.training`` loop (resumable, stops on a bad loss, log rewritten at every checkpoint). Writes the
-    model file (kind denoiser, with the training seconds and device) and the log (dim step: loss, lr, seconds)."""
-    from aelpn.data import load_crops
-
+    """Train D(x, sigma) on ``crops_path`` with the EDM-weighted loss (cfg: seed, compute, inverse.denoiser) by
+    ``aelpn.training.crops.train_on_crops``; writes the model file (kind denoiser) and the log (loss, lr, seconds)."""
     dcfg = cfg["inverse"]["denoiser"]
-    device = configure(cfg["compute"])
-    x, _ = load_crops(crops_path)
-    gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", "denoiser", "batches"))
-    model = build_denoiser(x.shape[1], dcfg, derive_seed(cfg["seed"], "inverse", "denoiser", "init")).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=dcfg["lr"])
-    stream = ShuffledBatches(x, dcfg["batch_size"], gen)
 
-    def batch_loss(step: int) -> Step:
-        xb = stream.next()
+    def loss(model, xb, gen, device) -> Step:
         sigma = sample_sigma(xb.shape[0], dcfg["sigma_min"], dcfg["sigma_max"], gen)
         noise = torch.randn(xb.shape, generator=gen)
         with autocast(cfg["compute"], device):
             return Step(denoising_loss(model, xb.to(device), sigma.to(device), noise.to(device)))
 
-    run = Run(label="denoiser", section="inverse.denoiser", steps=dcfg["steps"],
-              checkpoint_every=dcfg["checkpoint_every"], divergence=Divergence.from_config(dcfg), out=Path(out),
-              log_out=Path(log_out), fingerprint=f"denoiser-{slice_hash(cfg)}-{file_digest(crops_path)}",
-              fields=fields(loss=Field("EDM-weighted denoising MSE")), title="conditional denoiser training log",
-              cfg=cfg, device=describe(device))
-    record = fit(run, model, opt, lambda step: dcfg["lr"], batch_loss, resumables={"generator": gen, "batches": stream})
-    model.eval()
-    return save_model(model, out, "denoiser", extra=record.extra())
+    return train_on_crops(cfg, "inverse.denoiser", "denoiser", "denoiser", "conditional denoiser training log",
+                          crops_path, out, log_out,
+                          lambda x: build_denoiser(x.shape[1], dcfg, derive_seed(cfg["seed"], "inverse", "denoiser", "init")),
+                          loss, derive_seed(cfg["seed"], "inverse", "denoiser", "batches"),
+                          fields(loss=Field("EDM-weighted denoising MSE")))
 
 
 def denoiser_from_spec(spec: dict) -> ConditionalDenoiser:

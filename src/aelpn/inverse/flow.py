@@ -25,13 +25,12 @@ from pathlib import Path
 import deepinv as dinv
 import torch
 
-from aelpn.core.config import slice_hash
-from aelpn.core.device import autocast, configure, describe
-from aelpn.inverse.denoiser import ConditionalDenoiser, ShuffledBatches, build_denoiser, training_record
-from aelpn.core.io import file_digest
-from aelpn.modelfile import load_model, save_model
+from aelpn.core.device import autocast
 from aelpn.core.seeding import derive_seed
-from aelpn.training import Divergence, Field, Run, Step, fields, fit
+from aelpn.inverse.denoiser import ConditionalDenoiser, build_denoiser, training_record
+from aelpn.modelfile import load_model
+from aelpn.training import Field, Step, fields
+from aelpn.training.crops import train_on_crops
 
 
 class FlowMatchingModel(dinv.models.Denoiser):
@@ -83,34 +82,22 @@ def build_flow(channels: int, flow_cfg: dict, seed: int) -> FlowMatchingModel:
 
 
 def train_flow(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
-    """Train the flow model with Adam on ``crops_path`` (cfg: seed, compute, inverse.flow) with the
-    ``aelpn.training`` loop (resumable, stops on a bad loss, log rewritten at every checkpoint). Writes the
-    model file (kind flow, with the training seconds and device) and the log (dim step: loss, lr, seconds)."""
-    from aelpn.data import load_crops
-
+    """Train the flow model on ``crops_path`` with the flow-matching loss, t uniform in [t_min, t_max] (cfg: seed,
+    compute, inverse.flow) by ``aelpn.training.crops.train_on_crops``; writes the model file (kind flow) and the
+    log (loss, lr, seconds)."""
     fcfg = cfg["inverse"]["flow"]
-    device = configure(cfg["compute"])
-    x, _ = load_crops(crops_path)
-    gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", "flow", "batches"))
-    model = build_flow(x.shape[1], fcfg, derive_seed(cfg["seed"], "inverse", "flow", "init")).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=fcfg["lr"])
-    stream = ShuffledBatches(x, fcfg["batch_size"], gen)
 
-    def batch_loss(step: int) -> Step:
-        x0 = 2 * stream.next() - 1
+    def loss(model, xb, gen, device) -> Step:
+        x0 = 2 * xb - 1
         t = fcfg["t_min"] + (fcfg["t_max"] - fcfg["t_min"]) * torch.rand(x0.shape[0], generator=gen)
         x1 = torch.randn(x0.shape, generator=gen)
         with autocast(cfg["compute"], device):
             return Step(flow_matching_loss(model, x0.to(device), x1.to(device), t.to(device)))
 
-    run = Run(label="flow", section="inverse.flow", steps=fcfg["steps"], checkpoint_every=fcfg["checkpoint_every"],
-              divergence=Divergence.from_config(fcfg), out=Path(out), log_out=Path(log_out),
-              fingerprint=f"flow-{slice_hash(cfg)}-{file_digest(crops_path)}",
-              fields=fields(loss=Field("flow-matching loss ||v - (x_1 - x_0)||^2 per entry")),
-              title="flow-matching model training log", cfg=cfg, device=describe(device))
-    record = fit(run, model, opt, lambda step: fcfg["lr"], batch_loss, resumables={"generator": gen, "batches": stream})
-    model.eval()
-    return save_model(model, out, "flow", extra=record.extra())
+    return train_on_crops(cfg, "inverse.flow", "flow", "flow", "flow-matching model training log", crops_path, out,
+                          log_out, lambda x: build_flow(x.shape[1], fcfg, derive_seed(cfg["seed"], "inverse", "flow", "init")),
+                          loss, derive_seed(cfg["seed"], "inverse", "flow", "batches"),
+                          fields(loss=Field("flow-matching loss ||v - (x_1 - x_0)||^2 per entry")))
 
 
 def flow_from_spec(spec: dict) -> FlowMatchingModel:

@@ -10,15 +10,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aelpn.core.config import slice_hash
-from aelpn.core.device import autocast, configure, describe
-from aelpn.core.io import file_digest
+from aelpn.core.device import autocast
 from aelpn.core.seeding import derive_seed
-from aelpn.inverse.denoiser import ConditionalDenoiser, ShuffledBatches, denoiser_from_spec, training_record
+from aelpn.inverse.denoiser import ConditionalDenoiser, denoiser_from_spec, training_record
 from aelpn.inverse.pnp import continuation_schedule
 from aelpn.inverse.problems import build_problem
-from aelpn.modelfile import load_model, read_model_file, save_model
-from aelpn.training import Divergence, Field, Run, Step, fields, fit
+from aelpn.modelfile import load_model, read_model_file
+from aelpn.training import Field, Step, fields
+from aelpn.training.crops import train_on_crops
 
 
 class UnrolledHQS(nn.Module):
@@ -53,40 +52,30 @@ def _measure_batch(problem, x: torch.Tensor, generator: torch.Generator, device)
 
 def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path: str, out: str,
                    log_out: str) -> Path:
-    """Train the unrolled network of ``problem_name`` end to end (Adam, MSE, gradient norm clipped to
-    ``grad_clip``) on fresh seeded measurements of the crops in ``crops_path`` with the ``aelpn.training``
-    loop; writes the model file (kind unrolled) and the training log. cfg: seed, compute, inverse."""
-    from aelpn.data import load_crops
-
+    """Train the unrolled network of ``problem_name`` end to end (MSE of x_K, gradient norm clipped to
+    ``grad_clip``) on fresh seeded measurements of the crops by ``aelpn.training.crops.train_on_crops``; writes
+    the model file (kind unrolled) and the training log. cfg: seed, compute, inverse."""
     icfg, ucfg = cfg["inverse"], cfg["inverse"]["unrolled"]
-    device = configure(cfg["compute"])
-    x_all, _ = load_crops(crops_path)
-    problem = build_problem(problem_name, icfg, tuple(x_all.shape[1:]))
-    denoiser = load_model(denoiser_path, device="cpu")
-    model = UnrolledHQS(denoiser, ucfg["iterations"], icfg["continuation"]["sigma_start"],
-                        icfg["continuation"]["lam"]).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=ucfg["lr"])
-    gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", problem_name, "unrolled"))
-    stream = ShuffledBatches(x_all, ucfg["batch_size"], gen)
 
-    def batch_loss(step: int) -> Step:
-        xb = stream.next()
+    problem = None
+
+    def build(x):
+        nonlocal problem
+        problem = build_problem(problem_name, icfg, tuple(x.shape[1:]))
+        return UnrolledHQS(load_model(denoiser_path, device="cpu"), ucfg["iterations"],
+                           icfg["continuation"]["sigma_start"], icfg["continuation"]["lam"])
+
+    def loss(model, xb, gen, device) -> Step:
         data = _measure_batch(problem, xb, gen, device)
         with autocast(cfg["compute"], device):
             return Step((model(data) - xb.to(device)).pow(2).mean())
 
-    run = Run(label=f"unrolled {problem_name}", section="inverse.unrolled", steps=ucfg["steps"],
-              checkpoint_every=ucfg["checkpoint_every"], divergence=Divergence.from_config(ucfg), out=Path(out),
-              log_out=Path(log_out),
-              fingerprint=f"unrolled-{problem_name}-{slice_hash(cfg)}-{file_digest(crops_path)}-"
-                          f"{file_digest(denoiser_path)}",
-              fields=fields(loss=Field("mean squared error of x_K")),
-              title=f"unrolled network training log, problem {problem_name}", cfg=cfg, device=describe(device),
-              log_attrs={"problem": problem_name})
-    record = fit(run, model, opt, lambda step: ucfg["lr"], batch_loss, resumables={"generator": gen, "batches": stream},
-                 grad_clip=ucfg["grad_clip"])
-    model.eval()
-    return save_model(model, out, "unrolled", extra={"problem": problem_name, **record.extra()})
+    return train_on_crops(cfg, "inverse.unrolled", "unrolled", f"unrolled {problem_name}",
+                          f"unrolled network training log, problem {problem_name}", crops_path, out, log_out, build,
+                          loss, derive_seed(cfg["seed"], "inverse", problem_name, "unrolled"),
+                          fields(loss=Field("mean squared error of x_K")), depends_on=(denoiser_path,),
+                          grad_clip=ucfg["grad_clip"], extra={"problem": problem_name},
+                          log_attrs={"problem": problem_name})
 
 
 def unrolled_from_spec(spec: dict) -> UnrolledHQS:

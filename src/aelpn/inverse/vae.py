@@ -17,14 +17,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aelpn.core.config import slice_hash
-from aelpn.core.device import autocast, configure, describe
-from aelpn.inverse.denoiser import ShuffledBatches, training_record
-from aelpn.inverse.pnp import Solution, iterate
-from aelpn.core.io import file_digest
-from aelpn.modelfile import load_model, save_model
+from aelpn.core.device import autocast
 from aelpn.core.seeding import derive_seed
-from aelpn.training import Divergence, Field, Run, Step, fields, fit
+from aelpn.inverse.denoiser import training_record
+from aelpn.inverse.pnp import Solution, iterate
+from aelpn.modelfile import load_model
+from aelpn.training import Field, Step, fields
+from aelpn.training.crops import train_on_crops
 
 
 class ConvVAE(nn.Module):
@@ -130,34 +129,19 @@ def build_vae(channels: int, vae_cfg: dict, seed: int) -> ConvVAE:
 
 
 def train_vae(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
-    """Train the VAE with Adam on ``crops_path`` (cfg: seed, compute, inverse.vae) with the ``aelpn.training`` loop
-    (resumable, stops on a bad loss, log rewritten at every checkpoint). Writes the model file (kind vae, with
-    the training seconds and device) and the log (dim step: loss, lr, seconds)."""
-    from aelpn.data import load_crops
-
+    """Train the VAE on ``crops_path`` with the negative ELBO (cfg: seed, compute, inverse.vae) by
+    ``aelpn.training.crops.train_on_crops``; writes the model file (kind vae) and the log (loss, lr, seconds)."""
     vcfg = cfg["inverse"]["vae"]
-    device = configure(cfg["compute"])
-    x, _ = load_crops(crops_path)
-    gen = torch.Generator().manual_seed(derive_seed(cfg["seed"], "inverse", "vae", "batches"))
-    model = build_vae(x.shape[1], vcfg, derive_seed(cfg["seed"], "inverse", "vae", "init")).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=vcfg["lr"])
-    stream = ShuffledBatches(x, vcfg["batch_size"], gen)
-    latent_shape = (vcfg["latent_channels"], x.shape[2] // 4, x.shape[3] // 4)
 
-    def batch_loss(step: int) -> Step:
-        xb = stream.next()
-        noise = torch.randn((xb.shape[0], *latent_shape), generator=gen)
+    def loss(model, xb, gen, device) -> Step:
+        noise = torch.randn((xb.shape[0], vcfg["latent_channels"], xb.shape[2] // 4, xb.shape[3] // 4), generator=gen)
         with autocast(cfg["compute"], device):
             return Step(negative_elbo(model, xb.to(device), noise.to(device)))
 
-    run = Run(label="vae", section="inverse.vae", steps=vcfg["steps"], checkpoint_every=vcfg["checkpoint_every"],
-              divergence=Divergence.from_config(vcfg), out=Path(out), log_out=Path(log_out),
-              fingerprint=f"vae-{slice_hash(cfg)}-{file_digest(crops_path)}",
-              fields=fields(loss=Field("negative ELBO per pixel")), title="VAE training log", cfg=cfg,
-              device=describe(device))
-    record = fit(run, model, opt, lambda step: vcfg["lr"], batch_loss, resumables={"generator": gen, "batches": stream})
-    model.eval()
-    return save_model(model, out, "vae", extra=record.extra())
+    return train_on_crops(cfg, "inverse.vae", "vae", "vae", "VAE training log", crops_path, out, log_out,
+                          lambda x: build_vae(x.shape[1], vcfg, derive_seed(cfg["seed"], "inverse", "vae", "init")),
+                          loss, derive_seed(cfg["seed"], "inverse", "vae", "batches"),
+                          fields(loss=Field("negative ELBO per pixel")))
 
 
 def vae_from_spec(spec: dict) -> ConvVAE:

@@ -61,6 +61,7 @@ def _smoke(workdir: Path, **train) -> Path:
     cfg = shipped_config()
     cfg["model"]["variants"] = ["lpn"]
     cfg["prox1d"]["variants"] = ["lpn"]
+    cfg["blind"]["variants"] = ["lpn"]  # must be a subset of model.variants (config validation)
     cfg["train"].update(train)
     cfg["compute"]["device"] = "cpu"  # the test cluster's GPU is a fake one that torch cannot see
     return write_config(cfg, workdir)

@@ -202,3 +202,6 @@ def test_a_diverging_image_stops_at_its_last_finite_iterate_and_is_flagged():
     assert torch.isfinite(sol.x).all()
     assert torch.equal(sol.x[0], torch.full((1, 4, 4), 1e30))
     assert torch.equal(sol.x[1], torch.full((1, 4, 4), 0.5**10))
+    from aelpn.inverse.methods.base import Estimate
+
+    assert Estimate.of(sol).diverged.tolist() == [True, False]  # what every iterative method returns keeps the flag

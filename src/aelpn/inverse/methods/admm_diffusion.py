@@ -13,7 +13,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
     sigmas = diffusion_step.sigma_schedule(section["sigma_start"], section["sigma_end"], section["iterations"])
     sol = diffusion_step.admm_diffusion(data, prior.network, section["lam"], sigmas, section["renoise"],
                                        torch.Generator().manual_seed(seed), x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace)
+    return Estimate.of(sol)
 
 
 METHOD = Method("admm_diffusion", prior="denoiser", likelihoods=("gaussian", "poisson"), trace="iterations",

@@ -30,6 +30,12 @@ class Estimate:
     sample: Any = None
     diverged: Any = None
 
+    @classmethod
+    def of(cls, solution) -> "Estimate":
+        """The estimate of an iterative solver's ``aelpn.inverse.pnp.Solution`` (x, iterations, PSNR trace and
+        the per-image divergence flag), so that no method can drop the flag."""
+        return cls(solution.x, solution.iterations, solution.psnr_trace, diverged=solution.diverged)
+
 
 @dataclass(frozen=True)
 class Method:

@@ -9,7 +9,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
 
     sol = pnp.pnp_continuation(data, prior.network, section["sigma_start"], section["lam"], section["iterations"],
                                x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace, diverged=sol.diverged)
+    return Estimate.of(sol)
 
 
 METHOD = Method("continuation", prior="denoiser", likelihoods=("gaussian", "poisson"), trace="iterations",

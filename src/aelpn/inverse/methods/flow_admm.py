@@ -10,7 +10,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
 
     sol = flow_solvers.flow_admm(data, prior.network, section["t_start"], section["t_end"], section["lam"],
                                  section["iterations"], seed, x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace)
+    return Estimate.of(sol)
 
 
 METHOD = Method("flow_admm", prior="flow", likelihoods=("gaussian", "poisson"), trace="iterations", solve=solve)

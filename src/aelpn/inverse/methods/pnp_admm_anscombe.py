@@ -11,7 +11,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
 
     vst = poisson_gaussian.approximation("anscombe", data, section)
     sol = pnp.pnp_admm(vst, prior.network, prior.sigma, section["lam"], section["max_iter"], section["tol"], x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace)
+    return Estimate.of(sol)
 
 
 METHOD = Method("pnp_admm_anscombe", prior="proximal_network", likelihoods=("poisson",), trace="max_iter",

@@ -11,7 +11,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
 
     wls = poisson_gaussian.approximation("wls", data, section)
     sol = pnp.pnp_admm(wls, prior.network, prior.sigma, section["lam"], section["max_iter"], section["tol"], x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace)
+    return Estimate.of(sol)
 
 
 METHOD = Method("pnp_admm_wls", prior="proximal_network", likelihoods=("poisson",), trace="max_iter",

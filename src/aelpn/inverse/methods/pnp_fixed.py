@@ -11,7 +11,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
     sigma = section["sigma"]
     sol = pnp.pnp_admm(data, lambda x: prior.network(x, sigma), sigma, section["lam"], section["max_iter"],
                        section["tol"], x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace, diverged=sol.diverged)
+    return Estimate.of(sol)
 
 
 METHOD = Method("pnp_fixed", prior="denoiser", likelihoods=("gaussian", "poisson"), trace="max_iter", solve=solve)

@@ -10,7 +10,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
 
     sol = flow_solvers.pnp_flow(data, prior.network, section["iterations"], section["alpha"],
                                 section["step_fraction"], seed, x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace)
+    return Estimate.of(sol)
 
 
 METHOD = Method("pnp_flow", prior="flow", likelihoods=("gaussian",), trace="iterations", solve=solve)

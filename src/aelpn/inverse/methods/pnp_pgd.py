@@ -9,7 +9,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
     from aelpn.inverse import pnp
 
     sol = pnp.pnp_pgd(data, prior.network, prior.sigma, section["lam"], section["max_iter"], section["tol"], x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace, diverged=sol.diverged)
+    return Estimate.of(sol)
 
 
 METHOD = Method("pnp_pgd", prior="proximal_network", likelihoods=("gaussian",), trace="max_iter", solve=solve,

@@ -10,7 +10,7 @@ def solve(data, prior, section, seed, x_true) -> Estimate:
 
     sol = vae.vae_admm(data, prior.network, section["lam"], section["rho"], section["max_iter"],
                        section["projection_steps"], section["projection_step"], section["tol"], x_true)
-    return Estimate(sol.x, sol.iterations, sol.psnr_trace)
+    return Estimate.of(sol)
 
 
 METHOD = Method("vae_admm", prior="vae", likelihoods=("gaussian", "poisson"), trace="max_iter", solve=solve,

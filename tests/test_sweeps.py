@@ -228,3 +228,25 @@ def test_run_sweep_writes_one_variant_file(smoke_config, tmp_path, kind, crops_f
         assert float(lpn["equivariance_psnr"].sel(scale=4.0, shift=0.5).max()) < metrics.EQUIVARIANCE_CAP_DB - 20
     with pytest.raises(ValueError, match="holds variant 'aelpn'"):
         sweeps.run_sweep(kind, cfg, "lpn", str(model_path), str(crops), str(tmp_path / "other.nc"))
+
+
+def test_equivariance_is_measured_in_float64(smoke_config):
+    """A module that is affine equivariant by construction but whose float32 round-off is amplified (weights scaled
+    by adding and subtracting 1e4) reaches the cap only because both sides are evaluated in float64."""
+
+    class RoundOffAmplifier(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.big = torch.nn.Parameter(torch.tensor(1.0e4))
+
+        def forward(self, y):
+            m = y.mean(dim=(1, 2, 3), keepdim=True)
+            return m + 0.5 * (((y - m) + self.big) - self.big)
+
+    cfg = _cfg(smoke_config)
+    module = RoundOffAmplifier()
+    in_float32 = metrics.equivariance_psnr(module(4.0 * _images() + 0.5), 4.0 * module(_images()) + 0.5, 4.0)
+    assert float(in_float32.max()) < metrics.EQUIVARIANCE_CAP_DB - 1.0
+    ds = sweeps.affine_sweep(module, _images(), ["a", "b", "c"], cfg, CPU)
+    assert (ds["equivariance_psnr"] == metrics.EQUIVARIANCE_CAP_DB).all()
+    assert module.big.dtype == torch.float32  # the sweep's float64 copy leaves the model alone

@@ -9,12 +9,13 @@ import xarray as xr
 
 import aelpn
 from aelpn.inverse import diffusion, langevin
-from aelpn.inverse.denoiser import ConditionalDenoiser, build_denoiser, load_denoiser, train_denoiser
+from aelpn.inverse.denoiser import ConditionalDenoiser, build_denoiser, load_denoiser, sample_sigma, train_denoiser
 from aelpn.inverse.problems import build_problem
 from aelpn.inverse.unrolled import UnrolledHQS, load_unrolled, train_unrolled
 
 DIVERGENCE = {"factor": 1000.0, "warmup": 2}
-DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 4,
+DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "log_sigma_mean": -1.89,
+        "log_sigma_std": 1.2, "steps": 4,
         "batch_size": 4, "lr": 1e-3, "checkpoint_every": 2, "divergence": DIVERGENCE}
 PROBLEMS = {"inp": {"operator": "inpainting", "keep": 0.5, "noise": {"kind": "gaussian", "sigma": 0.02}},
             "pb": {"operator": "blur", "blur_sigma": 1.0,
@@ -43,6 +44,19 @@ def test_denoiser_is_identity_at_zero_noise_and_seeded(denoiser):
     assert out.shape == x.shape and torch.isfinite(out).all()
     again = build_denoiser(3, DCFG, seed=0)
     assert all(torch.equal(a, b) for a, b in zip(denoiser.state_dict().values(), again.state_dict().values()))
+
+
+def test_training_sigma_is_lognormal_clamped_and_seeded():
+    """ln sigma ~ N(log_sigma_mean, log_sigma_std^2) clamped to [sigma_min, sigma_max]: moments of ln sigma away from
+    the clamp, the clamp itself, and the same draws from the same generator."""
+    cfg = {**DCFG, "sigma_min": 1e-6, "sigma_max": 1e6}
+    log_sigma = sample_sigma(200_000, cfg, torch.Generator().manual_seed(0)).double().log()
+    assert abs(float(log_sigma.mean()) - cfg["log_sigma_mean"]) < 0.01
+    assert abs(float(log_sigma.std()) - cfg["log_sigma_std"]) < 0.01
+    clamped = sample_sigma(10_000, {**DCFG, "sigma_min": 0.05, "sigma_max": 0.5}, torch.Generator().manual_seed(0))
+    assert float(clamped.min()) == pytest.approx(0.05) and float(clamped.max()) == pytest.approx(0.5)
+    assert torch.equal(sample_sigma(8, DCFG, torch.Generator().manual_seed(3)),
+                       sample_sigma(8, DCFG, torch.Generator().manual_seed(3)))
 
 
 def test_training_writes_models_with_cost_and_is_reproducible(tmp_path, crops_file):

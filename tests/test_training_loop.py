@@ -19,7 +19,8 @@ import aelpn.training.crops as crops_mod
 from aelpn.core.io import read_netcdf
 from aelpn.training import NonFiniteLossError, Step, checkpoint_path, state
 
-DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "steps": 8,
+DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "log_sigma_mean": -1.89,
+        "log_sigma_std": 1.2, "steps": 8,
         "batch_size": 2, "lr": 1e-3, "checkpoint_every": 3, "divergence": DIVERGENCE}
 FLOW = {"width": 4, "blocks": 1, "pixel_std": 0.25, "t_min": 0.001, "t_max": 0.999, "steps": 8, "batch_size": 2,
         "lr": 1e-3, "checkpoint_every": 3, "divergence": DIVERGENCE}

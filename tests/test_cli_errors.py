@@ -13,6 +13,7 @@ import torch
 import xarray as xr
 
 import fake_bsds
+from aelpn import cli
 from aelpn.cli import main
 from aelpn.core.io import write_netcdf
 from aelpn.data.fetch import remove_stale_siblings
@@ -51,17 +52,46 @@ def test_config_validate_names_a_file_that_is_not_a_mapping(tmp_path, capsys):
     assert "expected a mapping" in _one_line_error(capsys, str(path))
 
 
-@pytest.mark.parametrize("command", [
-    ["inverse", "denoiser", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"],
-    ["inverse", "run", "--algorithm", "pnp_admm", "--problem", "p", "--crops", "c.nc", "--prior", "m.pt", "--out", "o.nc"],
-    ["inverse", "combine", "--out", "o.nc", "a.nc"],
-])
-def test_inverse_job_without_the_inverse_section_names_it(smoke_config, capsys, command):
-    """A slice without the sections the inverse jobs read is rejected when loaded, not by a KeyError later."""
-    cfg = {"seed": 0, "compute": smoke_config["compute"], "model": smoke_config["model"], "train": smoke_config["train"]}
-    assert main([*command, "--config", json.dumps(cfg)]) == 2
-    err = capsys.readouterr().err
-    assert "config key 'inverse': missing (required)" in err and "Traceback" not in err, err
+# Every job command with the sections its rule's slice carries (aelpn.cli's table): dropping any one of them is
+# rejected when the slice is loaded, naming the key, not by a KeyError deep in the stage.
+JOB_COMMANDS = [
+    (["data", "fetch", "--out", "d"], cli.DATA),
+    (["data", "crops", "--images", "d", "--split", "test", "--out", "c.nc"], cli.DATA),
+    (["train", "--variant", "lpn", "--train", "t.nc", "--val", "v.nc", "--out", "m.pt", "--train-log", "l.nc"],
+     cli.TRAIN),
+    (["prox1d", "train", "--variant", "lpn", "--out", "m.pt", "--train-log", "l.nc"], cli.PROX1D),
+    (["prox1d", "evaluate", "--out", "o.nc", "m.pt"], cli.PROX1D),
+    (["sweep", "noise_sweep", "--variant", "lpn", "--model", "m.pt", "--crops", "c.nc", "--out", "o.nc"],
+     cli.SWEEP["noise_sweep"]),
+    (["sweep", "affine_sweep", "--variant", "lpn", "--model", "m.pt", "--crops", "c.nc", "--out", "o.nc"],
+     cli.SWEEP["affine_sweep"]),
+    (["combine", "--kind", "training", "--out", "o.nc", "a.nc"], cli.COMBINE["training"]),
+    (["combine", "--kind", "affine_sweep", "--out", "o.nc", "a.nc"], cli.COMBINE["affine_sweep"]),
+    (["inverse", "denoiser", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"], cli.INVERSE_TRAINING),
+    (["inverse", "flow", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"], cli.INVERSE_TRAINING),
+    (["inverse", "vae", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"], cli.INVERSE_TRAINING),
+    (["inverse", "unrolled", "--problem", "p", "--crops", "c.nc", "--denoiser", "d.pt", "--out", "u.pt",
+      "--train-log", "l.nc"], cli.INVERSE_TRAINING),
+    (["inverse", "run", "--algorithm", "pnp_admm", "--problem", "p", "--crops", "c.nc", "--prior", "m.pt", "--out",
+      "o.nc"], cli.INVERSE_JOB),
+    (["inverse", "combine", "--out", "o.nc", "a.nc"], cli.INVERSE_JOB),
+    (["inverse", "adaptivity", "--crops", "c.nc", "--out", "o.nc", "u.pt"], cli.INVERSE_JOB),
+    (["blind", "train", "--crops", "c.nc", "--denoiser", "d.pt", "--out", "b.pt", "--train-log", "l.nc"],
+     cli.BLIND_TRAINING),
+    (["blind", "run", "--crops", "c.nc", "--prior", "m.pt", "--network", "b.pt", "--out", "o.nc"], cli.BLIND_RUN),
+    (["jacobian", "--crops", "c.nc", "--out", "o.nc", "m.pt"], cli.JACOBIAN),
+    (["claims", "--out", "o.nc"], cli.CLAIMS),
+]
+
+
+@pytest.mark.parametrize("command,needs", JOB_COMMANDS, ids=[" ".join(c[:2]) for c, _ in JOB_COMMANDS])
+def test_job_without_a_section_it_reads_names_it(smoke_config, capsys, command, needs):
+    """For each section the job reads: the full config minus that section exits 2 with one line naming it."""
+    for section in needs:
+        cfg = {key: value for key, value in smoke_config.items() if key != section}
+        assert main([*command, "--config", json.dumps(cfg)]) == 2, section
+        err = capsys.readouterr().err
+        assert f"config key '{section}': missing (required)" in err and "Traceback" not in err, err
 
 
 # ---- aelpn results show

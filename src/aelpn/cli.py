@@ -22,9 +22,20 @@ Call a subcommand by hand to inspect results ('aelpn results show FILE') or chec
 ('aelpn config validate FILE'). User errors print one line and exit with status 2."""
 
 
-# The sections the inverse-problem jobs read (their rules' config slices): a slice without them is a user error.
+# The config sections each job reads (its rule's config slice): a slice without one is a user error (exit 2 naming
+# the key), not a KeyError deep in the stage.
+DATA = ("seed", "data")
+TRAIN = ("seed", "compute", "data", "model", "train")
+PROX1D = ("seed", "compute", "prox1d")
+SWEEP = {"noise_sweep": ("seed", "compute", "noise_sweep", "figures"), "affine_sweep": ("seed", "compute", "affine_sweep")}
+COMBINE = {"training": ("seed", "model", "train"), "noise_sweep": ("seed", "model", "noise_sweep"),
+           "affine_sweep": ("seed", "model", "affine_sweep")}
 INVERSE_TRAINING = ("seed", "compute", "inverse")
 INVERSE_JOB = ("seed", "compute", "model", "train", "inverse")
+BLIND_TRAINING = ("seed", "compute", "blind")
+BLIND_RUN = ("seed", "train", "blind")
+JACOBIAN = ("seed", "compute", "model", "train", "jacobian")
+CLAIMS = ("seed", "train", "prox1d", "claims")
 
 
 # Each command validates its config slice before importing the (torch-heavy) stage it runs.
@@ -42,49 +53,49 @@ def _cmd_config_validate(a):
 
 
 def _cmd_data_fetch(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=DATA)
     from aelpn.data import fetch
 
     fetch(cfg["data"], a.out)
 
 
 def _cmd_data_crops(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=DATA)
     from aelpn.data import make_crops
 
     make_crops(a.images, a.split, cfg["data"], cfg["seed"], a.out)
 
 
 def _cmd_train(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=TRAIN)
     from aelpn.training.proxnets import train
 
     train(cfg, a.variant, a.train, a.val, a.out, a.train_log)
 
 
 def _cmd_prox1d_train(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=PROX1D)
     from aelpn.prox1d.study import train_1d
 
     train_1d(cfg, a.variant, a.out, a.train_log)
 
 
 def _cmd_prox1d_evaluate(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=PROX1D)
     from aelpn.prox1d.study import evaluate_1d
 
     evaluate_1d(cfg, a.models, a.out)
 
 
 def _cmd_sweep(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=SWEEP.get(a.kind, ()))
     from aelpn.sweeps.evaluate import run_sweep
 
     run_sweep(a.kind, cfg, a.variant, a.model, a.crops, a.out)
 
 
 def _cmd_combine(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=COMBINE.get(a.kind, ()))
     if a.kind == "training":
         from aelpn.training.proxnets import combine_logs
 
@@ -114,13 +125,13 @@ def _cmd_inverse_denoiser(a):
 def _cmd_inverse_flow(a):
     from aelpn.inverse.flow import train_flow
 
-    train_flow(load(a.config, partial=True), a.crops, a.out, a.train_log)
+    train_flow(load(a.config, partial=True, needs=INVERSE_TRAINING), a.crops, a.out, a.train_log)
 
 
 def _cmd_inverse_vae(a):
     from aelpn.inverse.vae import train_vae
 
-    train_vae(load(a.config, partial=True), a.crops, a.out, a.train_log)
+    train_vae(load(a.config, partial=True, needs=INVERSE_TRAINING), a.crops, a.out, a.train_log)
 
 
 def _cmd_inverse_unrolled(a):
@@ -150,24 +161,24 @@ def _cmd_inverse_adaptivity(a):
 def _cmd_blind_train(a):
     from aelpn.blind.training import train_blind
 
-    train_blind(load(a.config, partial=True), a.crops, a.denoiser, a.out, a.train_log)
+    train_blind(load(a.config, partial=True, needs=BLIND_TRAINING), a.crops, a.denoiser, a.out, a.train_log)
 
 
 def _cmd_blind_run(a):
     from aelpn.blind.evaluate import run_blind
 
-    run_blind(load(a.config, partial=True), a.crops, a.prior, a.network, a.out)
+    run_blind(load(a.config, partial=True, needs=BLIND_RUN), a.crops, a.prior, a.network, a.out)
 
 
 def _cmd_jacobian(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=JACOBIAN)
     from aelpn.jacobian import measure_jacobian
 
     measure_jacobian(cfg, a.models, a.crops, a.out)
 
 
 def _cmd_claims(a):
-    cfg = load(a.config, partial=True)
+    cfg = load(a.config, partial=True, needs=CLAIMS)
     from aelpn.claims import ClaimData, failed, run_claims
 
     data = ClaimData(noise_sweep=a.noise_sweep, affine_sweep=a.affine_sweep, jacobian=a.jacobian, prox1d=a.prox1d,

@@ -276,7 +276,8 @@ def test_cli_reports_divergence_and_corrupt_models_in_one_line_with_exit_2(setup
     bad = tmp / "bad.pt"
     bad.write_bytes(b"not a model")
     sweep_cfg = {"seed": 0, "compute": cfg["compute"], "noise_sweep": {"sigmas": [0.1], "images": None,
-                                                                     "batch_size": 2}}
+                                                                     "batch_size": 2},
+                 "figures": {"example_sigmas": [0.1], "example_images": 1, "dpi": 50}}
     proc = _cli(["sweep", "noise_sweep", "--config", json.dumps(sweep_cfg), "--variant", "lpn", "--model", str(bad),
                  "--crops", str(val_nc), "--out", str(tmp / "s.nc")], os.environ)
     _, err = proc.communicate(timeout=300)

@@ -12,7 +12,7 @@ from aelpn.inverse import diffusion_step, pnp
 from aelpn.inverse.components import LearnedPrior
 from aelpn.inverse.denoiser import build_denoiser
 from aelpn.inverse.methods.registry import get
-from aelpn.inverse.problems import build_problem
+from problem_helpers import measured_problem
 
 SHAPE = (3, 8, 6)
 TAU, MU = 0.2, 0.5
@@ -27,15 +27,7 @@ def gaussian_mmse(x, sigma):
 
 
 def measured(operator: str, noise: str):
-    spec = {"operator": "inpainting", "keep": 0.5} if operator == "inpainting" else {"operator": "blur",
-                                                                                      "blur_sigma": 1.0}
-    cfg = {"problems": {"p": {**spec, "noise": NOISE[noise]}}, "poisson": {"newton_iterations": 3, "cg_iterations": 10}}
-    gen = torch.Generator().manual_seed(0)
-    problem = build_problem("p", cfg, SHAPE)
-    x = torch.rand((2, *SHAPE), generator=gen, dtype=torch.float64) * 0.8 + 0.1
-    params = problem.sample_params(2, gen)
-    y = problem.measure(x, params, gen)
-    return problem.data_term(problem.physics(params, dtype=torch.float64), y), x
+    return measured_problem(operator, NOISE[noise], SHAPE)
 
 
 def denoiser():

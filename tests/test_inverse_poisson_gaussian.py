@@ -14,7 +14,7 @@ from aelpn.inverse.jobs import applicable
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.poisson_gaussian import (PoissonAnscombe, PoissonWLS, anscombe, anscombe_mean, approximation,
                                             inverse_anscombe)
-from aelpn.inverse.problems import build_problem
+from problem_helpers import measured_problem
 
 SHAPE = (3, 8, 6)
 PHOTONS, BACKGROUND = 50.0, 0.02
@@ -22,16 +22,7 @@ SECTION = {"lam": 1.0, "max_iter": 5, "tol": 1e-4, "newton_iterations": 30, "cg_
 
 
 def poisson_data(operator: str = "blur"):
-    spec = {"operator": "inpainting", "keep": 0.5} if operator == "inpainting" else {"operator": "blur",
-                                                                                      "blur_sigma": 1.0}
-    noise = {"kind": "poisson", "photons": PHOTONS, "background": BACKGROUND}
-    cfg = {"problems": {"p": {**spec, "noise": noise}}, "poisson": {"newton_iterations": 3, "cg_iterations": 10}}
-    gen = torch.Generator().manual_seed(0)
-    problem = build_problem("p", cfg, SHAPE)
-    x = torch.rand((2, *SHAPE), generator=gen, dtype=torch.float64) * 0.8 + 0.1
-    params = problem.sample_params(2, gen)
-    y = problem.measure(x, params, gen)
-    return problem.data_term(problem.physics(params, dtype=torch.float64), y), x
+    return measured_problem(operator, {"kind": "poisson", "photons": PHOTONS, "background": BACKGROUND}, SHAPE)
 
 
 def test_anscombe_and_its_inverse_on_known_values():
@@ -106,3 +97,22 @@ def test_gaussian_approximations_apply_to_poisson_problems_only():
         assert get(name).likelihoods == ("poisson",) and get(name).map_weight == "lam"
         assert applicable(name, {"noise": {"kind": "poisson"}})
         assert not applicable(name, {"noise": {"kind": "gaussian"}})
+
+
+@pytest.mark.parametrize("name, kind", [("pnp_admm_wls", "wls"), ("pnp_admm_anscombe", "anscombe")])
+def test_each_method_is_pnp_admm_on_its_own_approximation(name, kind):
+    """The registered method equals PnP-ADMM run on ``approximation(kind)`` (and differs from the other kind)."""
+    from aelpn.inverse import pnp
+    from aelpn.inverse.components import LearnedPrior
+
+    data, x = poisson_data()
+    shrink = torch.nn.Module()
+    shrink.forward = lambda v: 0.5 * (v + v.mean(dim=(1, 2, 3), keepdim=True))
+    prior = LearnedPrior("shrink", shrink, 0.1, 0.0, "cpu")
+    got = get(name).solve(data, prior, SECTION, 0, x).x
+    expected = pnp.pnp_admm(approximation(kind, data, SECTION), shrink, 0.1, SECTION["lam"], SECTION["max_iter"],
+                            SECTION["tol"], x).x
+    other = {"wls": "anscombe", "anscombe": "wls"}[kind]
+    assert torch.equal(got, expected)
+    assert not torch.allclose(got, pnp.pnp_admm(approximation(other, data, SECTION), shrink, 0.1, SECTION["lam"],
+                                                SECTION["max_iter"], SECTION["tol"], x).x, atol=1e-6)

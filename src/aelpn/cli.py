@@ -88,14 +88,14 @@ def _cmd_prox1d_evaluate(a):
 
 
 def _cmd_sweep(a):
-    cfg = load(a.config, partial=True, needs=SWEEP.get(a.kind, ()))
+    cfg = load(a.config, partial=True, needs=SWEEP[a.kind])
     from aelpn.sweeps.evaluate import run_sweep
 
     run_sweep(a.kind, cfg, a.variant, a.model, a.crops, a.out)
 
 
 def _cmd_combine(a):
-    cfg = load(a.config, partial=True, needs=COMBINE.get(a.kind, ()))
+    cfg = load(a.config, partial=True, needs=COMBINE[a.kind])
     if a.kind == "training":
         from aelpn.training.proxnets import combine_logs
 

@@ -4,7 +4,6 @@ noisy prior), and its MSE training on the crops, sigma drawn from EDM's log-norm
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import deepinv as dinv

@@ -17,7 +17,6 @@ image index in the crops file, sigma index), drawn on the CPU: every variant see
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Callable, Sequence
 
 import numpy as np

@@ -3,15 +3,14 @@ Gaussian likelihood of t = 2 sqrt(c y + 3/8), f_VST(x) = (1/2) ||t - 2 sqrt(c (A
 unbiased mean; aelpn.inverse.poisson_gaussian.PoissonAnscombe); z-update and rho = lam / s^2 as ``pnp_admm``, with
 each trained proximal network. The estimate is in intensity units (the transform is inside the data term)."""
 
+from aelpn.inverse.methods import pnp_admm
 from aelpn.inverse.methods.base import Estimate, Method
 
 
 def solve(data, prior, section, seed, x_true) -> Estimate:
-    from aelpn.inverse import pnp, poisson_gaussian
+    from aelpn.inverse.poisson_gaussian import approximation
 
-    vst = poisson_gaussian.approximation("anscombe", data, section)
-    sol = pnp.pnp_admm(vst, prior.network, prior.sigma, section["lam"], section["max_iter"], section["tol"], x_true)
-    return Estimate.of(sol)
+    return pnp_admm.solve(approximation("anscombe", data, section), prior, section, seed, x_true)
 
 
 METHOD = Method("pnp_admm_anscombe", prior="proximal_network", likelihoods=("poisson",), trace="max_iter",

@@ -3,15 +3,14 @@ least squares with variance (y + b) / c, f_WLS(x) = (c/2) sum_i (Ax + b - y)_i^2
 (aelpn.inverse.poisson_gaussian.PoissonWLS); z-update and rho = lam / s^2 as ``pnp_admm``, with each trained
 proximal network."""
 
+from aelpn.inverse.methods import pnp_admm
 from aelpn.inverse.methods.base import Estimate, Method
 
 
 def solve(data, prior, section, seed, x_true) -> Estimate:
-    from aelpn.inverse import pnp, poisson_gaussian
+    from aelpn.inverse.poisson_gaussian import approximation
 
-    wls = poisson_gaussian.approximation("wls", data, section)
-    sol = pnp.pnp_admm(wls, prior.network, prior.sigma, section["lam"], section["max_iter"], section["tol"], x_true)
-    return Estimate.of(sol)
+    return pnp_admm.solve(approximation("wls", data, section), prior, section, seed, x_true)
 
 
 METHOD = Method("pnp_admm_wls", prior="proximal_network", likelihoods=("poisson",), trace="max_iter",

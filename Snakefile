@@ -34,3 +34,7 @@ include: "workflow/rules/inverse.smk"
 include: "workflow/rules/blind.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/claims.smk"
+
+
+onerror:
+    print(failed_jobs_summary(log), file=sys.stderr)

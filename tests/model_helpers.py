@@ -17,7 +17,8 @@ SKIP_RESIZE = ("bilinear", "avgpool")
 def small_cfg(width=4, depth=1, head_width=4, alpha=0.0, softplus_beta=5.0, leaky_slope=0.2,
               skip_resize="bilinear") -> dict:
     return {"variants": ["lpn"], "width": width, "depth": depth, "head_width": head_width,
-            "softplus_beta": softplus_beta, "leaky_slope": leaky_slope, "alpha": alpha, "skip_resize": skip_resize}
+            "softplus_beta": softplus_beta, "leaky_slope": leaky_slope, "alpha": alpha, "skip_resize": skip_resize,
+            "nonneg_init": dict.fromkeys(("lpn", "scale", "shift", "normtrick", "aelpn"), "exp")}
 
 
 def randomize_(model: torch.nn.Module, seed: int, signed: bool = False) -> torch.nn.Module:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_inverse_models import DIVERGENCE, measured
+from test_inverse_models import RECIPE, measured
 
 import aelpn
 from aelpn.modelfile import read_model_file
@@ -16,9 +16,9 @@ from aelpn.inverse.vae import (ConvVAE, build_vae, latent_map, negative_elbo, pr
                                train_vae, vae_admm)
 
 FLOW = {"width": 4, "blocks": 1, "pixel_std": 0.25, "t_min": 0.001, "t_max": 0.999, "steps": 3, "batch_size": 2,
-        "lr": 1e-3, "checkpoint_every": 2, "divergence": DIVERGENCE}
+        "lr": 1e-3, "checkpoint_every": 2, **RECIPE}
 VAE = {"width": 4, "latent_channels": 2, "decoder_std": 0.1, "steps": 3, "batch_size": 2, "lr": 1e-3,
-       "checkpoint_every": 2, "divergence": DIVERGENCE}
+       "checkpoint_every": 2, **RECIPE}
 MU, TAU = 0.4, 0.15  # Gaussian pixels in image units: N(MU, TAU^2), independent
 
 

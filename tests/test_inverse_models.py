@@ -13,10 +13,11 @@ from aelpn.inverse.denoiser import ConditionalDenoiser, build_denoiser, load_den
 from aelpn.inverse.problems import build_problem
 from aelpn.inverse.unrolled import UnrolledHQS, load_unrolled, train_unrolled
 
-DIVERGENCE = {"factor": 1000.0, "warmup": 2}
+DIVERGENCE = {"factor": 1000.0, "warmup": 2, "rollbacks": 3, "lr_factor": 0.5}
+RECIPE = {"lr_warmup": 0, "grad_clip": None, "divergence": DIVERGENCE}  # the training keys of every learned component
 DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "log_sigma_mean": -1.89,
         "log_sigma_std": 1.2, "steps": 4,
-        "batch_size": 4, "lr": 1e-3, "checkpoint_every": 2, "divergence": DIVERGENCE}
+        "batch_size": 4, "lr": 1e-3, "checkpoint_every": 2, **RECIPE}
 PROBLEMS = {"inp": {"operator": "inpainting", "keep": 0.5, "noise": {"kind": "gaussian", "sigma": 0.02}},
             "pb": {"operator": "blur", "blur_sigma": 1.0,
                    "noise": {"kind": "poisson", "photons": 50.0, "background": 0.01}}}
@@ -63,8 +64,8 @@ def test_training_writes_models_with_cost_and_is_reproducible(tmp_path, crops_fi
     crops = crops_file(tmp_path / "train.nc", "train", 8, 16)
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False},
            "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
-                       "unrolled": {"iterations": 2, "steps": 2, "batch_size": 2, "lr": 1e-4, "grad_clip": 1.0,
-                                    "checkpoint_every": 1, "divergence": DIVERGENCE}}}
+                       "unrolled": {"iterations": 2, "steps": 2, "batch_size": 2, "lr": 1e-4, 
+                                    "checkpoint_every": 1, **RECIPE}}}
     train_denoiser(cfg, crops, tmp_path / "d.pt", tmp_path / "d_log.nc")
     train_denoiser(cfg, crops, tmp_path / "d2.pt", tmp_path / "d2_log.nc")
     a, meta = load_denoiser(tmp_path / "d.pt")

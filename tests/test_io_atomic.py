@@ -43,7 +43,8 @@ def _checkpoint_writer(path, step=1):
     model = torch.nn.Linear(2, 2)
     objects = {"model": model, "optimizer": torch.optim.SGD(model.parameters(), 0.1),
                "generator": torch.Generator().manual_seed(0)}
-    state.save(path, fingerprint="f", step=step, objects=objects, log={"loss": [1.0] * step}, monitor={})
+    state.save(path, fingerprint="f", step=step, objects=objects, log={"loss": [1.0] * step}, monitor={},
+               recovery=state.NO_RECOVERY)
 
 
 def _checkpoint_reader(path):

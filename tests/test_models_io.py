@@ -41,7 +41,8 @@ def test_1d_round_trip(tmp_path, variant):
 
 def test_float32_round_trip_keeps_dtype(tmp_path):
     model = build_model("aelpn", {"width": 4, "depth": 1, "head_width": 4, "softplus_beta": 5.0,
-                                  "leaky_slope": 0.1, "alpha": 1e-6, "skip_resize": "bilinear"}, 1, 8, seed=3)
+                                  "leaky_slope": 0.1, "alpha": 1e-6, "skip_resize": "bilinear",
+                                  "nonneg_init": {"aelpn": "exp"}}, 1, 8, seed=3)
     loaded = load_model(save_model(model, tmp_path / "m.pt"), device="auto")
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
     _same_outputs(model, loaded.cpu(), torch.rand(2, 1, 8, 8))
@@ -49,7 +50,8 @@ def test_float32_round_trip_keeps_dtype(tmp_path):
 
 def test_rejects_non_plain_extra(tmp_path):
     model = build_model("lpn", {"width": 4, "depth": 1, "head_width": 4, "softplus_beta": 5.0,
-                                "leaky_slope": 0.1, "alpha": 1e-6, "skip_resize": "bilinear"}, 1, 8)
+                                "leaky_slope": 0.1, "alpha": 1e-6, "skip_resize": "bilinear",
+                                  "nonneg_init": {"lpn": "exp"}}, 1, 8)
     with pytest.raises(TypeError, match="extra.opt"):
         save_model(model, tmp_path / "m.pt", extra={"opt": torch.optim.SGD(model.parameters(), lr=1.0)})
     assert not (tmp_path / "m.pt").exists()

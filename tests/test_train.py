@@ -212,8 +212,10 @@ def test_stale_checkpoint_of_another_run_is_not_resumed(setup):
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, monkeypatch, bad):
     cfg, train_nc, val_nc, tmp = setup
+    cfg["train"]["divergence"]["rollbacks"] = 0
     _fail_at(monkeypatch, 6, lambda loss: loss * 0 + bad)
-    with pytest.raises(NonFiniteLossError, match=r"train lpn: non-finite .* at step 6; .*checkpoint .* \(step 4\)"):
+    with pytest.raises(NonFiniteLossError, match=r"train lpn: non-finite .* at step 6 with no rollback allowed; "
+                                                 r".*checkpoint .* \(step 4\)"):
         _run(cfg, train_nc, val_nc, tmp / "run")
     ckpt = torch.load(checkpoint_path(tmp / "run" / "model.pt"), weights_only=True)
     assert ckpt["step"] == 4 and len(ckpt["log"]["loss"]) == 4
@@ -224,7 +226,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
 def test_a_finite_but_exploding_loss_stops_naming_the_step(setup):
     cfg, train_nc, val_nc, tmp = setup
     cfg["train"]["lr_pretrain"] = {**cfg["train"]["lr_pretrain"], "lpn": 1e6}
-    cfg["train"]["divergence"] = {"factor": 100.0, "warmup": 1}
+    cfg["train"]["divergence"].update(factor=100.0, warmup=1, rollbacks=0)
     with pytest.raises(DivergenceError, match=r"train lpn: training diverged at step \d+: loss .* > 100 x"):
         _run(cfg, train_nc, val_nc, tmp / "run")
     assert not (tmp / "run" / "model.pt").exists()
@@ -266,7 +268,7 @@ def test_sigkill_after_a_checkpoint_then_rerun_gives_the_uninterrupted_weights(s
 def test_cli_reports_divergence_and_corrupt_models_in_one_line_with_exit_2(setup):
     cfg, train_nc, val_nc, tmp = setup
     cfg["train"]["lr_pretrain"] = {**cfg["train"]["lr_pretrain"], "lpn": 1e6}
-    cfg["train"]["divergence"] = {"factor": 100.0, "warmup": 1}
+    cfg["train"]["divergence"].update(factor=100.0, warmup=1, rollbacks=0)
     proc = _cli(["train", "--config", json.dumps(cfg), "--variant", "lpn", "--train", str(train_nc), "--val",
                  str(val_nc), "--out", str(tmp / "m" / "model.pt"), "--train-log", str(tmp / "m" / "log.nc")],
                 os.environ)

@@ -98,3 +98,55 @@ def test_weights_from_elsewhere_are_not_retrained(tmp_path, smoke_config):
     counts = job_counts(out.stdout)
     assert counts["train"] == len(variants) - 2
     assert counts["sweep"] == 2 * len(variants) and counts["training_logs"] == 1
+
+
+# Every rule that trains a network or runs networks over the test set: GPU partition and one GPU on a cluster.
+GPU_RULES = {"train", "prox1d_train", "sweep", "jacobian", "inverse_denoiser", "inverse_unrolled", "inverse_flow",
+             "inverse_vae", "inverse_run", "inverse_adaptivity", "blind_train", "blind_run"}
+
+
+def _resources(dry_run_stdout: str) -> dict[str, dict[str, str]]:
+    """rule -> its job's resources, read from a dry run's job listing."""
+    out, rule = {}, None
+    for line in dry_run_stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("resources:") and rule:
+            out[rule] = dict(kv.split("=", 1) for kv in line.split(":", 1)[1].strip().split(", ") if "=" in kv)
+    return out
+
+
+@pytest.mark.parametrize("profile", ["slurm", "slurm-local"])
+def test_the_slurm_profiles_send_every_network_rule_to_a_gpu(tmp_path, paper_config, profile):
+    out = snakemake(tmp_path, write_config(paper_config, tmp_path), "-n", "-F", "--profile",
+                    str(REPO / "workflow" / "profiles" / profile))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    resources = _resources(out.stdout)
+    assert GPU_RULES <= set(resources), GPU_RULES - set(resources)
+    lacking = {r for r in GPU_RULES if resources[r].get("slurm_partition") != "gpu" or resources[r].get("gpu") != "1"}
+    assert not lacking, f"rules without the GPU partition and one GPU: {sorted(lacking)}"
+    cpu_only = {r for r, res in resources.items() if r not in GPU_RULES and "gpu" in res}
+    assert not cpu_only, f"rules given a GPU they do not use: {sorted(cpu_only)}"
+
+
+def test_locally_the_network_rules_declare_one_gpu(tmp_path, smoke_config):
+    """`--resources gpu=N` bounds how many of them share a machine's GPUs."""
+    out = snakemake(tmp_path, write_config(smoke_config, tmp_path), "-n", "-F")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    declared = {r for r, res in _resources(out.stdout).items() if res.get("gpu") == "1"}
+    assert declared == GPU_RULES
+
+
+@pytest.mark.slow
+def test_a_failed_job_does_not_stop_the_independent_ones_and_is_named_at_the_end(tmp_path, smoke_config):
+    """keep-going (workflow profile): LPN's training diverges with no rollback allowed, the scale model's training
+    beside it still completes, and the closing summary names the failed job and its log."""
+    smoke_config["train"]["lr_pretrain"]["lpn"] = 1e6
+    smoke_config["train"]["divergence"].update(factor=100.0, warmup=1, rollbacks=0)
+    out = snakemake(tmp_path, write_config(smoke_config, tmp_path), "--cores", "2", "results/models/lpn/model.pt",
+                    "results/models/scale/model.pt", timeout=900)
+    assert out.returncode != 0
+    assert (tmp_path / "results" / "models" / "scale" / "model.pt").is_file()
+    assert not (tmp_path / "results" / "models" / "lpn" / "model.pt").exists()
+    assert "aelpn: 1 failed job(s); every independent job ran (keep-going):" in out.stderr
+    assert "  train [variant=lpn]: log logs/train/lpn.log" in out.stderr

@@ -16,6 +16,7 @@ rule blind_train:
     threads: 1
     resources:
         mem_mb=MEM_MB["blind_train"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -39,6 +40,7 @@ rule blind_run:
     threads: 1
     resources:
         mem_mb=MEM_MB["blind_run"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:

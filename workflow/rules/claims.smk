@@ -24,6 +24,9 @@ rule jacobian:
     params:
         cfg=job_config("compute", "model", "train", "jacobian"),
     threads: 1
+    resources:
+        mem_mb=MEM_MB["jacobian"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:

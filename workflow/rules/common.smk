@@ -2,6 +2,8 @@
 # the inputs of inverse-problem jobs. Every rule runs in the one conda environment workflow/envs/aelpn.yaml.
 import json
 import os
+import re
+import sys
 
 from aelpn.core.config import select, validate
 from aelpn.inverse.methods.registry import get as inverse_method
@@ -26,6 +28,9 @@ TRAINED_VARIANTS = [v for v in VARIANTS if v not in EXTERNAL_VARIANTS]
 
 # Peak memory (MB) of the heavy rules at paper scale (about half the SLURM requests in workflow/profiles/slurm): locally,
 # `--resources mem_mb=<RAM>` then runs no more of them at once than fit; profiles override them per cluster.
+# The jobs that train a network or run networks over the test set also declare one GPU (gpu=1). Locally,
+# `--resources gpu=<GPUs>` then bounds how many share the machine's GPUs; the SLURM profiles send them to the GPU
+# partition.
 MEM_MB = {
     "crops": 4000,
     "train": 8000,
@@ -39,6 +44,7 @@ MEM_MB = {
     "inverse_adaptivity": 8000,
     "blind_train": 4000,
     "blind_run": 4000,
+    "jacobian": 4000,
 }
 
 # Every rule file appends the figures and report tables it renders, and the datasets no figure reads; `rule all`
@@ -93,3 +99,20 @@ def inverse_run_inputs(wildcards):
         "crops": f"results/data/crops/{SPLIT['evaluate']}.nc",
         "prior": inverse_prior_files(inverse_method(wildcards.algorithm).prior, wildcards.problem),
     }
+
+
+def failed_jobs_summary(snakemake_log):
+    """The closing summary of a run with failed jobs: one line per failed job (rule, wildcards) and its log file,
+    read from the error blocks of Snakemake's own log."""
+    text = open(snakemake_log, encoding="utf-8", errors="replace").read() if snakemake_log else ""
+    failed = []
+    for block in re.split(r"\n\s*\n", text):
+        failed_rule = re.search(r"Error in rul[e] (\S+):", block)
+        if failed_rule:
+            wildcards = re.search(r"^\s*wildcards: (.+)$", block, re.M)
+            logs = re.search(r"^\s*log: (.+?)(?: \(check log file.*)?$", block, re.M)
+            failed.append(f"  {failed_rule.group(1)}" + (f" [{wildcards.group(1)}]" if wildcards else "")
+                          + f": log {logs.group(1) if logs else '(none)'}")
+    if not failed:
+        return f"aelpn: the run failed; see {snakemake_log}"
+    return "\n".join([f"aelpn: {len(failed)} failed job(s); every independent job ran (keep-going):", *failed])

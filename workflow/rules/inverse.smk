@@ -29,6 +29,7 @@ rule inverse_denoiser:
     priority: 20
     resources:
         mem_mb=MEM_MB["inverse_denoiser"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -53,6 +54,7 @@ rule inverse_unrolled:
     priority: 10
     resources:
         mem_mb=MEM_MB["inverse_unrolled"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -75,6 +77,7 @@ rule inverse_flow:
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_flow"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -97,6 +100,7 @@ rule inverse_vae:
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_vae"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -118,6 +122,7 @@ rule inverse_run:
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_run"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -158,6 +163,7 @@ rule inverse_adaptivity:
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_adaptivity"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:

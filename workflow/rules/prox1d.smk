@@ -10,6 +10,7 @@ rule prox1d_train:
     threads: 1
     resources:
         mem_mb=MEM_MB["prox1d_train"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:

@@ -14,6 +14,7 @@ rule sweep:
     threads: 1
     resources:
         mem_mb=MEM_MB["sweep"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:

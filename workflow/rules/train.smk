@@ -13,6 +13,7 @@ rule train:
     threads: 1
     resources:
         mem_mb=MEM_MB["train"],
+        gpu=1,
     conda:
         "../envs/aelpn.yaml"
     log:

@@ -36,7 +36,7 @@ from aelpn.inverse.methods.registry import get
 from aelpn.inverse.problems import build_problem
 from aelpn.models import VARIANTS, build_model
 from aelpn.sweeps.evaluate import denoise
-from aelpn.training import Divergence, Run, fit
+from aelpn.training import Recipe, Run, fit
 from aelpn.training.losses import lpn_schedule
 from aelpn.training.proxnets import LOG_FIELDS, image_batch_loss
 
@@ -79,7 +79,7 @@ def train_precision(variant: str, cfg: dict, crops: torch.Tensor, held_out: torc
     gen = torch.Generator().manual_seed(cfg["seed"])
     n_entries = crops[0].numel()
     run = Run(label=f"gpu-check {variant} {precision}", section="train", steps=steps,
-              checkpoint_every=tcfg["checkpoint_every"], divergence=Divergence.from_config(tcfg),
+              checkpoint_every=tcfg["checkpoint_every"], recipe=Recipe.from_config(tcfg),
               out=workdir / f"{variant}_{precision}.pt", log_out=workdir / f"{variant}_{precision}_log.nc",
               fingerprint=f"gpu-check-{variant}-{precision}", fields=LOG_FIELDS, title="aelpn GPU check", cfg=cfg,
               device=describe(device))

@@ -29,7 +29,7 @@ def build_network(cfg: dict, channels: int, denoiser) -> BlindUnrolled:
 
 
 def train_blind(cfg: dict, crops_path: str, denoiser_path: str, out: str, log_out: str) -> Path:
-    """Train the blind network (gradient norm clipped to ``blind.network.grad_clip``) on fresh seeded blurred
+    """Train the blind network (recipe of ``blind.network``: warm-up, gradient clipping) on fresh seeded blurred
     crops of ``crops_path`` by ``aelpn.training.crops.train_on_crops``; writes the model file (kind blind) and the
     training log (loss, image_mse, theta_mse). cfg: seed, compute, blind."""
     bcfg, ncfg = cfg["blind"], cfg["blind"]["network"]
@@ -50,4 +50,4 @@ def train_blind(cfg: dict, crops_path: str, denoiser_path: str, out: str, log_ou
                           fields(loss=Field("image MSE + blind.network.theta_weight x width MSE"),
                                  image_mse=Field("mean squared error of x_hat"),
                                  theta_mse=Field("mean squared error of theta_hat", "pixel2")),
-                          depends_on=(denoiser_path,), grad_clip=ncfg["grad_clip"])
+                          depends_on=(denoiser_path,))

@@ -16,7 +16,8 @@ import xarray as xr
 
 from aelpn.core import io, provenance
 
-PART_ATTRS = ("git_describe", "config_hash", "aelpn_version", "torch_version", "deepinv_version", "device", "history")
+PART_ATTRS = ("git_describe", "config_hash", "aelpn_version", "torch_version", "deepinv_version", "device", "history",
+              "rollbacks")
 
 
 class CombineError(ValueError):
@@ -61,6 +62,7 @@ def combine_runs(
     coords: Mapping[str, Sequence] | None = None,
     shared: Iterable[str] = (),
     nan_ok: Iterable[str] = (),
+    drop: Iterable[str] = (),
 ) -> xr.Dataset:
     """Concatenate one file per run along ``dim``, ordered as ``expected`` (the runs the config asks for).
 
@@ -69,7 +71,8 @@ def combine_runs(
     sigmas). Variables in ``shared`` do not depend on the run: they must be identical in every file and are
     stored once. Raises CombineError for a missing, duplicated or unexpected run, a file whose coordinates
     differ from ``coords`` or from the first file, or NaN in a variable not in ``nan_ok``. The global attrs
-    are those all parts agree on, plus ``parts``: a JSON list of each part's file, run and provenance.
+    are those all parts agree on, plus ``parts``: a JSON list of each part's file, run and provenance. Variables
+    in ``drop`` are left out (e.g. per-run event lists whose lengths differ between runs).
     """
     paths = [Path(p) for p in paths]
     if labels is not None and len(labels) != len(paths):
@@ -79,7 +82,7 @@ def combine_runs(
     for i, path in enumerate(paths):
         if not path.is_file():
             raise CombineError(f"{path}: file not found")
-        ds = io.read_netcdf(path)
+        ds = io.read_netcdf(path).drop_vars(list(drop), errors="ignore")
         run = _label(ds, dim, path, None if labels is None else labels[i])
         if str(run) in by_run:
             raise CombineError(f"duplicate {dim} '{run}': in {by_run[str(run)][0]} and {path}")

@@ -52,8 +52,8 @@ def _measure_batch(problem, x: torch.Tensor, generator: torch.Generator, device)
 
 def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path: str, out: str,
                    log_out: str) -> Path:
-    """Train the unrolled network of ``problem_name`` end to end (MSE of x_K, gradient norm clipped to
-    ``grad_clip``) on fresh seeded measurements of the crops by ``aelpn.training.crops.train_on_crops``; writes
+    """Train the unrolled network of ``problem_name`` end to end (MSE of x_K, recipe of
+    ``inverse.unrolled``: warm-up, gradient clipping) on fresh seeded measurements of the crops by ``aelpn.training.crops.train_on_crops``; writes
     the model file (kind unrolled) and the training log. cfg: seed, compute, inverse."""
     icfg, ucfg = cfg["inverse"], cfg["inverse"]["unrolled"]
 
@@ -74,7 +74,7 @@ def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path:
                           f"unrolled network training log, problem {problem_name}", crops_path, out, log_out, build,
                           loss, derive_seed(cfg["seed"], "inverse", problem_name, "unrolled"),
                           fields(loss=Field("mean squared error of x_K")), depends_on=(denoiser_path,),
-                          grad_clip=ucfg["grad_clip"], extra={"problem": problem_name},
+                          extra={"problem": problem_name},
                           log_attrs={"problem": problem_name})
 
 

@@ -14,6 +14,8 @@ HOMOGENEOUS = {"scale", "aelpn"}
 ARCH_KEYS = ("width", "depth", "head_width", "softplus_beta", "leaky_slope", "alpha", "skip_resize")
 # Model files written before ``model.skip_resize`` existed used average pooling.
 LEGACY_SKIP_RESIZE = "avgpool"
+# Model files written before ``model.nonneg_init`` existed used the reference LPN init of the constrained weights.
+LEGACY_NONNEG_INIT = "exp"
 ARCH_KEYS_1D = ("width", "depth", "softplus_beta", "leaky_slope")
 
 
@@ -24,7 +26,7 @@ def _potential_net(spec: dict, homogeneous: bool, generator: torch.Generator) ->
     if spec["kind"] == "image":
         core = ConvICNN(spec["channels"], spec["image_size"], spec["width"], spec["depth"], spec["head_width"],
                         act, spec["softplus_beta"], spec["leaky_slope"], homogeneous, generator,
-                        spec.get("skip_resize", LEGACY_SKIP_RESIZE))
+                        spec.get("skip_resize", LEGACY_SKIP_RESIZE), spec.get("nonneg_init", LEGACY_NONNEG_INIT))
     else:
         core = DenseICNN(spec["width"], spec["depth"], act, spec["softplus_beta"], spec["leaky_slope"],
                          homogeneous, generator)
@@ -55,10 +57,13 @@ def _require(cfg: dict, keys, section: str) -> None:
 
 def build_model(variant: str, model_cfg: dict, channels: int, image_size: int, seed: int = 0) -> ProxNet:
     """Image model ``variant`` (lpn|scale|shift|normtrick|aelpn) for (B, channels, image_size, image_size)
-    inputs from the config's ``model`` section; weights drawn from ``torch.Generator().manual_seed(seed)``."""
-    _require(model_cfg, ARCH_KEYS, "model")
+    inputs from the config's ``model`` section; weights drawn from ``torch.Generator().manual_seed(seed)``, the
+    constrained ones by the variant's ``model.nonneg_init`` (``aelpn.models.layers.init_parameters_``)."""
+    _require(model_cfg, (*ARCH_KEYS, "nonneg_init"), "model")
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown image model variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     spec = {"kind": "image", "variant": variant, "channels": int(channels), "image_size": int(image_size),
-            "seed": int(seed), **{k: model_cfg[k] for k in ARCH_KEYS}}
+            "seed": int(seed), "nonneg_init": model_cfg["nonneg_init"][variant], **{k: model_cfg[k] for k in ARCH_KEYS}}
     return build_from_spec(spec)
 
 

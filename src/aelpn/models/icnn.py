@@ -60,7 +60,7 @@ class ConvICNN(nn.Module):
 
     def __init__(self, channels: int, image_size: int, width: int, depth: int, head_width: int,
                  act: str, softplus_beta: float, leaky_slope: float, homogeneous: bool,
-                 generator: torch.Generator, skip_resize: str):
+                 generator: torch.Generator, skip_resize: str, nonneg_init: str):
         super().__init__()
         if depth < 1:
             raise ValueError(f"model.depth must be >= 1, got {depth}")
@@ -92,7 +92,7 @@ class ConvICNN(nn.Module):
         self.head_skip = nn.Conv2d(channels, head_width, size, bias=bias, **meta)
         self.out = NonNegLinear(head_width, 1, bias=False, **meta)  # a bias would be a constant of psi
         self.to_empty(device="cpu")
-        init_parameters_(self, generator)
+        init_parameters_(self, generator, nonneg_init)
         self.act = activation(act, softplus_beta, leaky_slope)
         self.head_act = activation("leaky", softplus_beta, 0.0) if homogeneous else self.act
         # output_padding making each transposed conv restore its layer's input size

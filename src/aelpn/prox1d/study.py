@@ -26,7 +26,7 @@ from aelpn.core.seeding import derive_seed, generator
 from aelpn.models import build_model_1d, load_model, save_model
 from aelpn.prox1d.splitnormal import SplitNormal
 from aelpn.regularizer import regularizer
-from aelpn.training import Divergence, Run, Step, fields, fit, losses
+from aelpn.training import Recipe, Run, Step, fields, fit, losses
 
 # The learned regularizer is reported only where the inversion f(y) = x succeeded to this relative
 # residual; elsewhere (x outside the range of f, e.g. a saturating 1-D LPN without alpha term) it is NaN.
@@ -88,12 +88,12 @@ def train_1d(cfg: dict, variant: str, out: str | Path, log_out: str | Path) -> N
         if done % report_every == 0 or done == len(schedule):
             mean = (f", of the mean of the last {int(averaged.n_averaged)} "
                     f"{max_prox_error(averaged.module, prior, pcfg):.4f}" if done >= first_averaged else "")
-            print(f"step {done}/{len(schedule)} lr {schedule[done - 1]:.3g} "
+            print(f"step {done}/{len(schedule)} lr {optimizer.param_groups[0]['lr']:.3g} "
                   f"max|prox error| {max_prox_error(model, prior, pcfg):.4f}{mean}", flush=True)
         return {}
 
     run = Run(label=f"prox1d {variant}", section="prox1d", steps=len(schedule),
-              checkpoint_every=pcfg["checkpoint_every"], divergence=Divergence.from_config(pcfg), out=Path(out),
+              checkpoint_every=pcfg["checkpoint_every"], recipe=Recipe.from_config(pcfg), out=Path(out),
               log_out=Path(log_out), fingerprint=f"prox1d-{variant}-{slice_hash(cfg)}", fields=fields(),
               title=f"aelpn 1-D training log, variant {variant}", cfg=cfg, device=describe(device),
               log_attrs={"variant": variant})

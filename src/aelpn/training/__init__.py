@@ -2,9 +2,9 @@
 netCDF log (``log``), progress bars (``progress``) and the losses and schedules (``losses``)."""
 
 from aelpn.training.log import Field, fields
-from aelpn.training.loop import (Divergence, DivergenceError, NonFiniteLossError, Record, Run, Step, TrainingError,
-                                 fit)
+from aelpn.training.loop import (Divergence, DivergenceError, NonFiniteLossError, Recipe, Record, Rollback, Run,
+                                 Step, TrainingError, fit)
 from aelpn.training.state import CheckpointError, checkpoint_path
 
-__all__ = ["CheckpointError", "Divergence", "DivergenceError", "Field", "NonFiniteLossError", "Record", "Run",
-           "Step", "TrainingError", "checkpoint_path", "fields", "fit"]
+__all__ = ["CheckpointError", "Divergence", "DivergenceError", "Field", "NonFiniteLossError", "Recipe", "Record",
+           "Rollback", "Run", "Step", "TrainingError", "checkpoint_path", "fields", "fit"]

@@ -16,7 +16,7 @@ from aelpn.core.device import configure, describe
 from aelpn.core.io import file_digest
 from aelpn.modelfile import save_model
 from aelpn.training.log import Field
-from aelpn.training.loop import Divergence, Run, Step, fit
+from aelpn.training.loop import Recipe, Run, Step, fit
 
 
 class ShuffledBatches:
@@ -50,10 +50,10 @@ class ShuffledBatches:
 def train_on_crops(cfg: dict, section: str, kind: str, label: str, title: str, crops_path, out, log_out,
                    build: Callable[[torch.Tensor], torch.nn.Module],
                    loss: Callable[[torch.nn.Module, torch.Tensor, torch.Generator, torch.device], Step],
-                   batch_seed: int, fields: dict[str, Field], depends_on=(), grad_clip: float | None = None,
-                   extra: dict | None = None, log_attrs: dict | None = None) -> Path:
+                   batch_seed: int, fields: dict[str, Field], depends_on=(), extra: dict | None = None, log_attrs: dict | None = None) -> Path:
     """Train ``build(crops)`` (moved to the ``compute`` device) with Adam at the config section ``section``'s lr
-    (a dotted key of ``cfg``: steps, batch_size, lr, checkpoint_every, divergence) for its steps, each step's loss
+    (a dotted key of ``cfg``: steps, batch_size, lr, lr_warmup, grad_clip, checkpoint_every, divergence; the
+    ``aelpn.training.Recipe``) for its steps, each step's loss
     ``loss(model, batch, generator, device)`` on a batch of ``ShuffledBatches`` drawn with the generator seeded by
     ``batch_seed`` (also the generator of every other random draw of the loss, so both resume exactly). The run's
     fingerprint is ``kind``, ``label``, the config slice and the digests of the crops and of ``depends_on`` files. Writes the
@@ -71,10 +71,10 @@ def train_on_crops(cfg: dict, section: str, kind: str, label: str, title: str, c
     stream = ShuffledBatches(x, sec["batch_size"], gen)
     digests = [file_digest(p) for p in (crops_path, *depends_on)]
     run = Run(label=label, section=section, steps=sec["steps"], checkpoint_every=sec["checkpoint_every"],
-              divergence=Divergence.from_config(sec), out=Path(out), log_out=Path(log_out),
+              recipe=Recipe.from_config(sec), out=Path(out), log_out=Path(log_out),
               fingerprint="-".join([kind, label, slice_hash(cfg), *digests]), fields=fields, title=title, cfg=cfg,
               device=describe(device), log_attrs=log_attrs or {})
     record = fit(run, model, optimizer, lambda step: sec["lr"], lambda step: loss(model, stream.next(), gen, device),
-                 resumables={"generator": gen, "batches": stream}, grad_clip=grad_clip)
+                 resumables={"generator": gen, "batches": stream})
     model.eval()
     return save_model(model, out, kind, extra={**(extra or {}), **record.extra()})

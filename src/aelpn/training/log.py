@@ -1,5 +1,6 @@
-"""The netCDF training log: one value per optimizer step of each logged field (dim ``step`` = 1..n), CF
-attributes and provenance; written atomically at every checkpoint and at the end of training, so a running
+"""The netCDF training log: one value per optimizer step of each logged field (dim ``step`` = 1..n), the
+spike-recovery rollbacks (dim ``rollback``: ``rollback_step``, ``rollback_loss``, ``rollback_to_step``,
+``rollback_lr_scale``, ``rollback_lr``; empty when none happened), CF attributes and provenance; written atomically at every checkpoint and at the end of training, so a running
 job's curves can be watched."""
 
 from __future__ import annotations
@@ -34,9 +35,19 @@ def fields(**component: Field) -> dict[str, Field]:
     }
 
 
+ROLLBACK_FIELDS = {
+    "step": ("step whose loss was bad (1-based)", "1", "int64"),
+    "loss": ("the bad training loss", "1", "float64"),
+    "to_step": ("checkpoint step rolled back to", "1", "int64"),
+    "lr_scale": ("learning-rate multiplier from the rollback on", "1", "float64"),
+    "lr": ("learning rate the bad step was retried with", "1", "float64"),
+}
+
+
 def write_log(log: dict[str, list], spec: dict[str, Field], path: str | Path, title: str, cfg: dict,
-              device: str, attrs: dict) -> Path:
-    """Write the log (a list per field of ``spec``) to ``path`` with the run's provenance and ``attrs``."""
+              device: str, attrs: dict, rollbacks: list[dict] = ()) -> Path:
+    """Write the log (a list per field of ``spec``) to ``path`` with the run's provenance, ``attrs`` and the
+    ``rollbacks`` (``aelpn.training.loop.Rollback.as_dict``) along dim ``rollback``."""
     steps = np.arange(1, len(log["loss"]) + 1)
     ds = xr.Dataset({name: ("step", np.asarray(log[name], dtype=f.dtype)) for name, f in spec.items()},
                     coords={"step": steps})
@@ -44,6 +55,10 @@ def write_log(log: dict[str, list], spec: dict[str, Field], path: str | Path, ti
                              **{name: (f.long_name, f.units) for name, f in spec.items()}})
     for name, f in spec.items():
         ds[name].attrs.update(f.attrs)
+    for key, (long_name, units, dtype) in ROLLBACK_FIELDS.items():
+        ds[f"rollback_{key}"] = ("rollback", np.asarray([r[key] for r in rollbacks], dtype=dtype),
+                                 {"long_name": long_name, "units": units})
     ds.attrs.update(provenance.attrs(title, cfg, device))
     ds.attrs.update(attrs)
+    ds.attrs["rollbacks"] = len(rollbacks)
     return write_netcdf(ds, path)

@@ -25,8 +25,9 @@ from aelpn.core.seeding import derive_seed, generator
 from aelpn.data import load_crops
 from aelpn.metrics import psnr
 from aelpn.models import build_model, save_model
-from aelpn.training import Divergence, Field, Run, Step, fields, fit
+from aelpn.training import Field, Recipe, Run, Step, fields, fit
 from aelpn.training import losses
+from aelpn.training.log import ROLLBACK_FIELDS
 from aelpn.training.losses import L1, PHASES, lpn_schedule
 
 # Training logs hold NaN by design: gamma during L1 pre-training, val_psnr at steps without validation.
@@ -133,12 +134,12 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
         val = validate(model, x_valid, y_valid, tcfg["batch_size"], device)
         model.train()
         setting = lpn_schedule(tcfg, variant, done - 1, n_entries)
-        print(f"step {done}/{total} {setting.phase} gamma {setting.gamma:.4g} lr {setting.lr:.3g} "
-              f"val_psnr {val:.3f} dB", flush=True)
+        print(f"step {done}/{total} {setting.phase} gamma {setting.gamma:.4g} "
+              f"lr {optimizer.param_groups[0]['lr']:.3g} val_psnr {val:.3f} dB", flush=True)
         return {"val_psnr": val}
 
     run = Run(label=f"train {variant}", section="train", steps=total, checkpoint_every=tcfg["checkpoint_every"],
-              divergence=Divergence.from_config(tcfg), out=Path(out), log_out=Path(log_out),
+              recipe=Recipe.from_config(tcfg), out=Path(out), log_out=Path(log_out),
               fingerprint=f"{slice_hash(cfg)}-{variant}-{train_digest}-{file_digest(val_path)}",
               fields=LOG_FIELDS, title=f"aelpn training log, variant {variant}", cfg=cfg,
               device=describe(device), log_attrs={"variant": variant})
@@ -154,6 +155,8 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
 
 def combine_logs(cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
     """Combine the training logs of the variants (``results/models/{variant}/train_log.nc``, labelled by their
-    directory) into ``out`` with dims (variant, step), in the order of ``cfg["model"]["variants"]``."""
+    directory) into ``out`` with dims (variant, step), in the order of ``cfg["model"]["variants"]``; each
+    variant's rollback count is in the ``parts`` attribute, its rollbacks in its own log."""
     return combine_variants(inputs, cfg, "aelpn training logs of all variants", out,
-                            labels=[Path(p).parent.name for p in inputs], nan_ok=LOG_NAN_OK)
+                            labels=[Path(p).parent.name for p in inputs], nan_ok=LOG_NAN_OK,
+                            drop=[f"rollback_{key}" for key in ROLLBACK_FIELDS])

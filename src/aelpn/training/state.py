@@ -1,6 +1,7 @@
-"""Resumable training state: the step reached, the training log so far, the divergence monitor and the state
-of every stateful object of the run (model, optimizer, random generators, batch samplers), saved atomically
-and reloaded with ``torch.load(weights_only=True)``.
+"""Resumable training state: the step reached, the training log so far, the divergence monitor, the recovery
+state (learning-rate scale, rollbacks so far, seconds of discarded steps) and the state of every stateful object
+of the run (model, optimizer, random generators, batch samplers), saved atomically and reloaded with
+``torch.load(weights_only=True)``. A checkpoint of an older format is stale (training restarts from step 0).
 
 Convention: the run writing ``<dir>/<name>.pt`` keeps its state in ``<dir>/<name>.checkpoint.pt`` and the one
 before in ``<dir>/<name>.checkpoint.prev.pt``; a corrupt newest checkpoint falls back to the previous one."""
@@ -14,7 +15,9 @@ import torch
 
 from aelpn.core.io import save_torch
 
-FORMAT = "aelpn-train-checkpoint-2"
+FORMAT = "aelpn-train-checkpoint-3"
+FORMAT_PREFIX = "aelpn-train-checkpoint-"
+NO_RECOVERY = {"lr_scale": 1.0, "lost_seconds": 0.0, "rollbacks": []}
 
 
 class CheckpointError(RuntimeError):
@@ -38,7 +41,7 @@ def _state_of(obj):
 
 
 def save(path: str | Path, *, fingerprint: str, step: int, objects: dict, log: dict[str, list],
-         monitor: dict) -> Path:
+         monitor: dict, recovery: dict) -> Path:
     """Write the state after ``step`` completed optimizer steps atomically to ``path``, first moving the
     previous checkpoint to ``previous_path(path)``. ``fingerprint`` identifies the run (config slice, data,
     component) so that a stale checkpoint of another run is never resumed."""
@@ -50,6 +53,7 @@ def save(path: str | Path, *, fingerprint: str, step: int, objects: dict, log: d
         "objects": {name: _state_of(obj) for name, obj in objects.items()},
         "log": {k: list(v) for k, v in log.items()},
         "monitor": dict(monitor),
+        "recovery": {**recovery, "rollbacks": [dict(r) for r in recovery["rollbacks"]]},
     }
     if path.is_file():
         os.replace(path, previous_path(path))
@@ -61,6 +65,9 @@ def _read(path: Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated, not a torch file, unpickling refused: all mean "unreadable"
         raise CheckpointError(f"{path}: unreadable training checkpoint ({type(err).__name__})") from None
+    if isinstance(state, dict) and str(state.get("format", "")).startswith(FORMAT_PREFIX) and \
+            state["format"] != FORMAT:
+        return {**state, "fingerprint": None}  # an older format: stale, like another run's
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an aelpn training checkpoint of format {FORMAT!r}")
     return state
@@ -93,15 +100,30 @@ def load(path: str | Path, fingerprint: str) -> dict | None:
     return None
 
 
-def restore(state: dict, objects: dict) -> tuple[int, dict[str, list], dict]:
-    """Load a saved state into the live objects; returns (step, log, monitor state)."""
+def load_before(path: str | Path, fingerprint: str, step: int) -> dict | None:
+    """The newest saved state of the run ``fingerprint`` (``path`` or its previous checkpoint) taken before
+    ``step`` completed steps, None when there is none: what a rollback returns to when the weights after
+    ``step`` steps gave a bad loss."""
+    path = Path(path)
+    for candidate in (path, previous_path(path)):
+        if candidate.is_file():
+            state = _read(candidate)
+            if state["fingerprint"] == fingerprint and state["step"] < step:
+                return state
+    return None
+
+
+def restore(state: dict, objects: dict) -> tuple[int, dict[str, list], dict, dict]:
+    """Load a saved state into the live objects; returns (step, log, monitor state, recovery state)."""
     for name, obj in objects.items():
         saved = state["objects"][name]
         if isinstance(obj, torch.Generator):
             obj.set_state(saved)
         else:
             obj.load_state_dict(saved)
-    return state["step"], {k: list(v) for k, v in state["log"].items()}, dict(state["monitor"])
+    recovery = state["recovery"]
+    return (state["step"], {k: list(v) for k, v in state["log"].items()}, dict(state["monitor"]),
+            {**recovery, "rollbacks": [dict(r) for r in recovery["rollbacks"]]})
 
 
 def remove(path: str | Path) -> None:

@@ -20,7 +20,8 @@ import aelpn.inverse.vae as vae_mod
 import aelpn.prox1d.study as prox1d_mod
 import aelpn.training.crops as crops_mod
 from aelpn.core.io import read_netcdf
-from aelpn.training import Divergence, NonFiniteLossError, Recipe, Run, Step, checkpoint_path, fields, fit, state
+from aelpn.training import (Divergence, DivergenceError, NonFiniteLossError, Recipe, Run, Step, checkpoint_path,
+                            fields, fit, state)
 
 DCFG = {"width": 4, "blocks": 1, "pixel_std": 0.25, "sigma_min": 0.002, "sigma_max": 80.0, "log_sigma_mean": -1.89,
         "log_sigma_std": 1.2, "steps": 8,
@@ -171,8 +172,9 @@ def test_a_kill_across_a_rollback_resumes_bit_identically(components, tmp_path, 
                               for d in (tmp_path / "ref", tmp_path / "run")))
 
 
-def _tiny_fit(tmp_path, lr_warmup, grad_clip, steps=6):
-    """A 3-weight least-squares model trained by ``fit`` with the given recipe; returns (log, gradient norms the
+def _tiny_fit(tmp_path, lr_warmup, grad_clip, steps=6, spike_at=None):
+    """A 3-weight least-squares model trained by ``fit`` with the given recipe (one rollback allowed; the loss of
+    0-based step ``spike_at`` is a spike until the learning rate is lowered); returns (record, gradient norms the
     optimizer stepped with)."""
     torch.manual_seed(0)
     model = torch.nn.Linear(3, 1, bias=False).double()
@@ -184,18 +186,23 @@ def _tiny_fit(tmp_path, lr_warmup, grad_clip, steps=6):
             return super().step(closure)
 
     x, y = torch.randn(16, 3, dtype=torch.float64), 100.0 * torch.randn(16, 1, dtype=torch.float64)
-    recipe = Recipe(lr_warmup, grad_clip, Divergence(1000.0, 2, 0, 0.5))
+    recipe = Recipe(lr_warmup, grad_clip, Divergence(1000.0, 0, 1, 0.5))
     run = Run(label="tiny", section="tiny", steps=steps, checkpoint_every=3, recipe=recipe, out=tmp_path / "m.pt",
               log_out=tmp_path / "log.nc", fingerprint="tiny", fields=fields(), title="tiny", cfg={}, device="cpu")
-    record = fit(run, model, Recording(model.parameters()), lambda step: 0.1,
-                 lambda step: Step((model(x) - y).pow(2).mean()), resumables={})
-    return record.log, norms
+    optimizer = Recording(model.parameters())
+
+    def loss(step):
+        value = (model(x) - y).pow(2).mean()
+        spiking = step == spike_at and optimizer.param_groups[0]["lr"] >= 0.1 * recipe.warmup_factor(step)
+        return Step(value * 0 + 2.0**60 if spiking else value)
+
+    return fit(run, model, optimizer, lambda step: 0.1, loss, resumables={}), norms
 
 
 def test_the_lr_warmup_is_linear_then_constant(tmp_path):
-    log, _ = _tiny_fit(tmp_path, lr_warmup=4, grad_clip=None)
-    assert log["lr"] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
-    assert _tiny_fit(tmp_path / "none", lr_warmup=0, grad_clip=None)[0]["lr"] == pytest.approx([0.1] * 6)
+    record, _ = _tiny_fit(tmp_path, lr_warmup=4, grad_clip=None)
+    assert record.log["lr"] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
+    assert _tiny_fit(tmp_path / "none", lr_warmup=0, grad_clip=None)[0].log["lr"] == pytest.approx([0.1] * 6)
 
 
 def test_grad_clip_bounds_the_gradient_norm_the_optimizer_steps_with(tmp_path):
@@ -203,3 +210,25 @@ def test_grad_clip_bounds_the_gradient_norm_the_optimizer_steps_with(tmp_path):
     _, clipped = _tiny_fit(tmp_path / "clip", lr_warmup=0, grad_clip=1.0)
     assert min(free) > 10.0  # the loss's gradient is large; clipping must act
     assert max(clipped) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_a_spike_right_after_a_checkpoint_rolls_back_to_the_one_before(tmp_path):
+    """The checkpoint at step 3 holds the weights whose loss spiked at step 4: the run returns to step 0."""
+    record, _ = _tiny_fit(tmp_path, lr_warmup=0, grad_clip=None, spike_at=3)
+    (event,) = record.rollbacks
+    assert (event.step, event.to_step, event.lr_scale) == (4, 0, 0.5)
+    assert record.log["lr"] == pytest.approx([0.05] * 6) and len(record.log["loss"]) == 6
+
+
+def test_a_spike_after_the_last_rollback_stops_naming_the_step_and_the_rollbacks(tmp_path):
+    """Step 5's loss spikes whatever the learning rate: one rollback, then the stop."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1, 1)
+    run = Run(label="tiny", section="tiny", steps=6, checkpoint_every=3,
+              recipe=Recipe(0, None, Divergence(1000.0, 0, 1, 0.5)), out=tmp_path / "m.pt", log_out=tmp_path / "l.nc",
+              fingerprint="tiny", fields=fields(), title="tiny", cfg={}, device="cpu")
+    x = torch.ones(2, 1)
+    with pytest.raises(DivergenceError, match=r"tiny: training diverged at step 5: .* after 1 rollback\(s\), each "
+                                              r"multiplying the learning rate by 0.5; .*tiny.divergence.rollbacks"):
+        fit(run, model, torch.optim.Adam(model.parameters()), lambda step: 0.1,
+            lambda step: Step(model(x).pow(2).mean() * 0 + (2.0**60 if step == 4 else 1.0)), resumables={})

@@ -84,7 +84,8 @@ def log_summary(log_path: Path) -> dict:
     tail = loss[int(0.9 * len(loss)):]
     running_min = torch.tensor(loss).cummin(0).values.numpy()
     return {"final_loss": float(tail.mean()), "max_loss_over_running_min": float((loss[1:] / running_min[:-1]).max()),
-            "rollbacks": int(log.attrs["rollbacks"]), "rollback_steps": log["rollback_step"].values.tolist(),
+            "rollbacks": int(log.attrs.get("rollbacks", 0)),
+            "rollback_steps": log["rollback_step"].values.tolist() if "rollback_step" in log else [],
             "median_step_s": float(statistics.median(log["seconds"].values))}
 
 
@@ -205,6 +206,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument("--variants", nargs="+", default=["lpn", "scale", "shift", "normtrick", "aelpn"],
+                    help="inits: the variants to train")
+    ap.add_argument("--inits", nargs="+", default=["exp", "uniform"], help="inits: the initialisations to compare")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--quick", type=int, default=None, help="every run this many steps: checks the script only")
     a = ap.parse_args(argv)
@@ -220,8 +224,7 @@ def main(argv=None) -> int:
         jobs = [(recipe_job, (c, r, s, a.images, a.device, workdir)) for c in ("denoiser", "flow")
                 for r in ("off", "on") for s in a.seeds]
     elif a.study == "inits":
-        jobs = [(init_job, (v, i, a.images, a.device, workdir)) for v in ("lpn", "scale", "shift", "normtrick", "aelpn")
-                for i in ("exp", "uniform")]
+        jobs = [(init_job, (v, i, a.images, a.device, workdir)) for v in a.variants for i in a.inits]
     else:
         paper = config("config", "cpu")
         paper["data"]["max_images"]["train"] = 32

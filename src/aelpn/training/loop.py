@@ -253,6 +253,7 @@ def fit(run: Run, model: torch.nn.Module, optimizer: torch.optim.Optimizer, lr_a
                 rollbacks.append(Rollback(step + 1, value, saved_step, lr_scale, retry_lr))
                 state_mod.save(ckpt, fingerprint=run.fingerprint, step=saved_step, objects=objects, log=log,
                                monitor=monitor.state(), recovery=recovery_state())
+                write(saved_step)
                 print(f"{err}; rolled back to step {saved_step} (rollback {len(rollbacks)} of at most "
                       f"{recipe.divergence.rollbacks}), learning rate x {lr_scale:g} from now on", flush=True)
                 bar.reset(total=run.steps)

@@ -106,10 +106,15 @@ def load_before(path: str | Path, fingerprint: str, step: int) -> dict | None:
     ``step`` steps gave a bad loss."""
     path = Path(path)
     for candidate in (path, previous_path(path)):
-        if candidate.is_file():
+        if not candidate.is_file():
+            continue
+        try:
             state = _read(candidate)
-            if state["fingerprint"] == fingerprint and state["step"] < step:
-                return state
+        except CheckpointError as err:
+            print(f"warning: {err}; trying the previous checkpoint", flush=True)
+            continue
+        if state["fingerprint"] == fingerprint and state["step"] < step:
+            return state
     return None
 
 

@@ -112,19 +112,25 @@ def recipe_job(component: str, recipe: str, seed: int, images: str, device: str,
 
 
 def first_step_gradients(model, x: torch.Tensor, cfg: dict, variant: str) -> dict:
-    """Fraction of each variant's parameters whose first gradient is below Adam's eps (1e-8): those barely move
-    in Adam's first steps (update ~ g / (|g| + eps))."""
+    """Adam's first update of each parameter is lr g / (|g| + eps) (eps = 1e-8): the fraction of parameters whose
+    first gradient is below eps (they barely move), the median |g|, and the median relative first update
+    |lr g / (|g| + eps)| / |w| over the non-zero weights at the variant's first learning rate."""
     from aelpn.training.losses import l1_loss
     gen = torch.Generator().manual_seed(0)
     y = x + cfg["train"]["sigma"] * torch.randn(x.shape, generator=gen)
     model.zero_grad()
     l1_loss(model(y), x).backward()
     grads = torch.cat([p.grad.flatten().abs() for p in model.parameters()])
-    return {"swamped_fraction": float((grads < 1e-8).float().mean()), "median_abs_grad": float(grads.median())}
+    weights = torch.cat([p.detach().flatten().abs() for p in model.parameters()])
+    lr = cfg["train"]["lr_pretrain"][variant]
+    relative = (lr * grads / (grads + 1e-8))[weights > 0] / weights[weights > 0]
+    return {"swamped_fraction": float((grads < 1e-8).float().mean()), "median_abs_grad": float(grads.median()),
+            "median_relative_first_update": float(relative.median())}
 
 
 def init_job(variant: str, init: str, images: str, device: str, workdir: str) -> dict:
     torch.set_num_threads(1)
+    from aelpn.core.seeding import derive_seed
     from aelpn.data import load_crops
     from aelpn.models import build_model
     from aelpn.training.proxnets import train
@@ -136,7 +142,7 @@ def init_job(variant: str, init: str, images: str, device: str, workdir: str) ->
                         lr_pm=paper["train"]["lr_pm"], validate_every=2 * n)
     paths = crops(images, cfg, Path(workdir))
     x, _ = load_crops(paths["train"])
-    model = build_model(variant, cfg["model"], x.shape[1], x.shape[-1], seed=0)
+    model = build_model(variant, cfg["model"], x.shape[1], x.shape[-1], seed=derive_seed(cfg["seed"], "train", variant))
     grads = first_step_gradients(model, x[:16], cfg, variant)
     out = Path(workdir) / f"init_{variant}_{init}.pt"
     train(cfg, variant, paths["train"], paths["val"], out, out.with_suffix(".log.nc"))

@@ -101,10 +101,11 @@ def inverse_run_inputs(wildcards):
     }
 
 
-def failed_jobs_summary(snakemake_log):
+def failed_jobs_summary(snakemake_logs):
     """The closing summary of a run with failed jobs: one line per failed job (rule, wildcards) and its log file,
-    read from the error blocks of Snakemake's own log."""
-    text = open(snakemake_log, encoding="utf-8", errors="replace").read() if snakemake_log else ""
+    read from the error blocks of Snakemake's own log files (``onerror`` passes a list of them)."""
+    paths = [snakemake_logs] if isinstance(snakemake_logs, str) else list(snakemake_logs or [])
+    text = "\n\n".join(open(p, encoding="utf-8", errors="replace").read() for p in paths if os.path.isfile(p))
     failed = []
     for block in re.split(r"\n\s*\n", text):
         failed_rule = re.search(r"Error in rul[e] (\S+):", block)
@@ -114,5 +115,5 @@ def failed_jobs_summary(snakemake_log):
             failed.append(f"  {failed_rule.group(1)}" + (f" [{wildcards.group(1)}]" if wildcards else "")
                           + f": log {logs.group(1) if logs else '(none)'}")
     if not failed:
-        return f"aelpn: the run failed; see {snakemake_log}"
+        return f"aelpn: the run failed; see {', '.join(paths) or 'the messages above'}"
     return "\n".join([f"aelpn: {len(failed)} failed job(s); every independent job ran (keep-going):", *failed])

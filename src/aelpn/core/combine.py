@@ -37,6 +37,11 @@ def _describe(values: Iterable) -> str:
     return ", ".join(str(v) for v in values)
 
 
+def _plain(value):
+    """A netCDF attribute as a JSON value (numpy scalars, as read back, become Python numbers)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _label(ds: xr.Dataset, dim: str, path: Path, label) -> object:
     if dim not in ds.dims:
         if label is None:
@@ -131,7 +136,7 @@ def combine_runs(
             where = [str(r) for r, (_, ds) in zip(expected_keys, parts) if bool(ds[name].isnull().any())]
             raise CombineError(f"variable '{name}' holds NaN (in {dim} {_describe(where)})")
     combined.attrs["parts"] = json.dumps(
-        [{dim: r, "file": str(p), **{k: ds.attrs[k] for k in PART_ATTRS if k in ds.attrs}}
+        [{dim: r, "file": str(p), **{k: _plain(ds.attrs[k]) for k in PART_ATTRS if k in ds.attrs}}
          for r, (p, ds) in zip(expected_keys, parts)]
     )
     return combined

@@ -137,7 +137,9 @@ def test_cancelled_training_resumes_from_its_checkpoint(cluster, tmp_path):
     before = set(cluster.jobs())
     driver = _start_snakemake(tmp_path, configfile, "--profile", PROFILE, GPU_TARGETS[0])
     try:
-        _wait_for(lambda: checkpoint.is_file(), driver, "the first training checkpoint", timeout=300)
+        # training writes a checkpoint at step 0, then one every 2 steps, each announced in its log
+        _wait_for(lambda: train_log.is_file() and re.search(r"checkpoint \S+ at step \d+/", train_log.read_text()),
+                  driver, "the first training checkpoint after step 0", timeout=300)
     finally:
         # The login node dies (Snakemake killed without cleanup) and the compute node with it (scancel).
         _kill(driver)

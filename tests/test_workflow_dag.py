@@ -149,4 +149,4 @@ def test_a_failed_job_does_not_stop_the_independent_ones_and_is_named_at_the_end
     assert (tmp_path / "results" / "models" / "scale" / "model.pt").is_file()
     assert not (tmp_path / "results" / "models" / "lpn" / "model.pt").exists()
     assert "aelpn: 1 failed job(s); every independent job ran (keep-going):" in out.stderr
-    assert "  train [variant=lpn]: log logs/train/lpn.log" in out.stderr
+    assert "  train (results/models/lpn/model.pt): log logs/train/lpn.log" in out.stderr

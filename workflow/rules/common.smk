@@ -102,17 +102,18 @@ def inverse_run_inputs(wildcards):
 
 
 def failed_jobs_summary(snakemake_logs):
-    """The closing summary of a run with failed jobs: one line per failed job (rule, wildcards) and its log file,
+    """The closing summary of a run with failed jobs: one line per failed job (rule, first output) and its log file,
     read from the error blocks of Snakemake's own log files (``onerror`` passes a list of them)."""
     paths = [snakemake_logs] if isinstance(snakemake_logs, str) else list(snakemake_logs or [])
     text = "\n\n".join(open(p, encoding="utf-8", errors="replace").read() for p in paths if os.path.isfile(p))
     failed = []
     for block in re.split(r"\n\s*\n", text):
-        failed_rule = re.search(r"Error in rul[e] (\S+):", block)
-        if failed_rule:
-            wildcards = re.search(r"^\s*wildcards: (.+)$", block, re.M)
-            logs = re.search(r"^\s*log: (.+?)(?: \(check log file.*)?$", block, re.M)
-            failed.append(f"  {failed_rule.group(1)}" + (f" [{wildcards.group(1)}]" if wildcards else "")
+        failure = re.search(r"Error in rul[e] (\S+):", block)
+        if failure:
+            error = block[failure.end():]
+            output = re.search(r"^\s*output: ([^,\n]+)", error, re.M)
+            logs = re.search(r"^\s*log: (.+?)(?: \(check log file.*)?$", error, re.M)
+            failed.append(f"  {failure.group(1)}" + (f" ({output.group(1)})" if output else "")
                           + f": log {logs.group(1) if logs else '(none)'}")
     if not failed:
         return f"aelpn: the run failed; see {', '.join(paths) or 'the messages above'}"

@@ -55,6 +55,8 @@ def write_log(log: dict[str, list], spec: dict[str, Field], path: str | Path, ti
                              **{name: (f.long_name, f.units) for name, f in spec.items()}})
     for name, f in spec.items():
         ds[name].attrs.update(f.attrs)
+    ds = ds.assign_coords(rollback=("rollback", np.arange(1, len(rollbacks) + 1),
+                                    {"long_name": "rollback number (1-based)", "units": "1"}))
     for key, (long_name, units, dtype) in ROLLBACK_FIELDS.items():
         ds[f"rollback_{key}"] = ("rollback", np.asarray([r[key] for r in rollbacks], dtype=dtype),
                                  {"long_name": long_name, "units": units})

@@ -1,11 +1,9 @@
-"""Measure the training recipes (README "Reproducibility"): the effect of learning-rate warm-up and gradient
-clipping on the conditional denoiser and the flow-matching model, the paper's learning rates against the two
-initialisations of the constrained weights, and the per-step time of every trained component at paper scale
-(the SLURM profile's runtimes).
+"""Measure the training recipes (README "Training"): the effect of learning-rate warm-up and gradient clipping on
+the conditional denoiser and the flow-matching model (recipe off / on per seed, reference scale), and the paper's
+learning rates against the two initialisations of the constrained weights (reference width, 1000 + 1000 steps).
 
     python tools/recipe_study.py recipes --images PATH/BSDS500 --out recipes.jsonl [--device cuda] [--seeds 0 1 2 3]
-    python tools/recipe_study.py inits --images PATH/BSDS500 --out inits.jsonl [--device cuda]
-    python tools/recipe_study.py throughput --images PATH/BSDS500 --out throughput.jsonl [--device cuda]
+    python tools/recipe_study.py inits --images PATH/BSDS500 --out inits.jsonl [--variants scale aelpn] [--device cuda]
 
 Every run is one process of a pool (``--jobs``); each prints and appends one JSON line to ``--out``."""
 
@@ -13,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
@@ -26,15 +23,14 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 OFF = {"lr_warmup": 0, "grad_clip": None}
-STEPS = 25  # throughput steps; --quick shortens every run to check this script
 
 
 def shorten(cfg: dict, steps: int) -> dict:
     """--quick: every training section of ``cfg`` runs ``steps`` steps (a check of this script, not a result)."""
     cfg["train"].update(steps_pretrain=steps, steps_pm=steps, checkpoint_every=steps)
-    for sec in ("denoiser", "flow", "vae", "unrolled"):
-        cfg["inverse"][sec].update(steps=steps, checkpoint_every=steps, lr_warmup=min(cfg["inverse"][sec]["lr_warmup"], steps))
-    cfg["blind"]["network"].update(steps=steps, checkpoint_every=steps)
+    for sec in ("denoiser", "flow"):
+        section = cfg["inverse"][sec]
+        section.update(steps=steps, checkpoint_every=steps, lr_warmup=min(section["lr_warmup"], steps))
     cfg["data"]["max_images"].update(train=8, val=4, test=4)
     cfg["train"]["validate_images"] = 4
     return cfg
@@ -157,56 +153,9 @@ def init_job(variant: str, init: str, images: str, device: str, workdir: str) ->
             "noisy_val_psnr": noisy_psnr, "rollbacks": int(log.attrs["rollbacks"])}
 
 
-def throughput_job(component: str, images: str, device: str, workdir: str) -> dict:
-    """Median seconds per optimizer step at paper scale (25 steps, the first 5 not counted)."""
-    torch.set_num_threads(4)
-    cfg = config("config", device)
-    cfg["data"]["max_images"]["train"] = 32
-    paths = crops(images, cfg, Path(workdir))
-    wd = Path(workdir) / f"tp_{component}"
-    wd.mkdir(exist_ok=True)
-    steps = quick() or STEPS
-    short = {"steps": steps, "checkpoint_every": 1000}
-    total = {"train": cfg["train"]["steps_pretrain"] + cfg["train"]["steps_pm"],
-             "blind": cfg["blind"]["network"]["steps"]}.get(component) or cfg["inverse"][component]["steps"]
-    if component == "train":
-        from aelpn.training.proxnets import train
-        cfg["train"].update(steps_pretrain=steps, steps_pm=1, validate_every=1000)
-        train(cfg, "aelpn", paths["train"], paths["val"], wd / "m.pt", wd / "log.nc")
-    else:
-        from aelpn.inverse.denoiser import train_denoiser
-        den = wd / "den.pt"
-        cfg["inverse"]["denoiser"].update(short)
-        train_denoiser(cfg, str(paths["train"]), str(den), str(wd / "den.log.nc"))
-        sec = cfg["blind"]["network"] if component == "blind" else cfg["inverse"][component]
-        sec.update(short)
-        if component == "unrolled":
-            from aelpn.inverse.unrolled import train_unrolled
-            train_unrolled(cfg, next(iter(cfg["inverse"]["problems"])), str(paths["train"]), str(den),
-                           str(wd / "m.pt"), str(wd / "log.nc"))
-        elif component == "flow":
-            from aelpn.inverse.flow import train_flow
-            train_flow(cfg, str(paths["train"]), str(wd / "m.pt"), str(wd / "log.nc"))
-        elif component == "vae":
-            from aelpn.inverse.vae import train_vae
-            train_vae(cfg, str(paths["train"]), str(wd / "m.pt"), str(wd / "log.nc"))
-        elif component == "blind":
-            from aelpn.blind.training import train_blind
-            train_blind(cfg, str(paths["train"]), str(den), str(wd / "m.pt"), str(wd / "log.nc"))
-        elif component != "denoiser":
-            raise ValueError(component)
-        if component == "denoiser":
-            (wd / "den.log.nc").rename(wd / "log.nc")
-    from aelpn.core.io import read_netcdf
-    seconds = read_netcdf(wd / "log.nc")["seconds"].values[5:]
-    step = float(statistics.median(seconds))
-    return {"study": "throughput", "component": component, "median_step_s": step, "paper_steps": total,
-            "estimated_minutes": step * total / 60}
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("study", choices=["recipes", "inits", "throughput"])
+    ap.add_argument("study", choices=["recipes", "inits"])
     ap.add_argument("--images", required=True, help="a BSDS500 folder written by `aelpn data fetch`")
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="cpu")
@@ -229,14 +178,8 @@ def main(argv=None) -> int:
             crops(a.images, config("reference", "cpu", seed), Path(workdir))
         jobs = [(recipe_job, (c, r, s, a.images, a.device, workdir)) for c in ("denoiser", "flow")
                 for r in ("off", "on") for s in a.seeds]
-    elif a.study == "inits":
-        jobs = [(init_job, (v, i, a.images, a.device, workdir)) for v in a.variants for i in a.inits]
     else:
-        paper = config("config", "cpu")
-        paper["data"]["max_images"]["train"] = 32
-        crops(a.images, paper, Path(workdir))
-        jobs = [(throughput_job, (c, a.images, a.device, workdir))
-                for c in ("train", "denoiser", "unrolled", "flow", "vae", "blind")]
+        jobs = [(init_job, (v, i, a.images, a.device, workdir)) for v in a.variants for i in a.inits]
     failed = 0
     ctx = torch.multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(a.jobs, mp_context=ctx) as pool, open(a.out, "a") as out:
@@ -246,8 +189,9 @@ def main(argv=None) -> int:
                 res = fut.result()
             except Exception as err:  # a failed run is a result too: report it and go on
                 failed += 1
-                res = {"study": a.study, "job": [str(x) for x in futures[fut][:3]], "error": f"{type(err).__name__}: {err}"}
-            line = json.dumps(res, default=lambda v: None if isinstance(v, float) and math.isnan(v) else str(v))
+                res = {"study": a.study, "job": [str(x) for x in futures[fut][:3]],
+                       "error": f"{type(err).__name__}: {err}"}
+            line = json.dumps(res, default=str)
             print(line, flush=True)
             out.write(line + "\n")
             out.flush()

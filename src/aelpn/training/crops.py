@@ -50,7 +50,8 @@ class ShuffledBatches:
 def train_on_crops(cfg: dict, section: str, kind: str, label: str, title: str, crops_path, out, log_out,
                    build: Callable[[torch.Tensor], torch.nn.Module],
                    loss: Callable[[torch.nn.Module, torch.Tensor, torch.Generator, torch.device], Step],
-                   batch_seed: int, fields: dict[str, Field], depends_on=(), extra: dict | None = None, log_attrs: dict | None = None) -> Path:
+                   batch_seed: int, fields: dict[str, Field], depends_on=(), extra: dict | None = None,
+                   log_attrs: dict | None = None) -> Path:
     """Train ``build(crops)`` (moved to the ``compute`` device) with Adam at the config section ``section``'s lr
     (a dotted key of ``cfg``: steps, batch_size, lr, lr_warmup, grad_clip, checkpoint_every, divergence; the
     ``aelpn.training.Recipe``) for its steps, each step's loss

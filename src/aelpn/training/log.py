@@ -1,7 +1,7 @@
 """The netCDF training log: one value per optimizer step of each logged field (dim ``step`` = 1..n), the
 spike-recovery rollbacks (dim ``rollback``: ``rollback_step``, ``rollback_loss``, ``rollback_to_step``,
-``rollback_lr_scale``, ``rollback_lr``; empty when none happened), CF attributes and provenance; written atomically at every checkpoint and at the end of training, so a running
-job's curves can be watched."""
+``rollback_lr_scale``, ``rollback_lr``; empty when none happened), CF attributes and provenance; written
+atomically at every checkpoint and at the end of training, so a running job's curves can be watched."""
 
 from __future__ import annotations
 

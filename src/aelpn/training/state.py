@@ -73,19 +73,27 @@ def _read(path: Path) -> dict:
     return state
 
 
+def _candidates(path: Path):
+    """(file, state) for the newest checkpoint and then the previous one, where they exist; state is None for an
+    unreadable file (with a warning)."""
+    for candidate in (path, previous_path(path)):
+        if not candidate.is_file():
+            continue
+        try:
+            yield candidate, _read(candidate)
+        except CheckpointError as err:
+            print(f"warning: {err}; trying the previous checkpoint", flush=True)
+            yield candidate, None
+
+
 def load(path: str | Path, fingerprint: str) -> dict | None:
     """The saved state of the run ``fingerprint``: the newest readable one of ``path`` and its previous
     checkpoint (saying so when it falls back), None when there is none or it belongs to another run (a stale
     checkpoint, overwritten later). Raises CheckpointError when checkpoints exist but none can be read."""
     path = Path(path)
     unreadable = []
-    for candidate in (path, previous_path(path)):
-        if not candidate.is_file():
-            continue
-        try:
-            state = _read(candidate)
-        except CheckpointError as err:
-            print(f"warning: {err}; trying the previous checkpoint", flush=True)
+    for candidate, state in _candidates(path):
+        if state is None:
             unreadable.append(candidate)
             continue
         if state["fingerprint"] != fingerprint:
@@ -104,16 +112,8 @@ def load_before(path: str | Path, fingerprint: str, step: int) -> dict | None:
     """The newest saved state of the run ``fingerprint`` (``path`` or its previous checkpoint) taken before
     ``step`` completed steps, None when there is none: what a rollback returns to when the weights after
     ``step`` steps gave a bad loss."""
-    path = Path(path)
-    for candidate in (path, previous_path(path)):
-        if not candidate.is_file():
-            continue
-        try:
-            state = _read(candidate)
-        except CheckpointError as err:
-            print(f"warning: {err}; trying the previous checkpoint", flush=True)
-            continue
-        if state["fingerprint"] == fingerprint and state["step"] < step:
+    for _, state in _candidates(Path(path)):
+        if state is not None and state["fingerprint"] == fingerprint and state["step"] < step:
             return state
     return None
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from aelpn.models import build_model, build_model_1d
+from aelpn.models import VARIANTS, build_model, build_model_1d
 from aelpn.models.layers import NonNegConv2d, NonNegLinear
 
-EXACT_VARIANTS = ("lpn", "scale", "shift", "aelpn")
+EXACT_VARIANTS = ("lpn", "scale", "shift", "aelpn", "scale_sq", "aelpn_sq")
 
 
 SKIP_RESIZE = ("bilinear", "avgpool")
@@ -18,7 +18,7 @@ def small_cfg(width=4, depth=1, head_width=4, alpha=0.0, softplus_beta=5.0, leak
               skip_resize="bilinear") -> dict:
     return {"variants": ["lpn"], "width": width, "depth": depth, "head_width": head_width,
             "softplus_beta": softplus_beta, "leaky_slope": leaky_slope, "alpha": alpha, "skip_resize": skip_resize,
-            "nonneg_init": dict.fromkeys(("lpn", "scale", "shift", "normtrick", "aelpn"), "exp")}
+            "nonneg_init": dict.fromkeys(VARIANTS, "exp")}
 
 
 def randomize_(model: torch.nn.Module, seed: int, signed: bool = False) -> torch.nn.Module:

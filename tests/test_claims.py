@@ -18,7 +18,7 @@ from aelpn.cli import main
 from aelpn.core.io import write_netcdf
 
 N = 12
-VARIANTS = ["lpn", "scale", "shift", "normtrick", "aelpn"]
+VARIANTS = ["lpn", "scale", "shift", "normtrick", "aelpn", "scale_sq", "aelpn_sq"]
 SIGMAS = [0.1, 0.3, 0.5]
 PROBLEMS = {"inpaint50": {"operator": "inpainting", "keep": 0.5, "noise": {"kind": "gaussian", "sigma": 0.01}},
             "blur2": {"operator": "blur", "blur_sigma": 2.0, "noise": {"kind": "gaussian", "sigma": 0.01}},
@@ -36,13 +36,19 @@ def _jitter(shape, seed, scale=0.1):
 def holding_values() -> dict:
     """Mean values (before per-image jitter) of synthetic metrics on which every claim holds."""
     return {
-        "denoise": {0.1: dict(lpn=30.0, scale=29.6, shift=29.6, normtrick=29.6, aelpn=29.5),
-                    0.3: dict(lpn=24.0, scale=24.0, shift=24.0, normtrick=24.0, aelpn=24.0),
-                    0.5: dict(lpn=20.0, scale=23.0, shift=21.0, normtrick=23.0, aelpn=23.0)},
+        "denoise": {0.1: dict(lpn=30.0, scale=29.6, shift=29.6, normtrick=29.6, aelpn=29.5, scale_sq=29.6,
+                              aelpn_sq=29.5),
+                    0.3: dict(lpn=24.0, scale=24.0, shift=24.0, normtrick=24.0, aelpn=24.0, scale_sq=24.0,
+                              aelpn_sq=24.0),
+                    0.5: dict(lpn=20.0, scale=23.0, shift=21.0, normtrick=23.0, aelpn=23.0, scale_sq=23.0,
+                              aelpn_sq=25.5)},
+        "noisy": {0.1: 20.0, 0.3: 10.5, 0.5: 6.0},
         "clipped_offset": {},  # variant -> clipped PSNR minus unclipped PSNR
-        "equivariance": dict(lpn=30.0, scale=50.0, shift=50.0, normtrick=100.0, aelpn=100.0),
+        "equivariance": dict(lpn=30.0, scale=50.0, shift=50.0, normtrick=100.0, aelpn=100.0, scale_sq=50.0,
+                             aelpn_sq=100.0),
         "equivariance_cell": {},  # (variant, a, b) -> value
-        "asymmetry": dict(lpn=1e-15, scale=1e-15, shift=1e-15, normtrick=0.1, aelpn=1e-15),
+        "asymmetry": dict(lpn=1e-15, scale=1e-15, shift=1e-15, normtrick=0.1, aelpn=1e-15, scale_sq=1e-15,
+                          aelpn_sq=1e-15),
         "prox_error": dict(lpn=0.3, scale=0.02, normtrick=0.2),
         "psnr": {"pnp_admm[lpn]": 26.0, "pnp_admm[aelpn]": 25.0, "pnp_fixed": 25.0, "continuation": 27.0,
                  "unrolled": 29.0, "ula": 26.0},
@@ -69,8 +75,11 @@ def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool
     offset = np.array([v["clipped_offset"].get(var, 0.0) for var in VARIANTS])[:, None, None]
     noise = xr.Dataset({"psnr": (("variant", "sigma", "image"), unclipped + offset)},
                        coords={"variant": VARIANTS, "sigma": SIGMAS, "image": ids})
+    noisy = np.array([[v["noisy"][s]] * N for s in SIGMAS]) + _jitter((len(SIGMAS), N), 12)
+    noise["input_psnr"] = (("sigma", "image"), noisy)
     if psnr_unclipped:
         noise["psnr_unclipped"] = (("variant", "sigma", "image"), unclipped)
+        noise["input_psnr_unclipped"] = (("sigma", "image"), noisy)
     write_netcdf(noise, paths["noise_sweep"])
     scales, shifts = [0.5, 1.0, 2.0], [-0.5, 0.0, 0.5]
     eq = np.empty((len(VARIANTS), len(scales), len(shifts), N))
@@ -161,6 +170,10 @@ BREAK = {
     "12": _set(("blind_argmin", "aelpn"), 1.5),
     "13a": _set(("blind_theta_error",), 0.9),
     "13b": _set(("blind_psnr", "map_alternating[aelpn]"), 26.0),
+    "14a": _set(("denoise", 0.1, "aelpn_sq"), 19.0),
+    "14b": _set(("denoise", 0.1, "aelpn_sq"), 28.5),
+    "14c": _set(("denoise", 0.5, "aelpn_sq"), 24.0),
+    "14d": _set(("denoise", 0.1, "scale_sq"), 28.0),
 }
 
 
@@ -226,7 +239,7 @@ def test_missing_data_is_not_measured_and_the_rest_is_checked(cfg, tmp_path):
     paths = write_datasets(tmp_path, holding_values(), psnr_unclipped=False, psnr_sample=False)
     del paths["adaptivity"]
     verdicts, ds = _verdicts(cfg, paths)
-    missing = {"1a", "1b", "2a", "2b", "2c", "3", "9a", "9b", "10"}
+    missing = {"1a", "1b", "2a", "2b", "2c", "3", "9a", "9b", "10", "14a", "14b", "14c", "14d"}
     assert {c for c, v in verdicts.items() if v == "not measured"} == missing
     assert all(ds.sel(claim=c)["note"].item() for c in missing)
     assert all(v == "holds" for c, v in verdicts.items() if c not in missing)

@@ -120,3 +120,21 @@ def test_training_logs_are_labelled_by_their_directory(smoke_config, tmp_path):
         inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
     ds = combine_logs(cfg, inputs, tmp_path / "training.nc")
     assert list(ds["variant"].values) == ["lpn", "scale"] and ds["loss"].dims == ("variant", "step")
+
+
+def test_training_logs_with_and_without_a_rollback_coordinate_combine(smoke_config, tmp_path):
+    """A log written before the rollback dim had a coordinate combines with a newer one (a rerun that retrains
+    only some variants mixes them)."""
+    cfg = {"seed": 0, "model": dict(smoke_config["model"], variants=["lpn", "scale"]), "train": smoke_config["train"]}
+    inputs = []
+    for v, coordinate in [("lpn", True), ("scale", False)]:
+        ds = xr.Dataset({"loss": ("step", [1.0, 0.5]), "val_psnr": ("step", [np.nan, 20.0]),
+                         "gamma": ("step", [np.nan, 0.1]), "lr": ("step", [1e-3, 1e-3]),
+                         "rollback_step": ("rollback", np.zeros(0, dtype=np.int64))}, coords={"step": [1, 2]})
+        if coordinate:
+            ds = ds.assign_coords(rollback=("rollback", np.zeros(0, dtype=np.int64)))
+        for name in ds.variables:
+            ds[name].attrs.update(long_name=name, units="1")
+        inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
+    ds = combine_logs(cfg, inputs, tmp_path / "training.nc")
+    assert "rollback" not in ds.dims and list(ds["variant"].values) == ["lpn", "scale"]

@@ -8,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from aelpn.jacobian import jacobian_asymmetry, measure_jacobian, probe_directions
+from aelpn.jacobian import jacobian_asymmetry, measure_jacobian, probe_directions, top_singular_values
 from aelpn.models import save_model
 from model_helpers import EXACT_VARIANTS, image_model
 
@@ -61,6 +61,24 @@ def test_measure_jacobian_writes_every_variant_reproducibly(smoke_config, tmp_pa
     assert float(asym.where(first["exact_prox"] == 1).max()) < 1e-10
     assert (first["asymmetry_max"] >= first["asymmetry"]).all()
     assert first["asymmetry"].equals(second["asymmetry"])
+    ratio = first["singular_value_ratio"]
+    assert ratio.dims == ("variant", "image", "rank_index") and (ratio.sel(rank_index=1) == 1).all()
+    assert first["singular_value_ratio"].equals(second["singular_value_ratio"])
+    # rank one (plus 2 alpha I) for the paper's scale model, far from it with squared features
+    assert float(ratio.sel(variant="scale", rank_index=2).max()) < 1e-3
+    assert float(ratio.sel(variant="scale_sq", rank_index=2).min()) > 1e-2
+
+
+@pytest.mark.parametrize("variant", ["lpn", "scale_sq", "normtrick"])
+def test_top_singular_values_match_a_dense_svd(variant):
+    """Subspace iteration on J^T J: the two largest singular values of each image's Jacobian, to 1e-6."""
+    model = image_model(variant, channels=3, size=8, seed=0, depth=2, alpha=1e-3, width=4, head_width=4)
+    y = torch.rand(2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    start = torch.randn(4, 2, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    sv = top_singular_values(model, y, start, iterations=60)
+    for b in range(2):
+        jac = torch.autograd.functional.jacobian(lambda z: model(z.view(1, 3, 8, 8)).flatten(), y[b].flatten())
+        torch.testing.assert_close(sv[b, :2], torch.linalg.svdvals(jac)[:2], rtol=1e-6, atol=0)
 
 
 def test_probes_do_not_depend_on_the_batch():

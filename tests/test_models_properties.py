@@ -97,7 +97,7 @@ SHIFTS = [-5.0, -0.4, 0.7, 3.0]
 
 
 @pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
-@pytest.mark.parametrize("variant", ["scale", "aelpn", "normtrick"])
+@pytest.mark.parametrize("variant", ["scale", "aelpn", "normtrick", "scale_sq", "aelpn_sq"])
 def test_scale_equivariance(variant, skip_resize):
     model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2, skip_resize=skip_resize)
     x = _rand((2, 3, 8, 8), seed=6)
@@ -108,7 +108,7 @@ def test_scale_equivariance(variant, skip_resize):
 
 
 @pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
-@pytest.mark.parametrize("variant", ["shift", "aelpn", "normtrick"])
+@pytest.mark.parametrize("variant", ["shift", "aelpn", "normtrick", "aelpn_sq"])
 def test_shift_equivariance(variant, skip_resize):
     model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2, skip_resize=skip_resize)
     x = _rand((2, 3, 8, 8), seed=7)
@@ -119,7 +119,7 @@ def test_shift_equivariance(variant, skip_resize):
 
 
 @pytest.mark.parametrize("skip_resize", SKIP_RESIZE)
-@pytest.mark.parametrize("variant", ["aelpn", "normtrick"])
+@pytest.mark.parametrize("variant", ["aelpn", "normtrick", "aelpn_sq"])
 def test_affine_equivariance(variant, skip_resize):
     model = image_model(variant, channels=3, size=8, depth=2, alpha=1e-2, skip_resize=skip_resize)
     x = _rand((2, 3, 8, 8), seed=8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from model_helpers import image_model, model_1d
 
@@ -32,8 +33,8 @@ def test_split_normal_regularizer_exact():
     assert (res.residual <= 1e-12).all()
 
 
-def _image_case():
-    model = image_model("lpn", channels=1, size=8, depth=2, width=6, alpha=0.05)
+def _image_case(variant="lpn"):
+    model = image_model(variant, channels=1, size=8, depth=2, width=6, alpha=0.05)
     gen = torch.Generator().manual_seed(3)
     y0 = torch.rand(4, 1, 8, 8, dtype=torch.float64, generator=gen)
     with torch.no_grad():
@@ -52,9 +53,10 @@ def test_inversion_on_image_model():
     torch.testing.assert_close(res.y, y0, rtol=0, atol=1e-7)
 
 
-def test_regularizer_prox_optimality():
+@pytest.mark.parametrize("variant", ["lpn", "scale_sq", "aelpn_sq"])
+def test_regularizer_prox_optimality(variant):
     """x = f(y0) = prox_R(y0) minimises z -> ||z - y0||^2/2 + R(z): check against perturbed z."""
-    model, y0, x = _image_case()
+    model, y0, x = _image_case(variant)
     gen = torch.Generator().manual_seed(4)
     obj = lambda z: 0.5 * (z - y0).flatten(1).square().sum(1) + regularizer(model, z, tol=1e-11).value  # noqa: E731
     best = obj(x)

@@ -12,6 +12,12 @@ trick f(y) = s_y g((y - m_y) / s_y) + m_y does not. The points y = x + sigma n a
 Gaussian noise at the training sigma (the denoiser's operating point), the noise of image i seeded by
 ``aelpn.sweeps.evaluate.noise_seed(seed, "jacobian", i)`` and the probes of image i by ``(seed, "jacobian", "probes", i)``,
 so every variant is probed at the same points in the same directions.
+
+The spectrum (issue 24): the ``jacobian.rank_directions`` = k largest singular values s_1 >= ... >= s_k of J at
+the same points, by subspace iteration on J^T J (``jacobian.rank_iterations`` steps of V <- orth(J^T J V), then
+Rayleigh-Ritz: s_i^2 are the eigenvalues of (J V)^T (J V)), stored as s_i / s_1. The paper's homogeneous
+variants have J = grad h grad h^T + 2 alpha I in each linear region (ScaleLPN; AE-LPN adds the mean direction),
+so s_2 / s_1 (s_3 / s_1) is ~2 alpha / s_1; a full-rank prox keeps s_k / s_1 far from 0.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from aelpn.sweeps.evaluate import gaussian_noise, noise_seed
 _VARS = {
     "asymmetry": ("Jacobian asymmetry ||J v - J^T v|| / ||J v|| of f at y = x + sigma n, mean over probes v", "1"),
     "asymmetry_max": ("largest Jacobian asymmetry over the probes v", "1"),
+    "singular_value_ratio": ("s_i / s_1, the i-th largest singular value of J = D f(y) over the largest "
+                             "(subspace iteration), at the same points y", "1"),
+    "rank_index": ("i of s_i", "1"),
     "exact_prox": ("1 if the variant is an exact proximal operator by construction, else 0", "1"),
     "variant": ("model variant", "1"),
     "image": ("evaluation crop id", "1"),
@@ -47,6 +56,27 @@ def jacobian_asymmetry(f, y: torch.Tensor, probes: torch.Tensor) -> torch.Tensor
     return torch.stack(out, dim=1).detach()
 
 
+def top_singular_values(f, y: torch.Tensor, start: torch.Tensor, iterations: int) -> torch.Tensor:
+    """The k largest singular values of J = D f(y_b) per image, (B, k) in decreasing order, by subspace iteration
+    on J^T J from ``start`` (k, B, ...) and a final Rayleigh-Ritz step; f acts on each batch element independently."""
+    k, batch = start.shape[0], start.shape[1]
+    _, pullback = torch.func.vjp(f, y)
+
+    def jac(v):
+        return torch.stack([torch.func.jvp(f, (y,), (vi,))[1] for vi in v]).detach()
+
+    def orth(v):
+        q = torch.linalg.qr(v.reshape(k, batch, -1).permute(1, 2, 0))[0]  # (B, n, k)
+        return q.permute(2, 0, 1).reshape(v.shape)
+
+    v = orth(start)
+    for _ in range(iterations):
+        v = orth(torch.stack([pullback(w)[0] for w in jac(v)]).detach())
+    jv = jac(v).reshape(k, batch, -1).permute(1, 0, 2)  # (B, k, n)
+    gram = jv @ jv.transpose(1, 2)
+    return torch.linalg.eigvalsh(gram).flip(-1).clamp(min=0).sqrt()
+
+
 def probe_directions(seed: int, image_indices: list[int], shape: tuple[int, ...], probes: int) -> torch.Tensor:
     """Standard normal probes (P, B, *shape) in float64; those of image i from a generator seeded
     ``derive_seed(seed, "jacobian", "probes", i)``."""
@@ -56,9 +86,10 @@ def probe_directions(seed: int, image_indices: list[int], shape: tuple[int, ...]
 
 
 def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: str) -> xr.Dataset:
-    """Jacobian asymmetry of each model in ``model_paths`` (one per ``model.variants``, in that order) at the
+    """Jacobian asymmetry and top singular values of each model in ``model_paths`` (one per ``model.variants``, in that order) at the
     first ``jacobian.images`` evaluation crops plus noise at ``train.sigma``, with ``jacobian.probes`` probes
-    per image, in float64; writes ``out`` (dims variant, image). cfg: seed, compute, model, train, jacobian."""
+    per image, and its ``jacobian.rank_directions`` largest singular values, in float64; writes ``out``
+    (dims variant, image, rank_index). cfg: seed, compute, model, train, jacobian."""
     from aelpn.data import load_crops
     from aelpn.models import load_model
 
@@ -71,7 +102,10 @@ def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: st
     x, ids = x[:n].double(), list(ids[:n])
     y = x + cfg["train"]["sigma"] * gaussian_noise(x.shape, [noise_seed(cfg["seed"], "jacobian", i) for i in range(n)])
     v = probe_directions(cfg["seed"], list(range(n)), tuple(x.shape[1:]), jcfg["probes"])
+    v0 = probe_directions(derive_seed(cfg["seed"], "spectrum"), list(range(n)), tuple(x.shape[1:]),
+                          jcfg["rank_directions"])
     mean, largest, exact = np.empty((len(variants), n)), np.empty((len(variants), n)), []
+    ratio = np.empty((len(variants), n, jcfg["rank_directions"]))
     for k, (variant, path) in enumerate(zip(variants, tqdm(model_paths, desc="jacobian", unit="model"))):
         model = load_model(path, device=device).double()
         if model.variant != variant:
@@ -81,10 +115,13 @@ def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: st
             sl = slice(start, min(start + jcfg["batch_size"], n))
             a = jacobian_asymmetry(model, y[sl].to(device), v[:, sl].to(device)).cpu().numpy()
             mean[k, sl], largest[k, sl] = a.mean(axis=1), a.max(axis=1)
+            sv = top_singular_values(model, y[sl].to(device), v0[:, sl].to(device), jcfg["rank_iterations"])
+            ratio[k, sl] = (sv / sv[:, :1]).cpu().numpy()
     ds = xr.Dataset(
-        {"asymmetry": (("variant", "image"), mean), "asymmetry_max": (("variant", "image"), largest)},
+        {"asymmetry": (("variant", "image"), mean), "asymmetry_max": (("variant", "image"), largest),
+         "singular_value_ratio": (("variant", "image", "rank_index"), ratio)},
         coords={"variant": variants, "exact_prox": ("variant", np.array(exact, dtype=np.int8)),
-                "image": np.array(ids, dtype=object)},
+                "image": np.array(ids, dtype=object), "rank_index": np.arange(1, jcfg["rank_directions"] + 1)},
     )
     provenance.annotate(ds, _VARS)
     ds.attrs = provenance.attrs("aelpn Jacobian asymmetry of the proximal networks", cfg, describe(device))

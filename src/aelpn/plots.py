@@ -36,10 +36,10 @@ def show_image(ax, img, title: str | None = None, xlabel: str | None = None, fon
 
 def mean_band(ax, x, da: xr.DataArray, variant: str) -> None:
     """Plot the mean over images of ``da`` (dims (x, image)) against ``x`` in the colour, marker and label of
-    ``variant``, with a band of ± the sample std over images (``aelpn.results.spread``)."""
+    ``variant`` (dashed beyond the paper), with a band of ± the sample std over images (``aelpn.results.spread``)."""
     mean, std = da.mean("image").values, spread(da).values
     ax.plot(x, mean, marker=style.marker(variant), color=style.color(variant), lw=2, ms=5, mfc="none",
-            label=style.label(variant))
+            ls=style.linestyle(variant), label=style.label(variant))
     ax.fill_between(x, mean - std, mean + std, color=style.color(variant), alpha=0.15, lw=0)
 
 

@@ -8,7 +8,7 @@ import matplotlib
 import seaborn as sns
 
 from aelpn.core.io import atomic_path
-from aelpn.models.names import VARIANTS
+from aelpn.models.names import BEYOND_PAPER_VARIANTS, VARIANTS
 
 VARIANT_ORDER = VARIANTS
 VARIANT_LABELS = {
@@ -17,10 +17,13 @@ VARIANT_LABELS = {
     "shift": "shift-eq. (by design)",
     "normtrick": "normalization trick",
     "aelpn": "AE-LPN",
+    "scale_sq": "scale-eq. sq. features (beyond paper)",
+    "aelpn_sq": "AE-LPN sq. features (beyond paper)",
 }
 _PALETTE = dict(zip(VARIANT_ORDER, sns.color_palette("colorblind", len(VARIANT_ORDER))))
-# Distinct markers keep coinciding curves of different variants visible.
-_MARKERS = dict(zip(VARIANT_ORDER, ("o", "s", "^", "D", "v")))
+# Distinct markers keep coinciding curves of different variants visible; the variants beyond the paper are
+# also drawn dashed (``linestyle``).
+_MARKERS = dict(zip(VARIANT_ORDER, ("o", "s", "^", "D", "v", "P", "X")))
 
 
 def apply() -> None:
@@ -38,6 +41,11 @@ def color(variant: str):
 def marker(variant: str) -> str:
     """The fixed marker of a variant."""
     return _MARKERS[variant]
+
+
+def linestyle(variant: str) -> str:
+    """Solid for the paper's variants, dashed for those beyond the paper."""
+    return "--" if variant in BEYOND_PAPER_VARIANTS else "-"
 
 
 def label(variant: str) -> str:

@@ -39,6 +39,12 @@ def noise_sweep_psnr(path, convention: str) -> xr.DataArray:
     return _require(_open(path, "noise_sweep.nc"), variable, "noise_sweep.nc").transpose("variant", "sigma", "image")
 
 
+def noise_sweep_input_psnr(path, convention: str) -> xr.DataArray:
+    """PSNR (sigma, image) of the noisy input in noise_sweep.nc: ``input_psnr`` or ``input_psnr_unclipped``."""
+    variable = {"clipped": "input_psnr", "unclipped": "input_psnr_unclipped"}[convention]
+    return _require(_open(path, "noise_sweep.nc"), variable, "noise_sweep.nc").transpose("sigma", "image")
+
+
 def equivariance_psnr(path) -> xr.DataArray:
     """Equivariance PSNR (variant, scale, shift, image) of affine_sweep.nc (capped at the metrics cap)."""
     ds = _open(path, "affine_sweep.nc")

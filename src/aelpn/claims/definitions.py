@@ -82,12 +82,14 @@ class ClaimData:
 
     def get(self, name: str, *args):
         key = (name, *args)
+        path_of = {"noise_input": "noise_sweep"}
         if key not in self._cache:
-            reader = {"noise_sweep": datasets.noise_sweep_psnr, "affine_sweep": datasets.equivariance_psnr,
+            reader = {"noise_sweep": datasets.noise_sweep_psnr, "noise_input": datasets.noise_sweep_input_psnr,
+                      "affine_sweep": datasets.equivariance_psnr,
                       "jacobian": datasets.jacobian_asymmetry, "prox1d": datasets.prox_max_error,
                       "inverse": datasets.inverse, "adaptivity": datasets.adaptivity_psnr,
                       "blind": datasets.blind}[name]
-            self._cache[key] = reader(getattr(self, name), *args)
+            self._cache[key] = reader(getattr(self, path_of.get(name, name)), *args)
         return self._cache[key]
 
 
@@ -114,6 +116,20 @@ def _psnr_difference(better: str, worse: str, sigma_key: str):
         at = _at_sigma(psnr, sigma, sigma_key)
         diff = (_variant(at, better) - _variant(at, worse)).values[None]
         return Measurement(diff, [f"sigma={sigma:g}"], "min")
+    return measure
+
+
+def _over_input(variant: str):
+    """PSNR(variant) - PSNR(noisy input) at every test sigma up to claims.sq_input_sigma_max (cells: sigma)."""
+    def measure(data: ClaimData, cfg: dict) -> Measurement:
+        psnr = _variant(data.get("noise_sweep", cfg["claims"]["denoising_psnr"]), variant)
+        noisy = data.get("noise_input", cfg["claims"]["denoising_psnr"])
+        sigmas = [s for s in psnr["sigma"].values if s <= cfg["claims"]["sq_input_sigma_max"] + 1e-12]
+        if not sigmas:
+            raise ConfigError(f"config key 'claims.sq_input_sigma_max': no test noise level of noise_sweep.nc is "
+                              f"at most {cfg['claims']['sq_input_sigma_max']}")
+        rows = [(psnr.sel(sigma=s) - noisy.sel(sigma=s)).values for s in sigmas]
+        return Measurement(np.array(rows), [f"sigma={s:g}" for s in sigmas], "min")
     return measure
 
 
@@ -310,6 +326,7 @@ def _below(key: str, sign: float = 1.0) -> Callable[[dict], tuple[float, float]]
 
 
 PAPER, NOTES = "AE-LPN paper", "PnP vs unrolled notes"
+BEYOND = "beyond the paper (squared features)"
 CLAIMS: tuple[Claim, ...] = (
     Claim("1a", f"{PAPER} §4", "AE-LPN is below LPN at the training noise level",
           "PSNR(lpn) - PSNR(aelpn) at train.sigma", "dB", _denoising,
@@ -377,4 +394,16 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("13b", f"{NOTES}: unrolled works for blind problems", "the blind MMSE network beats joint MAP in PSNR",
           "min over priors of PSNR(blind MMSE) - PSNR(alternating joint MAP)", "dB", _fixed("clipped"),
           _above("blind_mmse_margin_db"), _mmse_over_map),
+    Claim("14a", BEYOND, "the squared-feature AE-LPN is at or above its noisy input up to claims.sq_input_sigma_max",
+          "min over sigma <= claims.sq_input_sigma_max of PSNR(aelpn_sq) - PSNR(noisy input)", "dB", _denoising,
+          _above("sq_input_margin_db"), _over_input("aelpn_sq")),
+    Claim("14b", BEYOND, "the squared-feature AE-LPN is close to LPN at the training noise level",
+          "PSNR(lpn) - PSNR(aelpn_sq) at train.sigma", "dB", _denoising,
+          _below("sq_lpn_gap_max_db"), _psnr_difference("lpn", "aelpn_sq", "train.sigma")),
+    Claim("14c", BEYOND, "the squared-feature AE-LPN keeps AE-LPN's robustness to the noise level",
+          "PSNR(aelpn_sq) - PSNR(lpn) at claims.robust_sigma", "dB", _denoising,
+          _above("sq_robust_margin_db"), _psnr_difference("aelpn_sq", "lpn", "claims.robust_sigma")),
+    Claim("14d", BEYOND, "the squared-feature scale model is close to shift-only at the training noise level",
+          "PSNR(shift) - PSNR(scale_sq) at train.sigma", "dB", _denoising,
+          _below("sq_shift_gap_max_db"), _psnr_difference("shift", "scale_sq", "train.sigma")),
 )

@@ -7,10 +7,12 @@ import torch
 from aelpn.models.base import ProxNet
 from aelpn.models.icnn import ConvICNN, DenseICNN
 from aelpn.models.names import VARIANTS, VARIANTS_1D
-from aelpn.models.variants import LPN, MeanSplit, NormTrick, NormTrick1d, ScaleLPN
+from aelpn.models.layers import NonNegLinear, init_parameters_
+from aelpn.models.variants import LPN, MeanSplit, NormTrick, NormTrick1d, ScaleLPN, SquaredFeatureLPN
 
-# Variants whose potential is 2-homogeneous: bias-free leaky-ReLU core, psi = h^2/2.
-HOMOGENEOUS = {"scale", "aelpn"}
+# Variants whose potential is 2-homogeneous: bias-free leaky-ReLU core, psi = h^2/2 or the squared features.
+HOMOGENEOUS = {"scale", "aelpn", "scale_sq", "aelpn_sq"}
+SQUARED_FEATURES = {"scale_sq", "aelpn_sq"}
 ARCH_KEYS = ("width", "depth", "head_width", "softplus_beta", "leaky_slope", "alpha", "skip_resize")
 # Model files written before ``model.skip_resize`` existed used average pooling.
 LEGACY_SKIP_RESIZE = "avgpool"
@@ -19,9 +21,10 @@ LEGACY_NONNEG_INIT = "exp"
 ARCH_KEYS_1D = ("width", "depth", "softplus_beta", "leaky_slope")
 
 
-def _potential_net(spec: dict, homogeneous: bool, generator: torch.Generator) -> ProxNet:
-    """LPN (psi = h + alpha||x||^2) or ScaleLPN (psi = h^2/2 + alpha||x||^2) on the spec's core; also the
-    inner network of the shift, AE-LPN and normalization-trick wrappers."""
+def _potential_net(spec: dict, homogeneous: bool, generator: torch.Generator, squared: bool = False) -> ProxNet:
+    """LPN (psi = h + alpha||x||^2), ScaleLPN (psi = h^2/2 + alpha||x||^2) or, with ``squared``, the
+    squared-feature potential on the spec's core; also the inner network of the shift, AE-LPN and
+    normalization-trick wrappers."""
     act = "leaky" if homogeneous else "softplus"
     if spec["kind"] == "image":
         core = ConvICNN(spec["channels"], spec["image_size"], spec["width"], spec["depth"], spec["head_width"],
@@ -30,8 +33,33 @@ def _potential_net(spec: dict, homogeneous: bool, generator: torch.Generator) ->
     else:
         core = DenseICNN(spec["width"], spec["depth"], act, spec["softplus_beta"], spec["leaky_slope"],
                          homogeneous, generator)
-    cls = ScaleLPN if homogeneous else LPN
-    return cls({**spec, "variant": "scale" if homogeneous else "lpn"}, core, spec["alpha"])
+    if squared:
+        readouts = torch.nn.ModuleList(NonNegLinear(spec["width"], 1, bias=False, device="meta")
+                                       for _ in range(len(core.lins) + 1)).to_empty(device="cpu")
+        init_parameters_(readouts, generator, spec["nonneg_init"])
+        net = SquaredFeatureLPN({**spec, "variant": "scale_sq"}, core, readouts, spec["alpha"])
+    else:
+        cls = ScaleLPN if homogeneous else LPN
+        net = cls({**spec, "variant": "scale" if homogeneous else "lpn"}, core, spec["alpha"])
+    if spec["kind"] == "image" and spec.get("nonneg_init") == "unit_gain":
+        unit_gain_(net, generator)
+    return net
+
+
+@torch.no_grad()
+def unit_gain_(net: ProxNet, generator: torch.Generator) -> None:
+    """Rescale the non-negative output weights (``net.output_layers()``) so that the prox starts with unit gain
+    on a seeded probe: ||grad psi(u) - 2 alpha u|| = ||u|| for u ~ U[0, 1]^n centred to mean 0 (the mean-free
+    part every wrapper passes on). grad psi - 2 alpha x is homogeneous of degree ``net.output_degree`` in those
+    weights (1: LPN, squared features; 2: ScaleLPN's h grad h), so one pass gives the factor
+    s = (||u|| / ||grad psi(u) - 2 alpha u||)^(1 / degree)."""
+    core = net.core
+    u = torch.rand((1, core.channels, core.image_size, core.image_size), generator=generator, dtype=torch.float64)
+    layers = net.output_layers()
+    u = (u - u.mean()).to(layers[0].weight.dtype)
+    gain = (net(u) - 2 * net.alpha * u).norm() / u.norm()
+    for layer in layers:
+        layer.weight.mul_(float(gain) ** (-1.0 / net.output_degree))
 
 
 def build_from_spec(spec: dict) -> ProxNet:
@@ -41,10 +69,11 @@ def build_from_spec(spec: dict) -> ProxNet:
     if variant not in allowed:
         raise ValueError(f"unknown {kind} model variant {variant!r}; expected one of {', '.join(allowed)}")
     generator = torch.Generator().manual_seed(int(spec["seed"]))
-    if variant in ("lpn", "scale"):
-        return _potential_net(spec, variant in HOMOGENEOUS, generator)
-    if variant in ("shift", "aelpn"):
-        return MeanSplit(spec, _potential_net(spec, variant in HOMOGENEOUS, generator))
+    homogeneous, squared = variant in HOMOGENEOUS, variant in SQUARED_FEATURES
+    if variant in ("lpn", "scale", "scale_sq"):
+        return _potential_net(spec, homogeneous, generator, squared)
+    if variant in ("shift", "aelpn", "aelpn_sq"):
+        return MeanSplit(spec, _potential_net(spec, homogeneous, generator, squared))
     inner = _potential_net(spec, False, generator)
     return NormTrick(spec, inner) if kind == "image" else NormTrick1d(spec, inner)
 
@@ -56,7 +85,7 @@ def _require(cfg: dict, keys, section: str) -> None:
 
 
 def build_model(variant: str, model_cfg: dict, channels: int, image_size: int, seed: int = 0) -> ProxNet:
-    """Image model ``variant`` (lpn|scale|shift|normtrick|aelpn) for (B, channels, image_size, image_size)
+    """Image model ``variant`` (lpn|scale|shift|normtrick|aelpn, or beyond the paper scale_sq|aelpn_sq) for (B, channels, image_size, image_size)
     inputs from the config's ``model`` section; weights drawn from ``torch.Generator().manual_seed(seed)``, the
     constrained ones by the variant's ``model.nonneg_init`` (``aelpn.models.layers.init_parameters_``)."""
     _require(model_cfg, (*ARCH_KEYS, "nonneg_init"), "model")

@@ -134,37 +134,46 @@ class ConvICNN(nn.Module):
         z = self.head_act(self.head(z) + self.head_skip(pooled[self.final_size]))
         return self.out(z.flatten(1)).squeeze(1)
 
-    def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(h(x) of shape (B,), grad_x h(x) of x's shape): forward pass, then the hand-written reverse pass."""
+    def pre_activations(self, x: torch.Tensor) -> tuple[list[torch.Tensor], dict]:
+        """The pre-activations t_0 = W_0 x, t_k = W_k z_{k-1} + H_k D_k x (k = 1..L) and t_head (B, head_width),
+        each convex in x (and 1-homogeneous in homogeneous mode), with what ``reverse`` needs."""
         pooled = self._pooled(x)
-        t = self.lin0(x)
-        slopes = [self.act.derivative(t)]
-        z = self.act(t)
+        ts = [self.lin0(x)]
         for lin, skip, size in zip(self.lins, self.skips, self.input_sizes):
-            t = lin(z) + skip(pooled[size])
-            slopes.append(self.act.derivative(t))
-            z = self.act(t)
-        t = (self.head(z) + self.head_skip(pooled[self.final_size])).flatten(1)
-        z = self.head_act(t)
-        h = self.out(z).squeeze(1)
+            ts.append(lin(self.act(ts[-1])) + skip(pooled[size]))
+        ts.append((self.head(self.act(ts[-1])) + self.head_skip(pooled[self.final_size])).flatten(1))
+        return ts, {"slopes": [self.act.derivative(t) for t in ts[:-1]]}
 
-        g = self.out.weight * self.head_act.derivative(t)  # dh/dt_head, (B, head_width)
+    def reverse(self, direct: list[torch.Tensor | None], cache: dict) -> torch.Tensor:
+        """sum_k J_{t_k}(x)^T direct_k: the gradient in x of any function whose partial derivative in each
+        pre-activation t_k (others held fixed) is ``direct[k]`` (None: 0), by the chain rule through
+        z_k = s(t_k): dt_k = direct_k + s'(t_k) * W_{k+1}^T dt_{k+1}, dx = W_0^T dt_0 + sum_k D_k^T H_k^T dt_k."""
+        slopes = cache["slopes"]
+        g = direct[-1]
         size = self.final_size
         grad_pooled = {size: (g @ self.head_skip.weight.flatten(1)).view(-1, self.channels, size, size)}
         gz = (g @ self.head.weight.flatten(1)).view(-1, self.head.in_channels, size, size)
-        for lin, skip, size, pad, slope in zip(reversed(self.lins), reversed(self.skips),
-                                               reversed(self.input_sizes), reversed(self.output_paddings),
-                                               reversed(slopes)):
-            g = gz * slope
-            back = {"stride": lin.stride, "padding": lin.padding, "output_padding": pad}
+        for k in range(len(self.lins), 0, -1):
+            lin, skip, size = self.lins[k - 1], self.skips[k - 1], self.input_sizes[k - 1]
+            g = gz * slopes[k] if direct[k] is None else gz * slopes[k] + direct[k]
+            back = {"stride": lin.stride, "padding": lin.padding, "output_padding": self.output_paddings[k - 1]}
             gx = _conv_transpose(g, skip.weight, back)
             grad_pooled[size] = grad_pooled[size] + gx if size in grad_pooled else gx
             gz = _conv_transpose(g, lin.weight, back)
-        grad = _conv_transpose(gz * slopes[0], self.lin0.weight, {"stride": (1, 1), "padding": self.lin0.padding,
-                                                                  "output_padding": 0})
+        g = gz * slopes[0] if direct[0] is None else gz * slopes[0] + direct[0]
+        grad = _conv_transpose(g, self.lin0.weight, {"stride": (1, 1), "padding": self.lin0.padding,
+                                                     "output_padding": 0})
         for size, gp in grad_pooled.items():
             grad = grad + self._resize_adjoint(gp, size)
-        return h, grad
+        return grad
+
+    def value_and_grad(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h(x) of shape (B,), grad_x h(x) of x's shape): ``pre_activations``, then ``reverse`` from
+        dh/dt_head = w * s'(t_head)."""
+        ts, cache = self.pre_activations(x)
+        h = self.out(self.head_act(ts[-1])).squeeze(1)
+        direct = [None] * (len(ts) - 1) + [self.out.weight * self.head_act.derivative(ts[-1])]
+        return h, self.reverse(direct, cache)
 
 
 class DenseICNN(nn.Module):

@@ -27,7 +27,7 @@ class NonNegLinear(nn.Linear):
         self.weight.data.clamp_(min=0)
 
 
-NONNEG_INITS = ("exp", "uniform")
+NONNEG_INITS = ("exp", "uniform", "unit_gain")
 
 
 def init_parameters_(module: nn.Module, generator: torch.Generator, nonneg_init: str = "exp") -> None:
@@ -35,7 +35,9 @@ def init_parameters_(module: nn.Module, generator: torch.Generator, nonneg_init:
 
     Constrained layers: ``exp``: w = exp(N(-10, 0.1^2)) (reference LPN image networks); ``uniform``:
     w = max(U(-1/sqrt(fan_in), 1/sqrt(fan_in)), 0), the projection onto W >= 0 of PyTorch's default init, which
-    the reference 1-D networks keep (their exp-init is never called; they clamp after the first step). Free
+    the reference 1-D networks keep (their exp-init is never called; they clamp after the first step);
+    ``unit_gain``: w = exp(N(-log fan_in, 0.1^2)), mean ~ 1 / fan_in, so each constrained layer averages its
+    inputs (gain ~ 1 through any depth); ``aelpn.models.build`` then rescales the output layer to unit prox gain. Free
     layers: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default bound). A constrained bias
     is free.
     """
@@ -50,6 +52,8 @@ def init_parameters_(module: nn.Module, generator: torch.Generator, nonneg_init:
             w = torch.empty(layer.weight.shape, dtype=torch.float64)
             if isinstance(layer, (NonNegConv2d, NonNegLinear)) and nonneg_init == "exp":
                 w.normal_(NONNEG_INIT_MEAN, NONNEG_INIT_STD, generator=generator).exp_()
+            elif isinstance(layer, (NonNegConv2d, NonNegLinear)) and nonneg_init == "unit_gain":
+                w.normal_(-math.log(fan_in), NONNEG_INIT_STD, generator=generator).exp_()
             elif isinstance(layer, (NonNegConv2d, NonNegLinear)):
                 w.uniform_(-bound, bound, generator=generator).clamp_(min=0)
             else:

@@ -14,9 +14,15 @@ class LPN(ProxNet):
     Convex: h is an ICNN (W >= 0 on the z-path, softplus convex non-decreasing) and alpha >= 0.
     """
 
+    output_degree = 1
+
     def __init__(self, spec: dict, core: nn.Module, alpha: float):
         super().__init__(spec)
         self.core, self.alpha = core, float(alpha)
+
+    def output_layers(self) -> list[nn.Module]:
+        """The non-negative output weights w of h = w^T z_L: f - 2 alpha x = grad h is linear in them."""
+        return [self.core.out]
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         return self.core(x) + self.alpha * squared_norm(x)
@@ -35,9 +41,15 @@ class ScaleLPN(ProxNet):
     2-homogeneous, hence its gradient is 1-homogeneous.
     """
 
+    output_degree = 2
+
     def __init__(self, spec: dict, core: nn.Module, alpha: float):
         super().__init__(spec)
         self.core, self.alpha = core, float(alpha)
+
+    def output_layers(self) -> list[nn.Module]:
+        """The non-negative output weights w of h = w^T z_L: f - 2 alpha x = h grad h is quadratic in them."""
+        return [self.core.out]
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         return 0.5 * self.core(x).square() + self.alpha * squared_norm(x)
@@ -47,6 +59,47 @@ class ScaleLPN(ProxNet):
         h, grad = self.core.value_and_grad(x)
         scale = h.view(-1, *([1] * (x.dim() - 1)))
         return 0.5 * h.square() + self.alpha * squared_norm(x), scale * grad + (2 * self.alpha) * x
+
+
+class SquaredFeatureLPN(ProxNet):
+    """Beyond the paper (issue 24): a 2-homogeneous potential whose Jacobian rank grows with the network,
+    psi(x) = 1/2 sum_k sum_{c,i,j} a_{k,c} relu(t_k(x)[c,i,j])^2 + alpha ||x||^2, a >= 0,
+
+    over the pre-activations t_k of every layer of a bias-free leaky-ReLU ICNN (``ConvICNN.pre_activations``:
+    t_0 = W_0 x, the hidden t_1..t_L and the head's t_head, whose weights a are the core's output weights).
+
+    Convex: every t_k is convex in x (ICNN: W >= 0 on the z-path, leaky ReLU convex non-decreasing); relu(.)^2 is
+    convex and non-decreasing, so relu(t_k)^2 is convex; a non-negative sum of convex functions plus alpha||x||^2
+    is convex. 2-homogeneous: without biases t_k(a x) = a t_k(x) for a > 0, so psi(a x) = a^2 psi(x) and
+    f = grad psi is 1-homogeneous, f(a x) = a f(x), as ``ScaleLPN``. Rank: t_k is piecewise linear, so almost
+    everywhere J_f = sum a_{k,c} 1{t_k > 0} grad t_k grad t_k^T + 2 alpha I, one PSD rank-one term per active
+    feature (thousands), where ScaleLPN's h^2/2 gives J_f = grad h grad h^T + 2 alpha I: rank one.
+    """
+
+    output_degree = 1
+
+    def __init__(self, spec: dict, core: nn.Module, readouts: nn.ModuleList, alpha: float):
+        super().__init__(spec)
+        self.core, self.readouts, self.alpha = core, readouts, float(alpha)
+
+    def output_layers(self) -> list[nn.Module]:
+        """The non-negative weights a that psi is linear in: one read-out per layer, then the head's."""
+        return [*self.readouts, self.core.out]
+
+    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """grad psi = sum_k J_{t_k}^T (a_k * relu(t_k)) + 2 alpha x (``ConvICNN.reverse``)."""
+        ts, cache = self.core.pre_activations(x)
+        psi = self.alpha * squared_norm(x)
+        direct = []
+        for t, layer in zip(ts, self.output_layers()):
+            r = t.clamp(min=0)
+            a = layer.weight.view(-1, *([1] * (t.dim() - 2)))
+            psi = psi + 0.5 * (a * r.square()).flatten(1).sum(1)
+            direct.append(a * r)
+        return psi, self.core.reverse(direct, cache) + (2 * self.alpha) * x
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        return self.potential_and_gradient(x)[0]
 
 
 class MeanSplit(ProxNet):
@@ -131,4 +184,4 @@ class NormTrick1d(ProxNet):
         return x.abs() * self.inner(torch.sign(x))
 
 
-__all__ = ["LPN", "ScaleLPN", "MeanSplit", "NormTrick", "NormTrick1d"]
+__all__ = ["LPN", "ScaleLPN", "SquaredFeatureLPN", "MeanSplit", "NormTrick", "NormTrick1d"]

@@ -156,7 +156,8 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
 def combine_logs(cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
     """Combine the training logs of the variants (``results/models/{variant}/train_log.nc``, labelled by their
     directory) into ``out`` with dims (variant, step), in the order of ``cfg["model"]["variants"]``; each
-    variant's rollback count is in the ``parts`` attribute, its rollbacks in its own log."""
+    variant's rollback count is in the ``parts`` attribute, its rollbacks (dim ``rollback``, with or without the
+    coordinate older logs lack) in its own log."""
     return combine_variants(inputs, cfg, "aelpn training logs of all variants", out,
                             labels=[Path(p).parent.name for p in inputs], nan_ok=LOG_NAN_OK,
-                            drop=[f"rollback_{key}" for key in ROLLBACK_FIELDS])
+                            drop=["rollback", *(f"rollback_{key}" for key in ROLLBACK_FIELDS)])

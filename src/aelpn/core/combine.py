@@ -88,6 +88,7 @@ def combine_runs(
         if not path.is_file():
             raise CombineError(f"{path}: file not found")
         ds = io.read_netcdf(path).drop_vars(list(drop), errors="ignore")
+        ds.encoding.pop("unlimited_dims", None)  # a file's empty (hence unlimited) dims may be among those dropped
         run = _label(ds, dim, path, None if labels is None else labels[i])
         if str(run) in by_run:
             raise CombineError(f"duplicate {dim} '{run}': in {by_run[str(run)][0]} and {path}")

@@ -1,4 +1,4 @@
-"""Blind deblurring objective (issue 11) with a known analytic prior, R(x) = ||x||^2 / (2 tau), whose prox
+"""Blind deblurring objective with a known analytic prior, R(x) = ||x||^2 / (2 tau), whose prox
 prox_{s^2 R}(v) = v tau / (tau + s^2) is linear: J(theta) by PnP-ADMM and the regularizer inversion equals the
 closed form of the quadratic MAP; the alternating solver never raises J; the kernel family."""
 

@@ -1,4 +1,4 @@
-"""Claims (issue 10): every claim on small synthetic metrics datasets where it holds and where it fails, the
+"""Claims: every claim on small synthetic metrics datasets where it holds and where it fails, the
 paired-bootstrap interval, the PSNR convention, missing data, and the ``--strict`` exit code."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The initialisation of the constrained weights: Adam's first update of a parameter is lr g / (|g| + eps) with
-eps = 1e-8, so a parameter whose first gradient is far below eps barely moves (issue 23, point 6: at the
+eps = 1e-8, so a parameter whose first gradient is far below eps barely moves (at the
 reference LPN init exp(N(-10, 0.1^2)) the hidden layers' gradients are 1e-13 to 1e-19). ``unit_gain`` must start
 every variant where Adam moves it, and must give the prox the unit gain its docstring promises; the variants beyond
 the paper start from it in every config. The paper's five keep the reference init: at the paper's learning rates it

@@ -1,4 +1,4 @@
-"""The Jacobian rank of the homogeneous variants (issue 24). The paper's scale model, psi = h^2/2 with h piecewise
+"""The Jacobian rank of the homogeneous variants. The paper's scale model, psi = h^2/2 with h piecewise
 linear, has J_f = grad h grad h^T + 2 alpha I in each linear region: rank one (two for AE-LPN, whose mean
 passes through), so it can only output a multiple of one direction. The squared-feature variants beyond the paper
 sum one PSD rank-one term per active feature, and their rank must grow with the network."""

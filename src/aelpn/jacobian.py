@@ -13,7 +13,7 @@ Gaussian noise at the training sigma (the denoiser's operating point), the noise
 ``aelpn.sweeps.evaluate.noise_seed(seed, "jacobian", i)`` and the probes of image i by ``(seed, "jacobian", "probes", i)``,
 so every variant is probed at the same points in the same directions.
 
-The spectrum (issue 24): the ``jacobian.rank_directions`` = k largest singular values s_1 >= ... >= s_k of J at
+The spectrum: the ``jacobian.rank_directions`` = k largest singular values s_1 >= ... >= s_k of J at
 the same points, by subspace iteration on J^T J (``jacobian.rank_iterations`` steps of V <- orth(J^T J V), then
 Rayleigh-Ritz: s_i^2 are the eigenvalues of (J V)^T (J V)), stored as s_i / s_1. The paper's homogeneous
 variants have J = grad h grad h^T + 2 alpha I in each linear region (ScaleLPN; AE-LPN adds the mean direction),
@@ -86,8 +86,8 @@ def probe_directions(seed: int, image_indices: list[int], shape: tuple[int, ...]
 
 
 def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: str) -> xr.Dataset:
-    """Jacobian asymmetry and top singular values of each model in ``model_paths`` (one per ``model.variants``, in that order) at the
-    first ``jacobian.images`` evaluation crops plus noise at ``train.sigma``, with ``jacobian.probes`` probes
+    """Jacobian asymmetry and top singular values of each model in ``model_paths`` (one per ``model.variants``,
+    in that order) at the first ``jacobian.images`` evaluation crops plus noise at ``train.sigma``, with ``jacobian.probes`` probes
     per image, and its ``jacobian.rank_directions`` largest singular values, in float64; writes ``out``
     (dims variant, image, rank_index). cfg: seed, compute, model, train, jacobian."""
     from aelpn.data import load_crops

@@ -1,4 +1,4 @@
-# Blind deblurring (issue 11): the blind MMSE network trained on the blur family (from the conditional denoiser),
+# Blind deblurring: the blind MMSE network trained on the blur family (from the conditional denoiser),
 # then the MAP landscape J(theta), the alternating joint MAP, the blind MMSE estimate and the non-blind bounds
 # on the evaluation crops (results/metrics/blind.nc); its two figures are rendered in figures.smk.
 BLIND_CFG = job_config("seed", "train", "blind")

@@ -1,4 +1,4 @@
-# Claims of the AE-LPN paper and of the PnP-vs-unrolled notes, checked on the metrics (issue 10): the Jacobian
+# Claims of the AE-LPN paper and of the PnP-vs-unrolled notes, checked on the metrics: the Jacobian
 # asymmetry measurement (claim 5) and the claims table (its figure is in figures.smk). A failing claim is a finding:
 # the rule succeeds.
 

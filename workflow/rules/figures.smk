@@ -1,4 +1,4 @@
-# Figures rendered by papermill notebooks (issue 4), every figure of the workflow in one place: one rule per figure,
+# Figures rendered by papermill notebooks, every figure of the workflow in one place: one rule per figure,
 # PDF + PNG under results/figures/, the executed notebook under results/notebooks/, the PNG in the report with
 # workflow/report/<name>.rst.
 

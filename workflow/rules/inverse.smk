@@ -1,5 +1,5 @@
-# PnP vs unrolled vs diffusion on inverse problems (issue 5): a conditional denoiser, one unrolled network
-# per problem, the generative priors (flow-matching model, VAE; issue 12), one job per (algorithm, problem) on the
+# PnP vs unrolled vs diffusion on inverse problems: a conditional denoiser, one unrolled network
+# per problem, the generative priors (flow-matching model, VAE), one job per (algorithm, problem) on the
 # evaluation crops, their combination (its four figures are in figures.smk, its table in tables.smk), the
 # cross-operator evaluation of the unrolled networks. The methods and the prior kinds they need come from the
 # method registry (aelpn.inverse.methods.registry). The denoiser and the unrolled networks head the longest

@@ -41,7 +41,7 @@ _VARS = {
     "conclusive": ("1 if the whole interval lies inside or outside the holding range (always 1 without an "
                    "image axis), else 0", "1"),
     "note": ("why a claim was not measured", "1"),
-    "claim": ("claim id (issue 10 numbering)", "1"),
+    "claim": ("claim id (the README's claims table)", "1"),
 }
 
 

@@ -123,7 +123,7 @@ def _generative_order(icfg: dict) -> list[str]:
 
 
 def _blind_problems(cfg: dict) -> list[str]:
-    """Cross-key constraints of the ``blind`` section (issue 11)."""
+    """Cross-key constraints of the ``blind`` section."""
     b, out = cfg["blind"], []
     if not b["theta_min"] < b["theta_max"]:
         out.append(f"config key 'blind.theta_min': {b['theta_min']} must be below blind.theta_max = {b['theta_max']}")

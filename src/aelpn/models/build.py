@@ -6,13 +6,13 @@ import torch
 
 from aelpn.models.base import ProxNet
 from aelpn.models.icnn import ConvICNN, DenseICNN
-from aelpn.models.names import VARIANTS, VARIANTS_1D
+from aelpn.models.names import BEYOND_PAPER_VARIANTS, VARIANTS, VARIANTS_1D
 from aelpn.models.layers import NonNegLinear, init_parameters_
 from aelpn.models.variants import LPN, MeanSplit, NormTrick, NormTrick1d, ScaleLPN, SquaredFeatureLPN
 
 # Variants whose potential is 2-homogeneous: bias-free leaky-ReLU core, psi = h^2/2 or the squared features.
 HOMOGENEOUS = {"scale", "aelpn", "scale_sq", "aelpn_sq"}
-SQUARED_FEATURES = {"scale_sq", "aelpn_sq"}
+SQUARED_FEATURES = set(BEYOND_PAPER_VARIANTS)
 ARCH_KEYS = ("width", "depth", "head_width", "softplus_beta", "leaky_slope", "alpha", "skip_resize")
 # Model files written before ``model.skip_resize`` existed used average pooling.
 LEGACY_SKIP_RESIZE = "avgpool"
@@ -85,8 +85,8 @@ def _require(cfg: dict, keys, section: str) -> None:
 
 
 def build_model(variant: str, model_cfg: dict, channels: int, image_size: int, seed: int = 0) -> ProxNet:
-    """Image model ``variant`` (lpn|scale|shift|normtrick|aelpn, or beyond the paper scale_sq|aelpn_sq) for (B, channels, image_size, image_size)
-    inputs from the config's ``model`` section; weights drawn from ``torch.Generator().manual_seed(seed)``, the
+    """Image model ``variant`` (lpn|scale|shift|normtrick|aelpn, or beyond the paper scale_sq|aelpn_sq) for
+    (B, channels, image_size, image_size) inputs from the config's ``model`` section; weights drawn from ``torch.Generator().manual_seed(seed)``, the
     constrained ones by the variant's ``model.nonneg_init`` (``aelpn.models.layers.init_parameters_``)."""
     _require(model_cfg, (*ARCH_KEYS, "nonneg_init"), "model")
     if variant not in VARIANTS:

@@ -62,7 +62,7 @@ class ScaleLPN(ProxNet):
 
 
 class SquaredFeatureLPN(ProxNet):
-    """Beyond the paper (issue 24): a 2-homogeneous potential whose Jacobian rank grows with the network,
+    """Beyond the paper: a 2-homogeneous potential whose Jacobian rank grows with the network,
     psi(x) = 1/2 sum_k sum_{c,i,j} a_{k,c} relu(t_k(x)[c,i,j])^2 + alpha ||x||^2, a >= 0,
 
     over the pre-activations t_k of every layer of a bias-free leaky-ReLU ICNN (``ConvICNN.pre_activations``:
@@ -86,8 +86,8 @@ class SquaredFeatureLPN(ProxNet):
         """The non-negative weights a that psi is linear in: one read-out per layer, then the head's."""
         return [*self.readouts, self.core.out]
 
-    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """grad psi = sum_k J_{t_k}^T (a_k * relu(t_k)) + 2 alpha x (``ConvICNN.reverse``)."""
+    def _terms(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], dict]:
+        """psi(x) and d psi / d t_k = a_k * relu(t_k) for every pre-activation (with ``reverse``'s cache)."""
         ts, cache = self.core.pre_activations(x)
         psi = self.alpha * squared_norm(x)
         direct = []
@@ -96,10 +96,15 @@ class SquaredFeatureLPN(ProxNet):
             a = layer.weight.view(-1, *([1] * (t.dim() - 2)))
             psi = psi + 0.5 * (a * r.square()).flatten(1).sum(1)
             direct.append(a * r)
+        return psi, direct, cache
+
+    def potential_and_gradient(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """grad psi = sum_k J_{t_k}^T (a_k * relu(t_k)) + 2 alpha x (``ConvICNN.reverse``)."""
+        psi, direct, cache = self._terms(x)
         return psi, self.core.reverse(direct, cache) + (2 * self.alpha) * x
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
-        return self.potential_and_gradient(x)[0]
+        return self._terms(x)[0]
 
 
 class MeanSplit(ProxNet):

@@ -87,7 +87,7 @@ CATALOGUE: tuple[Mutation, ...] = (
             "return psi, self.core.reverse([None] * (len(ts) - 1) + direct, cache)")),
     _m("unit-gain-degree-1", "models", ("test_models_init.py",),
        "the unit-gain rescaling treats the 2-homogeneous scale model as linear in its output weights",
-       Edit("models/build.py", "degree = 2 if isinstance(net, ScaleLPN) else 1", "degree = 1")),
+       Edit("models/variants.py", "output_degree = 2", "output_degree = 1")),
     _m("unit-gain-tiny-hidden-weights", "models", ("test_models_init.py",),
        "the unit-gain init keeps the reference mean exp(-10) on the hidden constrained layers",
        Edit("models/layers.py", "w.normal_(-math.log(fan_in), NONNEG_INIT_STD", "w.normal_(NONNEG_INIT_MEAN, NONNEG_INIT_STD")),

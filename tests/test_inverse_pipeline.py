@@ -3,6 +3,8 @@ the real smoke run of the whole DAG is checked in test_workflow_smoke.py."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -94,6 +96,25 @@ def test_combine_refuses_a_missing_job(pipeline, tmp_path):
     cfg, _, outs = pipeline
     with pytest.raises(CombineError, match="missing job"):
         combine_inverse(cfg, outs[:-1], tmp_path / "inverse.nc")
+
+
+def test_inverse_variants_choose_the_proximal_networks_of_the_pnp_methods(pipeline, tmp_path):
+    """inverse.variants = [aelpn, lpn]: a proximal-network job runs those two, in that order, with the results of
+    the run over every variant, and refuses the models of every variant."""
+    cfg, tmp, outs = pipeline
+    algorithm, problem = next((a, p) for a, p in jobs(cfg["inverse"]) if get(a).prior == "proximal_network")
+    chosen = ["aelpn", "lpn"]
+    sub = copy.deepcopy(cfg)
+    sub["inverse"]["variants"] = chosen
+    test = tmp / "test.nc"
+    run = run_job(sub, algorithm, problem, test, [tmp / "models" / v / "model.pt" for v in chosen], tmp_path / "r.nc")
+    assert list(run["prior"].values) == chosen + ["denoiser"]
+    full = read_netcdf(tmp / "runs" / problem / f"{algorithm}.nc")
+    for v in chosen:
+        np.testing.assert_array_equal(run["psnr"].sel(prior=v).values, full["psnr"].sel(prior=v).values)
+    with pytest.raises(ValueError, match="one model per variant"):
+        run_job(sub, algorithm, problem, test, [tmp / "models" / v / "model.pt" for v in cfg["model"]["variants"]],
+                tmp_path / "r2.nc")
 
 
 def test_paper_dag_has_every_inverse_job(tmp_path, paper_config):

@@ -6,6 +6,7 @@ import re
 import sys
 
 from aelpn.core.config import select, validate
+from aelpn.inverse.jobs import proximal_variants
 from aelpn.inverse.methods.registry import get as inverse_method
 
 # Against workflow/schemas/config.schema.yaml; stops before any job with a message naming the key.
@@ -85,7 +86,7 @@ def figure_outputs(name):
 def inverse_prior_files(kind, problem):
     """The learned prior files of a prior kind (aelpn.inverse.methods.base.PRIOR_KINDS) for a problem."""
     return {
-        "proximal_network": expand("results/models/{variant}/model.pt", variant=VARIANTS),
+        "proximal_network": expand("results/models/{variant}/model.pt", variant=proximal_variants(config)),
         "denoiser": ["results/models/inverse/denoiser.pt"],
         "unrolled": [f"results/models/inverse/unrolled/{problem}.pt"],
         "flow": ["results/models/inverse/flow.pt"],

@@ -12,7 +12,7 @@ import xarray as xr
 from aelpn.core.combine import CombineError, combine_runs
 from aelpn.core.io import write_netcdf
 from aelpn.core.provenance import annotate, attrs
-from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, map_weight, priors
+from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, map_weight, priors, proximal_variants
 from aelpn.inverse.run import PER_PRIOR, UNITS
 
 # Every estimator that ran has these everywhere (the others may be NaN by design, e.g. psnr_sample).
@@ -27,7 +27,7 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
     """Combine the per-job files (``.../{problem}/{algorithm}.nc``) into ``out`` with dims (estimator, problem,
     image, ...); ``applicable`` marks the (estimator, problem) pairs that ran, all others are NaN. Raises
     CombineError for a missing or unexpected job or a NaN metric in a job that ran."""
-    icfg, variants = cfg["inverse"], cfg["model"]["variants"]
+    icfg, variants = cfg["inverse"], proximal_variants(cfg)
     expected = [job_label(a, p) for a, p in jobs(icfg)]
     labels = [job_label(Path(p).stem, Path(p).parent.name) for p in inputs]
     runs = combine_runs(inputs, "job", expected, labels=labels, shared=("truth",),

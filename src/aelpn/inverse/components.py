@@ -12,7 +12,7 @@ import torch
 
 from aelpn.inverse.denoiser import load_denoiser
 from aelpn.inverse.flow import load_flow
-from aelpn.inverse.jobs import DENOISER_PRIOR
+from aelpn.inverse.jobs import DENOISER_PRIOR, proximal_variants
 from aelpn.inverse.unrolled import load_unrolled
 from aelpn.inverse.vae import load_vae
 
@@ -37,14 +37,14 @@ def _prox_network_cost(path: str) -> tuple[float, str]:
 
 
 def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedPrior]:
-    """The learned priors of ``kind`` from ``paths``: one proximal network per ``model.variants`` (in that order,
-    ``results/models/{variant}/model.pt``), or one conditional denoiser, unrolled network, flow or VAE file.
-    cfg: model, train."""
+    """The learned priors of ``kind`` from ``paths``: one proximal network per variant of
+    ``aelpn.inverse.jobs.proximal_variants`` (in that order, ``results/models/{variant}/model.pt``), or one
+    conditional denoiser, unrolled network, flow or VAE file. cfg: model, train, inverse."""
     from aelpn.models import load_model
 
     paths = [str(p) for p in paths]
     if kind == "proximal_network":
-        variants = cfg["model"]["variants"]
+        variants = proximal_variants(cfg)
         if len(paths) != len(variants):
             raise ValueError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} paths")
         out = []

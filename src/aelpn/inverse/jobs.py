@@ -23,8 +23,16 @@ def jobs(inverse_cfg: dict) -> list[tuple[str, str]]:
             if applicable(a, spec)]
 
 
+def proximal_variants(cfg: dict) -> list[str]:
+    """The proximal networks the proximal-network methods plug in: ``inverse.variants``, or every variant of
+    ``model.variants`` when it is null. cfg: model, inverse."""
+    chosen = cfg["inverse"]["variants"]
+    return list(cfg["model"]["variants"] if chosen is None else chosen)
+
+
 def priors(algorithm: str, variants: list[str]) -> list[str]:
-    """The prior labels an algorithm runs with: every proximal network variant, or the conditional denoiser."""
+    """The prior labels an algorithm runs with: each of ``variants`` (proximal_variants), or the conditional
+    denoiser."""
     return list(variants) if get(algorithm).prior == "proximal_network" else [DENOISER_PRIOR]
 
 

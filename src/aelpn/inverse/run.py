@@ -18,7 +18,7 @@ from aelpn.core.io import write_netcdf
 from aelpn.core.provenance import annotate, attrs
 from aelpn.core.seeding import derive_seed
 from aelpn.inverse.components import load_priors
-from aelpn.inverse.jobs import DENOISER_PRIOR, applicable, trace_length
+from aelpn.inverse.jobs import DENOISER_PRIOR, applicable, proximal_variants, trace_length
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.problems import build_problem
 
@@ -108,7 +108,7 @@ def solve_images(cfg: dict, method, prior, problem, x_all, params: dict, y_all, 
 def run_job(cfg: dict, algorithm: str, problem_name: str, crops_path: str, prior_paths, out: str) -> xr.Dataset:
     """Solve ``problem_name`` with ``algorithm`` on the evaluation crops, once per learned prior in
     ``prior_paths`` (of the kind the method declares), and write the per-job netCDF (dims prior, image,
-    iteration, example, channel, y, x; prior runs over all variants plus ``denoiser``, NaN where it does not
+    iteration, example, channel, y, x; prior runs over inverse.variants plus ``denoiser``, NaN where it does not
     apply). cfg: seed, compute, model, train, inverse."""
     icfg = cfg["inverse"]
     method = get(algorithm)
@@ -119,7 +119,7 @@ def run_job(cfg: dict, algorithm: str, problem_name: str, crops_path: str, prior
         raise ValueError(f"algorithm '{algorithm}' supports {method.likelihoods} likelihoods, not the "
                          f"{problem.spec['noise']['kind']} noise of problem '{problem_name}'")
     params, y_all = measurements(problem, x_all, cfg["seed"])
-    all_priors = list(cfg["model"]["variants"]) + [DENOISER_PRIOR]
+    all_priors = proximal_variants(cfg) + [DENOISER_PRIOR]
     n, (c, h, w) = len(ids), x_all.shape[1:]
     n_ex, t_len = min(icfg["examples"], n), trace_length(icfg)
     res = {

@@ -110,7 +110,6 @@ def test_missing_keys_are_reported_one_line_per_key(paper_config):
         (lambda c: c["blind"].update(kernel_size=17), "blind.kernel_size"),  # smoke: 16 px crops
         (lambda c: c["model"].update(variants=["lpn", "scale"]), "blind.variants"),  # blind: lpn, aelpn
         (lambda c: c["inverse"].update(variants=["lpn", "nope"]), "inverse.variants"),
-        (lambda c: c["inverse"].update(variants=["aelpn"]), "claims.pnp_prior"),  # claims: lpn
     ],
 )
 def test_cross_key_constraints_are_checked_at_validation(smoke_config, mutate, key):

@@ -56,9 +56,12 @@ def jacobian_asymmetry(path) -> xr.DataArray:
     return _require(_open(path, "jacobian.nc"), "asymmetry", "jacobian.nc").transpose("variant", "image")
 
 
-def prox_max_error(path) -> xr.DataArray:
-    """Max abs prox error (variant) of the 1-D study, prox1d.nc."""
-    return _require(_open(path, "prox1d.nc"), "prox_max_error", "prox1d.nc")
+def prox_max_error(path) -> xr.Dataset:
+    """Max abs prox error (variant) of the 1-D study, prox1d.nc: ``prox_max_error`` of the saved model and
+    ``prox_max_error_last_iterate`` of the training's last iterate."""
+    ds = _open(path, "prox1d.nc")
+    return xr.Dataset({name: _require(ds, name, "prox1d.nc")
+                       for name in ("prox_max_error", "prox_max_error_last_iterate")})
 
 
 def inverse(path) -> tuple[xr.Dataset, dict]:

@@ -3,8 +3,10 @@
 Per claim: source, statement, quantity, units, the PSNR convention it uses, the threshold (text and numeric
 bounds), the measured value, its paired-bootstrap interval over images (``claims.resamples`` resamples at
 ``claims.confidence``, numpy generator seeded by (seed, "claims", claim id)), the cell that decided it, the
-verdict (holds | fails | not measured) and whether the interval lies entirely on one side of the bounds
-(``conclusive``). A failing claim is a finding: it is written like any other.
+verdict: ``holds`` when the value and its whole interval lie inside the holding range, ``fails`` when both lie
+outside it (or a premise of the claim is contradicted, ``Measurement.unmet``), ``inconclusive`` when the
+interval crosses a bound, ``not measured`` when a dataset is missing. Quantities without an image axis are
+decided by their value. A failing claim is a finding: it is written like any other.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from aelpn.claims.interval import bootstrap_interval
 from aelpn.core import io, provenance
 from aelpn.core.seeding import derive_seed
 
-HOLDS, FAILS, NOT_MEASURED = "holds", "fails", "not measured"
+HOLDS, FAILS, INCONCLUSIVE, NOT_MEASURED = "holds", "fails", "inconclusive", "not measured"
+VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_MEASURED)
 _TEXT = ("source", "statement", "quantity", "units", "psnr_convention", "threshold", "decided_by", "verdict", "note")
 _NUMBERS = ("lower", "upper", "value", "ci_low", "ci_high")
 _VARS = {
@@ -37,10 +40,9 @@ _VARS = {
     "ci_high": ("upper end of the paired-bootstrap interval over images (NaN: no image axis)", "see units"),
     "images": ("evaluation images behind the value (0: no image axis)", "1"),
     "decided_by": ("the cell (variant, problem, (a, b), ...) whose mean is the value", "1"),
-    "verdict": ("holds, fails or not measured", "1"),
-    "conclusive": ("1 if the whole interval lies inside or outside the holding range (always 1 without an "
-                   "image axis), else 0", "1"),
-    "note": ("why a claim was not measured", "1"),
+    "verdict": ("holds (value and interval inside the holding range), fails (both outside, or a premise "
+                "contradicted), inconclusive (the interval crosses a bound) or not measured", "1"),
+    "note": ("why a claim was not measured or fails whatever its value; budgets and other context", "1"),
     "claim": ("claim id (the README's claims table)", "1"),
 }
 
@@ -49,13 +51,21 @@ def _inside(value: float, lower: float, upper: float) -> bool:
     return (math.isnan(lower) or value >= lower) and (math.isnan(upper) or value <= upper)
 
 
-def _decided(low: float, high: float, lower: float, upper: float, holds: bool) -> bool:
-    """Whether the interval [low, high] lies entirely inside (``holds``) or entirely outside the range."""
+def verdict(value: float, low: float, high: float, lower: float, upper: float, per_image: bool) -> str:
+    """holds / fails / inconclusive: by the value alone without an image axis; otherwise the value and the
+    whole interval [low, high] must lie inside (holds) or entirely outside (fails) the range [lower, upper]."""
+    if not math.isfinite(value):
+        return FAILS
+    holds = _inside(value, lower, upper)
+    if not per_image:
+        return HOLDS if holds else FAILS
     if math.isnan(low):
-        return False
-    if holds:
-        return _inside(low, lower, upper) and _inside(high, lower, upper)
-    return (not math.isnan(lower) and high < lower) or (not math.isnan(upper) and low > upper)
+        return INCONCLUSIVE
+    if holds and _inside(low, lower, upper) and _inside(high, lower, upper):
+        return HOLDS
+    if not holds and ((not math.isnan(lower) and high < lower) or (not math.isnan(upper) and low > upper)):
+        return FAILS
+    return INCONCLUSIVE
 
 
 def threshold_text(lower: float, upper: float, units: str) -> str:
@@ -69,31 +79,30 @@ def threshold_text(lower: float, upper: float, units: str) -> str:
 
 
 def evaluate_claim(claim: Claim, data: ClaimData, cfg: dict) -> dict:
-    """One row of the claims table (a dict of the variables in ``_TEXT``, ``_NUMBERS``, images, conclusive)."""
+    """One row of the claims table (a dict of the variables in ``_TEXT``, ``_NUMBERS`` and images)."""
     ccfg = cfg["claims"]
     lower, upper = claim.bounds(cfg)
     row = {"source": claim.source, "statement": claim.statement, "quantity": claim.quantity, "units": claim.units,
            "psnr_convention": claim.convention(cfg), "threshold": threshold_text(lower, upper, claim.units),
            "lower": lower, "upper": upper, "value": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-           "images": 0, "decided_by": "", "verdict": NOT_MEASURED, "conclusive": 0, "note": ""}
+           "images": 0, "decided_by": "", "verdict": NOT_MEASURED, "note": ""}
     try:
         m = claim.measure(data, cfg)
     except NotMeasured as missing:
         row["note"] = str(missing)
         return row
-    everything = np.arange(m.values.shape[1])
+    everything = np.arange(m.images)
     value = m.statistic(everything)
-    images = m.values.shape[1] if m.per_image else 0
+    images = m.images if m.per_image else 0
     generator = np.random.default_rng(derive_seed(cfg["seed"], "claims", claim.id))
     if m.per_image:
         low, high = bootstrap_interval(m.statistic, images, ccfg["resamples"], ccfg["confidence"], generator)
     else:
         low, high = math.nan, math.nan
-    holds = _inside(value, lower, upper) if math.isfinite(value) else False
-    conclusive = _decided(low, high, lower, upper, holds) if m.per_image else True
+    decided = FAILS if m.unmet else verdict(value, low, high, lower, upper, m.per_image)
     row.update(value=value, ci_low=low, ci_high=high, images=images,
-               decided_by=m.cells[m.decisive(m.cell_means(everything))],
-               verdict=HOLDS if holds else FAILS, conclusive=int(conclusive))
+               decided_by=m.cells[m.decisive(m.cell_means(everything))], verdict=decided,
+               note="; ".join(text for text in (m.unmet, m.note) if text))
     return row
 
 
@@ -106,12 +115,11 @@ def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
     for name in _NUMBERS:
         ds[name] = ("claim", np.array([r[name] for r in rows], dtype=np.float64))
     ds["images"] = ("claim", np.array([r["images"] for r in rows], dtype=np.int32))
-    ds["conclusive"] = ("claim", np.array([r["conclusive"] for r in rows], dtype=np.int8))
     return provenance.annotate(ds, _VARS)
 
 
 def failed(ds: xr.Dataset) -> list[str]:
-    """Ids of the claims that do not hold (fails or not measured)."""
+    """Ids of the claims that do not hold (fails, inconclusive or not measured)."""
     return [str(c) for c, v in zip(ds["claim"].values, ds["verdict"].values) if v != HOLDS]
 
 

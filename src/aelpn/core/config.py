@@ -108,9 +108,6 @@ def cross_key_problems(cfg: dict) -> list[str]:
             missing = [v for v in i["variants"] if v not in cfg["model"]["variants"]]
             if missing:
                 out.append(f"config key 'inverse.variants': {missing} not in model.variants {cfg['model']['variants']}")
-            if has("claims") and cfg["claims"]["pnp_prior"] not in i["variants"]:
-                out.append(f"config key 'claims.pnp_prior': '{cfg['claims']['pnp_prior']}' is not among the "
-                           f"proximal networks of inverse.variants {i['variants']}")
     if has("data") and has("inverse") and "vae_admm" in cfg["inverse"]["algorithms"] \
             and cfg["data"]["crop_size"] % 4:
         out.append(f"config key 'data.crop_size': {cfg['data']['crop_size']} is not a multiple of 4, which the VAE "

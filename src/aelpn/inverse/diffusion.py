@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from aelpn.core.config import ConfigError
+from aelpn.inverse.methods.base import per_operator
 from aelpn.core.progress import progress_bar
 
 TIMESTEPS = 1000
@@ -30,22 +30,14 @@ def x0_estimate(denoiser, x: torch.Tensor, abar_t: float) -> torch.Tensor:
     return (2 * denoiser(x / (2 * abar_t**0.5) + 0.5, sbar / 2) - 1).clamp(-1, 1)
 
 
-def _per_operator(method_cfg: dict, operator: str, method: str) -> dict:
-    settings = method_cfg["per_operator"]
-    if operator not in settings:
-        raise ConfigError(f"config key 'inverse.{method}.per_operator': no settings for operator '{operator}' "
-                       f"(have {sorted(settings)})")
-    return settings[operator]
-
-
 def diffpir_settings(diffpir_cfg: dict, operator: str) -> dict:
     """DiffPIR's (lam, zeta) for problems with this operator (``inverse.diffpir.per_operator``)."""
-    return _per_operator(diffpir_cfg, operator, "diffpir")
+    return per_operator(diffpir_cfg, operator, "diffpir")
 
 
 def dps_settings(dps_cfg: dict, operator: str) -> dict:
     """DPS's zeta' for problems with this operator (``inverse.dps.per_operator``)."""
-    return _per_operator(dps_cfg, operator, "dps")
+    return per_operator(dps_cfg, operator, "dps")
 
 
 def diffpir_timesteps(steps: int) -> list[int]:

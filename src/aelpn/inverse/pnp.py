@@ -132,8 +132,9 @@ def continuation_schedule(sigma_start: float, sigma_end, iterations: int) -> tor
 @torch.no_grad()
 def pnp_continuation(data, denoiser, sigma_start: float, lam: float, iterations: int, x_true=None) -> Solution:
     """HQS with continuation (DPIR): x = prox_{(sigma_k^2/lam) f}(z); z = D(x, sigma_k), sigma_k from
-    sigma_start down to the (Gaussian-equivalent) noise level of each image; lam = 0.23 in DPIR."""
-    z0 = data.init()
+    sigma_start down to the (Gaussian-equivalent) noise level of each image; lam = 0.23 in DPIR. Starts from
+    DPIR's z = A^T y (``data.back_projection``: zero where nothing is observed)."""
+    z0 = data.back_projection()
     sigmas = continuation_schedule(sigma_start, data.noise_level, iterations).to(z0.device, z0.dtype)
 
     def step(s, k):

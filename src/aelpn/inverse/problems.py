@@ -72,6 +72,10 @@ class DataTerm:
         """argmin_x gamma f(x) + ||x - z||^2 / 2."""
         return self.likelihood.prox(z, self.y, self.physics, gamma=gamma)
 
+    def back_projection(self) -> torch.Tensor:
+        """A^T y, DPIR's (and deepinv's) starting point: zero where the operator observes nothing."""
+        return self.physics.A_adjoint(self.y)
+
     def init(self) -> torch.Tensor:
         """The solvers' starting point, from the measurements."""
         return self.likelihood.init(self.y, self.physics)

@@ -63,7 +63,7 @@ def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path:
         nonlocal problem
         problem = build_problem(problem_name, icfg, tuple(x.shape[1:]))
         return UnrolledHQS(load_model(denoiser_path, device="cpu"), ucfg["iterations"],
-                           icfg["continuation"]["sigma_start"], icfg["continuation"]["lam"])
+                           ucfg["sigma_start"], ucfg["lam"])
 
     def loss(model, xb, gen, device) -> Step:
         data = _measure_batch(problem, xb, gen, device)

@@ -8,12 +8,23 @@ from typing import Any, Callable
 
 LIKELIHOODS = ("gaussian", "poisson")
 PRIOR_KINDS = {
-    "proximal_network": "each trained proximal network of model.variants, the prox of train.sigma^2 R",
+    "proximal_network": "each trained proximal network of inverse.variants, the prox of train.sigma^2 R",
     "denoiser": "the noise-conditional denoiser D(x, sigma)",
     "unrolled": "the unrolled network trained on the problem",
     "flow": "the flow-matching model v(x_t, t) and its one-step denoiser",
     "vae": "the convolutional VAE (projection onto its range)",
 }
+
+
+def per_operator(section: dict, operator: str, method: str) -> dict:
+    """A method's settings for problems with this operator (its config section's ``per_operator`` map)."""
+    from aelpn.core.config import ConfigError
+
+    settings = section["per_operator"]
+    if operator not in settings:
+        raise ConfigError(f"config key 'inverse.{method}.per_operator': no settings for operator '{operator}' "
+                          f"(have {sorted(settings)})")
+    return settings[operator]
 
 
 @dataclass

@@ -286,6 +286,19 @@ def test_sample_gap_is_a_ratio_of_mean_mses_not_a_mean_of_psnrs(cfg, tmp_path):
     assert got[0] != pytest.approx(SAMPLE_GAP_DB / 2, abs=0.05)
 
 
+def test_adaptivity_compares_on_the_problem_the_network_is_evaluated_on(cfg, tmp_path):
+    """9a: the blur2 network on inpaint50 against the PnP methods' PSNR on inpaint50 (the best of
+    claims.pnp_methods there), not on blur2, where they are made 6 dB worse."""
+    values = holding_values()
+    values["adaptivity"] = 22.0
+    for method in ("pnp_fixed", "admm_annealed"):
+        values["psnr_cell"][(method, "blur2")] = 19.0
+    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    row = ds.sel(claim="9a")
+    assert verdicts["9a"] == "holds" and row["value"].item() == pytest.approx(22.0 - 25.5, abs=0.1)
+    assert row["decided_by"].item() == "blur2 net on inpaint50 vs admm_annealed"
+
+
 def test_decided_by_names_the_worst_cell(cfg, tmp_path):
     values = holding_values()
     BREAK["4b"](values)

@@ -175,3 +175,13 @@ def test_data_stage_on_offline_bsds500_through_the_cli(repo, shared_bsds, smoke_
             image = np.asarray(im.convert("RGB")).transpose(2, 0, 1)
         top, left = int(ds.top[0]), int(ds.left[0])
         assert np.array_equal(ds.crops.values[0], image[:, top : top + size, left : left + size])
+
+
+def test_each_training_image_gets_its_own_crop_offsets(fetched, tmp_path, cfg):
+    """Random training crops are drawn per image: two images of the same size are not cut at the same corners."""
+    ds = _crops(fetched, tmp_path, cfg["splits"]["train"], cfg)
+    corners = {}
+    for owner, top, left in zip(ds["image_id"].values, ds["top"].values, ds["left"].values):
+        corners.setdefault(str(owner), []).append((int(top), int(left)))
+    sets = [tuple(v) for v in corners.values()]
+    assert len(sets) >= 2 and len(set(sets)) == len(sets)

@@ -251,3 +251,13 @@ def test_equivariance_is_measured_in_float64(smoke_config):
     ds = sweeps.affine_sweep(module, _images(), ["a", "b", "c"], cfg, CPU)
     assert (ds["equivariance_psnr"] == metrics.EQUIVARIANCE_CAP_DB).all()
     assert module.big.dtype == torch.float32  # the sweep's float64 copy leaves the model alone
+
+
+def test_ssim_scores_the_estimate_clipped_to_the_image_range():
+    """SSIM, like PSNR, sees clip(x_hat, 0, 1): an estimate with values outside [0, 1] scores as its clipped self."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 16, 16, generator=gen)
+    x_hat = x + 0.6 * torch.randn(x.shape, generator=gen)
+    assert bool((x_hat < 0).any() and (x_hat > 1).any())
+    torch.testing.assert_close(metrics.ssim(x_hat, x), metrics.ssim(x_hat.clamp(0, 1), x))
+    assert not torch.allclose(metrics.ssim(x_hat, x), metrics._SSIM(x_hat, x))

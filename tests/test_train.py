@@ -287,3 +287,27 @@ def test_cli_reports_divergence_and_corrupt_models_in_one_line_with_exit_2(setup
     assert err.strip().splitlines() == [f"aelpn: ModelFileError: {bad}: unreadable model file (UnpicklingError: "
                                         f"truncated or corrupt); delete it and rerun the step that writes it "
                                         f"(snakemake retrains a missing model)"]
+
+
+def test_a_variant_trains_at_its_own_learning_rates(setup):
+    """Per-variant rates (train.lr_pretrain / lr_pm): the AE-LPN run logs AE-LPN's, not LPN's."""
+    cfg, train_nc, val_nc, tmp = setup
+    cfg["train"].update(lr_pretrain={**cfg["train"]["lr_pretrain"], "lpn": 1e-3, "aelpn": 3e-4},
+                        lr_pm={**cfg["train"]["lr_pm"], "lpn": 1e-4, "aelpn": 3e-5})
+    _, log = _run(cfg, train_nc, val_nc, tmp, variant="aelpn")
+    lr = read_netcdf(log)["lr"].values
+    steps_pretrain = cfg["train"]["steps_pretrain"]
+    np.testing.assert_allclose(lr[:steps_pretrain], 3e-4)
+    np.testing.assert_allclose(lr[steps_pretrain:], 3e-5)
+
+
+def test_training_noise_is_drawn_independently_per_colour_channel(smoke_config):
+    """The noise of R, G and B are separate draws (uncorrelated), not one draw shared by the channels."""
+    from aelpn.training.proxnets import draw_batch
+
+    x = torch.rand(16, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    _, _, noise = draw_batch(x, {**smoke_config["train"], "batch_size": 16}, torch.Generator().manual_seed(1))
+    channels = noise.transpose(0, 1).reshape(3, -1)
+    corr = torch.corrcoef(channels)
+    assert (corr - torch.eye(3)).abs().max().item() < 0.1
+    assert channels.std(dim=1).sub(1.0).abs().max().item() < 0.1

@@ -15,7 +15,7 @@ from aelpn.blind import kernels
 from aelpn.blind.alternating import alternating_map
 from aelpn.blind.dataset import Results, write_blind
 from aelpn.blind.landscape import landscape
-from aelpn.inverse.components import load_priors
+from aelpn.inverse.components import load_proximal_networks
 from aelpn.inverse.methods.registry import get
 from aelpn.modelfile import load_model
 from aelpn.core.seeding import derive_seed
@@ -48,8 +48,7 @@ def run_blind(cfg: dict, crops_path: str, prior_paths: list[str], network_path: 
     theta_true, y = blind_measurements(cfg, x_all)
     grid = kernels.theta_grid(bcfg["theta_max"], bcfg["grid_points"])
     inits = torch.tensor(bcfg["alternating"]["inits"], dtype=torch.float64)
-    priors = load_priors("proximal_network", prior_paths, {"model": {"variants": bcfg["variants"]},
-                                                            "train": cfg["train"]}, "cpu")
+    priors = load_proximal_networks(prior_paths, bcfg["variants"], cfg["train"]["sigma"], "cpu")
     res = Results(cfg, ids, theta_true.numpy(), grid.numpy(), inits.numpy(), y, x_all)
     pnp = get("pnp_admm")
     for prior in priors:

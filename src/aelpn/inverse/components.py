@@ -36,25 +36,29 @@ def _prox_network_cost(path: str) -> tuple[float, str]:
     return float(extra.get("train_seconds", float("nan"))), str(extra.get("device", "unknown"))
 
 
-def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedPrior]:
-    """The learned priors of ``kind`` from ``paths``: one proximal network per variant of
-    ``aelpn.inverse.jobs.proximal_variants`` (in that order, ``results/models/{variant}/model.pt``), or one
-    conditional denoiser, unrolled network, flow or VAE file. cfg: model, train, inverse."""
+def load_proximal_networks(paths, variants: list[str], sigma: float, device) -> list[LearnedPrior]:
+    """One trained proximal network per variant of ``variants``, in that order, from ``paths``
+    (``results/models/{variant}/model.pt``), each the prox of sigma^2 R (``sigma`` = train.sigma)."""
     from aelpn.models import load_model
 
     paths = [str(p) for p in paths]
+    if len(paths) != len(variants):
+        raise ValueError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} paths")
+    out = []
+    for variant, path in zip(variants, paths):
+        if Path(path).parent.name != variant:
+            raise ValueError(f"{path}: expected the model of variant '{variant}' (results/models/{variant}/model.pt)")
+        out.append(LearnedPrior(variant, load_model(path, device=device), sigma, *_prox_network_cost(path)))
+    return out
+
+
+def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedPrior]:
+    """The learned priors of ``kind`` from ``paths``: the proximal networks of
+    ``aelpn.inverse.jobs.proximal_variants`` (``load_proximal_networks``), or one conditional denoiser, unrolled
+    network, flow or VAE file. cfg: model, train, inverse."""
+    paths = [str(p) for p in paths]
     if kind == "proximal_network":
-        variants = proximal_variants(cfg)
-        if len(paths) != len(variants):
-            raise ValueError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} paths")
-        out = []
-        for variant, path in zip(variants, paths):
-            if Path(path).parent.name != variant:
-                raise ValueError(f"{path}: expected the model of variant '{variant}' "
-                                 f"(results/models/{variant}/model.pt)")
-            out.append(LearnedPrior(variant, load_model(path, device=device), cfg["train"]["sigma"],
-                                    *_prox_network_cost(path)))
-        return out
+        return load_proximal_networks(paths, proximal_variants(cfg), cfg["train"]["sigma"], device)
     if len(paths) != 1:
         raise ValueError(f"a {kind} prior is one file, got {len(paths)} paths")
     loader = {"denoiser": load_denoiser, "unrolled": load_unrolled, "flow": load_flow, "vae": load_vae}[kind]

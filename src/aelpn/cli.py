@@ -35,7 +35,7 @@ INVERSE_JOB = ("seed", "compute", "model", "train", "inverse")
 BLIND_TRAINING = ("seed", "compute", "blind")
 BLIND_RUN = ("seed", "train", "blind")
 JACOBIAN = ("seed", "compute", "model", "train", "jacobian")
-CLAIMS = ("seed", "train", "prox1d", "claims")
+CLAIMS = ("seed", "train", "prox1d", "inverse", "claims")
 
 
 # Each command validates its config slice before importing the (torch-heavy) stage it runs.

@@ -44,7 +44,7 @@ rule claims:
     output:
         "results/metrics/claims.nc",
     params:
-        cfg=job_config("train", "prox1d", "claims"),
+        cfg=job_config("train", "prox1d", "inverse", "claims"),
         inputs=lambda wildcards, input: " ".join(f"--{name} {path}" for name, path in input.items()),
     conda:
         "../envs/aelpn.yaml"

@@ -63,9 +63,9 @@ def test_training_sigma_is_lognormal_clamped_and_seeded():
 def test_training_writes_models_with_cost_and_is_reproducible(tmp_path, crops_file):
     crops = crops_file(tmp_path / "train.nc", "train", 8, 16)
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False},
-           "inverse": {**ICFG, "denoiser": DCFG, "continuation": {"sigma_start": 0.19, "lam": 0.23},
-                       "unrolled": {"iterations": 2, "steps": 2, "batch_size": 2, "lr": 1e-4, 
-                                    "checkpoint_every": 1, **RECIPE}}}
+           "inverse": {**ICFG, "denoiser": DCFG,
+                       "unrolled": {"iterations": 2, "sigma_start": 0.19, "lam": 0.23, "steps": 2, "batch_size": 2,
+                                    "lr": 1e-4, "checkpoint_every": 1, **RECIPE}}}
     train_denoiser(cfg, crops, tmp_path / "d.pt", tmp_path / "d_log.nc")
     train_denoiser(cfg, crops, tmp_path / "d2.pt", tmp_path / "d2_log.nc")
     a, meta = load_denoiser(tmp_path / "d.pt")

@@ -38,9 +38,8 @@ def components(tmp_path, smoke_config, crops_file):
     crops = crops_file(tmp_path / "train.nc", "train", 8, 16)
     cfg = {"seed": 0, "compute": {"device": "cpu", "amp": False, "tf32": False}, "prox1d": smoke_config["prox1d"],
            "inverse": {**ICFG, "denoiser": DCFG, "flow": FLOW, "vae": VAE,
-                       "continuation": {"sigma_start": 0.19, "lam": 0.23},
-                       "unrolled": {"iterations": 2, "steps": 7, "batch_size": 2, "lr": 1e-4, 
-                                    "checkpoint_every": 3, **RECIPE}},
+                       "unrolled": {"iterations": 2, "sigma_start": 0.19, "lam": 0.23, "steps": 7, "batch_size": 2,
+                                    "lr": 1e-4, "checkpoint_every": 3, **RECIPE}},
            "blind": {**smoke_config["blind"], "network": {**smoke_config["blind"]["network"], "steps": 7,
                                                           "checkpoint_every": 3}}}
     cfg["prox1d"].update(steps=[4, 3], lrs=[1e-2, 1e-3], average_steps=3,

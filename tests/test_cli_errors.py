@@ -237,3 +237,29 @@ def test_hidden_gpus_are_not_an_assignment(monkeypatch):
         assert assigned_gpus() == {}
     monkeypatch.setenv("SLURM_GPUS", "0")
     assert assigned_gpus() == {}
+
+
+# ---- netCDF inputs that are missing or not netCDF
+
+@pytest.mark.parametrize("broken", ["missing", "corrupt"])
+@pytest.mark.parametrize("command", ["combine", "claims", "inverse combine"])
+def test_a_missing_or_corrupt_netcdf_input_is_one_line(smoke_config, tmp_path, capsys, broken, command):
+    """A results file that is not there, or not netCDF (a cut-short write, a text file), is named in one line
+    with exit status 2 whichever command reads it, not an OSError traceback from the netCDF library."""
+    from aelpn.core.config import select
+
+    bad = tmp_path / "part.nc"
+    if broken == "corrupt":
+        bad.write_bytes(b"CDF\x01 not really netCDF")
+    out = str(tmp_path / "out.nc")
+    if command == "combine":
+        argv = ["combine", "--kind", "noise_sweep", "--config", json.dumps(select(smoke_config, "model", "noise_sweep")),
+                "--out", out, str(bad)]
+    elif command == "claims":
+        argv = ["claims", "--config", json.dumps(select(smoke_config, "train", "prox1d", "inverse", "claims")),
+                "--noise-sweep", str(bad), "--out", out]
+    else:
+        argv = ["inverse", "combine", "--config", json.dumps(select(smoke_config, "compute", "model", "train",
+                                                                    "inverse")), "--out", out, str(bad)]
+    assert main(argv) == 2
+    _one_line_error(capsys, str(bad), *(["netCDF"] if broken == "corrupt" else []))

@@ -202,6 +202,8 @@ CATALOGUE: tuple[Mutation, ...] = (
     _m("sample-gap-as-mean-psnr", "claims", ("test_claims.py",), "claim 10 averages per-image PSNR gaps",
        Edit("claims/definitions.py", "return 10.0 * np.log10(picked[:, 0].mean(axis=-1) / picked[:, 1].mean(axis=-1))",
             "return (10.0 * np.log10(picked[:, 0] / picked[:, 1])).mean(axis=-1)")),
+    _m("netcdf-error-raw", "io", ("test_cli_errors.py",), "an unreadable netCDF input ends in the library's traceback",
+       Edit("core/io.py", "    except (OSError, ValueError) as err:\n        first =", "    except KeyError as err:\n        first =")),
     # atomic output
     _m("write-in-place", "io", IO, "atomic_path writes the destination directly",
        Edit("core/io.py", "        yield Path(tmp)\n        os.replace(tmp, path)\n", "        yield path\n")),

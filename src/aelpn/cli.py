@@ -412,13 +412,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from aelpn.bench.gpu import GPUCheckError
     from aelpn.core.combine import CombineError
     from aelpn.core.device import DeviceError
+    from aelpn.core.io import DatasetError
     from aelpn.data.errors import DataError
     from aelpn.modelfile import ModelFileError
     from aelpn.results import ResultsError
     from aelpn.training import CheckpointError, TrainingError
 
-    return (ConfigError, DataError, CombineError, DeviceError, ResultsError, ModelFileError, CheckpointError,
-            TrainingError, GPUCheckError)
+    return (ConfigError, DataError, DatasetError, CombineError, DeviceError, ResultsError, ModelFileError,
+            CheckpointError, TrainingError, GPUCheckError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -275,7 +275,8 @@ def _poisson(spec: dict) -> bool:
 def _denoiser_pnp(ds: xr.Dataset, cfg: dict, problem: str) -> str:
     """The PnP estimator driven by the conditional denoiser (of claims.pnp_methods) with the highest mean PSNR on
     ``problem``: the unrolled network's like-for-like comparator (same denoiser, same architecture)."""
-    ran = [e for e in (_estimator(ds, m) for m in cfg["claims"]["pnp_methods"]) if _ran(ds, [e], [problem])]
+    present = [m for m in cfg["claims"]["pnp_methods"] if m in ds["algorithm"].values.astype(str)]
+    ran = [e for e in (_estimator(ds, m) for m in present) if _ran(ds, [e], [problem])]
     if not ran:
         raise NotMeasured(f"none of claims.pnp_methods {cfg['claims']['pnp_methods']} ran on {problem}")
     return max(ran, key=lambda e: float(ds["psnr"].sel(estimator=e, problem=problem).mean()))

@@ -58,10 +58,23 @@ def write_netcdf(ds: xr.Dataset, path: str | Path, float32: bool = True) -> Path
     return Path(path)
 
 
+class DatasetError(ValueError):
+    """A netCDF file that is missing or cannot be read; the message names it and says what to do."""
+
+
 def read_netcdf(path: str | Path) -> xr.Dataset:
-    """Open a netCDF file fully into memory and close it (no file handle is kept)."""
-    with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
-        return ds.load()
+    """Open a netCDF file fully into memory and close it (no file handle is kept); a missing, truncated or
+    non-netCDF file is a DatasetError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such netCDF file; run the rule that writes it (or check the path)")
+    try:
+        with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
+            return ds.load()
+    except (OSError, ValueError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DatasetError(f"{path}: not a readable netCDF file ({first}); it is truncated or was not written by "
+                           "aelpn: delete it and rerun snakemake to rewrite it") from None
 
 
 def save_torch(obj, path: str | Path) -> Path:

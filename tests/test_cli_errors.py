@@ -263,3 +263,37 @@ def test_a_missing_or_corrupt_netcdf_input_is_one_line(smoke_config, tmp_path, c
                                                                     "inverse")), "--out", out, str(bad)]
     assert main(argv) == 2
     _one_line_error(capsys, str(bad), *(["netCDF"] if broken == "corrupt" else []))
+
+
+def test_a_directory_given_as_the_config_is_named_as_one(tmp_path, capsys):
+    assert main(["config", "validate", str(tmp_path)]) == 2
+    _one_line_error(capsys, str(tmp_path), "is a directory")
+
+
+def test_a_json_config_file_keeps_its_numbers(smoke_config, tmp_path, capsys):
+    """1e-06 in a .json file is a number (YAML 1.1 would read it as the string '1e-06')."""
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(smoke_config))
+    assert "e-0" in path.read_text()
+    assert main(["config", "validate", str(path)]) == 0
+
+
+@pytest.mark.parametrize("command", ["sweep", "jacobian"])
+def test_a_model_of_the_wrong_variant_or_count_is_one_line(smoke_config, tmp_path, capsys, crops_file, command):
+    """sweep given the AE-LPN file for the LPN job; jacobian given one model for seven variants."""
+    from aelpn.core.config import select
+    from aelpn.modelfile import save_model
+    from model_helpers import image_model
+
+    crops = crops_file(tmp_path / "test.nc", "test", 3, 16)
+    model = save_model(image_model("aelpn", channels=3, size=16).float(), tmp_path / "aelpn" / "model.pt")
+    out = str(tmp_path / "out.nc")
+    if command == "sweep":
+        cfg = select(smoke_config, "compute", "noise_sweep", "figures")
+        argv = ["sweep", "noise_sweep", "--config", json.dumps(cfg), "--variant", "lpn", "--model", str(model),
+                "--crops", str(crops), "--out", out]
+    else:
+        cfg = select(smoke_config, "compute", "model", "train", "jacobian")
+        argv = ["jacobian", "--config", json.dumps(cfg), "--crops", str(crops), "--out", out, str(model)]
+    assert main(argv) == 2
+    _one_line_error(capsys, "ModelFileError")

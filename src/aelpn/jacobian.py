@@ -30,6 +30,7 @@ from tqdm import tqdm
 from aelpn.core import io, provenance
 from aelpn.core.device import configure, describe
 from aelpn.core.seeding import derive_seed
+from aelpn.modelfile import ModelFileError
 from aelpn.sweeps.evaluate import gaussian_noise, noise_seed
 
 _VARS = {
@@ -95,7 +96,7 @@ def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: st
 
     jcfg, variants = cfg["jacobian"], list(cfg["model"]["variants"])
     if len(model_paths) != len(variants):
-        raise ValueError(f"one model per variant {variants} expected, got {len(model_paths)} paths")
+        raise ModelFileError(f"one model per variant {variants} expected, got {len(model_paths)} paths")
     device = configure(cfg["compute"])
     x, ids = load_crops(crops_path)
     n = min(jcfg["images"] or len(ids), len(ids))
@@ -109,7 +110,7 @@ def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: st
     for k, (variant, path) in enumerate(zip(variants, tqdm(model_paths, desc="jacobian", unit="model"))):
         model = load_model(path, device=device).double()
         if model.variant != variant:
-            raise ValueError(f"{path}: holds variant '{model.variant}', expected '{variant}' (model.variants order)")
+            raise ModelFileError(f"{path}: holds variant '{model.variant}', expected '{variant}' (model.variants order)")
         exact.append(int(model.exact_prox))
         for start in range(0, n, jcfg["batch_size"]):
             sl = slice(start, min(start + jcfg["batch_size"], n))

@@ -200,11 +200,17 @@ def load(source: str | Path | dict, partial: bool = False, needs: Iterable[str] 
 
 
 def _read_file(path: Path) -> dict:
-    """A YAML/JSON config file's mapping; a missing, binary or malformed file is a ConfigError naming it."""
+    """A YAML/JSON config file's mapping (a .json file is read as JSON: YAML 1.1 would read its 1e-06 as a string);
+    a missing, binary or malformed file or a directory is a ConfigError naming it."""
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; pass a YAML config file (e.g. config/quick.yaml)")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        cfg = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: broken JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not a text file (byte {err.start} is not UTF-8); pass a YAML config file") from None
     except yaml.YAMLError as err:

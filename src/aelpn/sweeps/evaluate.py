@@ -26,6 +26,7 @@ import xarray as xr
 from aelpn import metrics
 from aelpn.core import io, provenance
 from aelpn.core.config import ConfigError
+from aelpn.modelfile import ModelFileError
 from aelpn.core.device import configure, describe
 from aelpn.core.progress import progress_bar
 from aelpn.core.seeding import derive_seed
@@ -219,7 +220,7 @@ def run_sweep(kind: str, cfg: dict, variant: str, model_path: str, crops_path: s
     device = configure(cfg["compute"])
     model = load_model(model_path, device=device)
     if model.variant != variant:
-        raise ValueError(f"{model_path}: holds variant '{model.variant}', but the sweep is for '{variant}'")
+        raise ModelFileError(f"{model_path}: holds variant '{model.variant}', but the sweep is for '{variant}'")
     x, ids = load_crops(crops_path)
     run = noise_sweep if kind == "noise_sweep" else affine_sweep
     ds = per_variant(run(model, x, ids, cfg, device), kind, variant)

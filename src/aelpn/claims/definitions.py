@@ -421,10 +421,24 @@ def _blind_estimator(ds: xr.Dataset, name: str) -> str:
     return name
 
 
+def _mean_ratio(picked: np.ndarray) -> np.ndarray:
+    """mean of the first row / mean of the second, per cell; picked (cells, 2, images)."""
+    return picked[:, 0].mean(axis=-1) / picked[:, 1].mean(axis=-1)
+
+
 def _mmse_theta_error(data: ClaimData, cfg: dict) -> Measurement:
+    """The blind MMSE network's mean |theta_hat - theta| over that of the best constant predictor on the same
+    images (the median of the true widths, which minimises the mean absolute error of any constant)."""
     ds = data.get("blind")
     mmse = _blind_estimator(ds, "blind_mmse")
-    return Measurement(ds["theta_error"].sel(estimator=mmse).values[None], [mmse], "max")
+    if "theta_true" not in ds:
+        raise NotMeasured("blind.nc has no variable 'theta_true'")
+    truth = ds["theta_true"].values
+    constant = float(np.median(truth))
+    errors = np.stack([ds["theta_error"].sel(estimator=mmse).values, np.abs(truth - constant)])
+    note = (f"network {errors[0].mean():.3g} px, best constant ({constant:.3g} px) {errors[1].mean():.3g} px, "
+            f"{truth.size} images")
+    return Measurement(errors[None], [mmse], "max", cell_value=_mean_ratio, note=note)
 
 
 def _mmse_over_map(data: ClaimData, cfg: dict) -> Measurement:
@@ -524,8 +538,8 @@ CLAIMS: tuple[Claim, ...] = (
           "max over blind.variants of the mean grid argmin of J(theta)", "pixel", _fixed("n/a"),
           _below("blind_map_theta_max"), _map_argmin),
     Claim("13a", f"{NOTES}: the MMSE behaves differently", "the blind MMSE network recovers the blur width",
-          "mean |theta_hat - theta| of the blind MMSE network", "pixel", _fixed("n/a"),
-          _below("blind_theta_tolerance"), _mmse_theta_error),
+          "mean |theta_hat - theta| of the blind MMSE network / that of the best constant predictor", "ratio",
+          _fixed("n/a"), _below("blind_theta_ratio_max"), _mmse_theta_error),
     Claim("13b", f"{NOTES}: unrolled works for blind problems", "the blind MMSE network beats joint MAP in PSNR",
           "min over priors of PSNR(blind MMSE) - PSNR(alternating joint MAP)", "dB", _fixed("clipped"),
           _above("blind_mmse_margin_db"), _mmse_over_map),

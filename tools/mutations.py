@@ -200,7 +200,7 @@ CATALOGUE: tuple[Mutation, ...] = (
        "11a takes the largest training time of every denoiser-labelled estimator (flow, VAE, ULA...)",
        Edit("claims/definitions.py", 'if get(a).prior == "denoiser"]', "]")),
     _m("sample-gap-as-mean-psnr", "claims", ("test_claims.py",), "claim 10 averages per-image PSNR gaps",
-       Edit("claims/definitions.py", "return 10.0 * np.log10(picked[:, 0].mean(axis=-1) / picked[:, 1].mean(axis=-1))",
+       Edit("claims/definitions.py", "return 10.0 * np.log10(_mean_ratio(picked))",
             "return (10.0 * np.log10(picked[:, 0] / picked[:, 1])).mean(axis=-1)")),
     _m("netcdf-error-raw", "io", ("test_cli_errors.py",), "an unreadable netCDF input ends in the library's traceback",
        Edit("core/io.py", "    except (OSError, ValueError) as err:\n        first =", "    except KeyError as err:\n        first =")),

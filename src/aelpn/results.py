@@ -36,13 +36,10 @@ def open_results(path: str | Path) -> xr.Dataset:
     """The dataset of a results file with float coordinates rounded; a missing, truncated or non-netCDF file is
     a ResultsError naming it."""
     path = Path(path)
-    if not path.is_file():
-        raise ResultsError(f"{path}: no such file; run snakemake to produce it (or check the path)")
     try:
         ds = io.read_netcdf(path)
-    except (OSError, ValueError) as err:
-        raise ResultsError(f"{path}: not a readable netCDF file ({str(err).splitlines()[0]}): it is truncated "
-                           "or not a results file; delete it and rerun snakemake to rewrite it") from None
+    except io.DatasetError as err:
+        raise ResultsError(str(err)) from None
     if not ds.data_vars:
         raise ResultsError(f"{path}: holds no data variables; it is not a results file (or was cut short): "
                            "delete it and rerun snakemake to rewrite it")

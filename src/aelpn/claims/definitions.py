@@ -126,9 +126,10 @@ def _not_denoising(data: ClaimData, cfg: dict, variants: tuple[str, ...]) -> str
     psnr = data.get("noise_sweep", cfg["claims"]["denoising_psnr"])
     sigma = cfg["train"]["sigma"]
     noisy = float(_at_sigma(data.get("noise_input", cfg["claims"]["denoising_psnr"]), sigma, "train.sigma").mean())
+    at = _at_sigma(psnr, sigma, "train.sigma")
     out = []
     for v in variants:
-        own = float(_variant(_at_sigma(psnr, sigma, "train.sigma"), v).mean())
+        own = float(_variant(at, v).mean())
         if not own > noisy:
             out.append(f"{v} does not denoise: {own:.2f} dB against its noisy input's {noisy:.2f} dB at "
                        f"sigma={sigma:g}")
@@ -272,14 +273,21 @@ def _poisson(spec: dict) -> bool:
     return spec["noise"]["kind"] == "poisson"
 
 
+def _best_of(ds: xr.Dataset, algorithms, problem: str, what: str) -> str:
+    """The estimator of one of ``algorithms`` (every prior) with the highest mean PSNR among those that ran on
+    ``problem``; NotMeasured naming ``what`` when none did."""
+    ran = [str(e) for e, a in zip(ds["estimator"].values, ds["algorithm"].values.astype(str))
+           if a in algorithms and _ran(ds, [str(e)], [problem])]
+    if not ran:
+        raise NotMeasured(f"none of {what} ran on {problem}")
+    return max(ran, key=lambda e: float(ds["psnr"].sel(estimator=e, problem=problem).mean()))
+
+
 def _denoiser_pnp(ds: xr.Dataset, cfg: dict, problem: str) -> str:
     """The PnP estimator driven by the conditional denoiser (of claims.pnp_methods) with the highest mean PSNR on
     ``problem``: the unrolled network's like-for-like comparator (same denoiser, same architecture)."""
-    present = [m for m in cfg["claims"]["pnp_methods"] if m in ds["algorithm"].values.astype(str)]
-    ran = [e for e in (_estimator(ds, m) for m in present) if _ran(ds, [e], [problem])]
-    if not ran:
-        raise NotMeasured(f"none of claims.pnp_methods {cfg['claims']['pnp_methods']} ran on {problem}")
-    return max(ran, key=lambda e: float(ds["psnr"].sel(estimator=e, problem=problem).mean()))
+    methods = cfg["claims"]["pnp_methods"]
+    return _best_of(ds, methods, problem, f"claims.pnp_methods {methods}")
 
 
 def _adaptivity(cross: bool):
@@ -308,9 +316,14 @@ def _adaptivity(cross: bool):
     return measure
 
 
+def _mean_ratio(picked: np.ndarray) -> np.ndarray:
+    """mean of the first row / mean of the second, per cell; picked (cells, 2, images)."""
+    return picked[:, 0].mean(axis=-1) / picked[:, 1].mean(axis=-1)
+
+
 def _mse_ratio_db(picked: np.ndarray) -> np.ndarray:
     """10 log10(mean MSE of one sample / mean MSE of the posterior mean) per cell; picked (cells, 2, images)."""
-    return 10.0 * np.log10(picked[:, 0].mean(axis=-1) / picked[:, 1].mean(axis=-1))
+    return 10.0 * np.log10(_mean_ratio(picked))
 
 
 def _sample_gap(data: ClaimData, cfg: dict) -> Measurement:
@@ -362,15 +375,6 @@ def _inference_time(data: ClaimData, cfg: dict) -> Measurement:
     return Measurement(np.array(rows), cells, "max")
 
 
-def _best_proximal(ds: xr.Dataset, problem: str) -> str:
-    """The pnp_admm estimator (one per proximal network) with the highest mean PSNR on ``problem``."""
-    ran = [str(e) for e, a in zip(ds["estimator"].values, ds["algorithm"].values.astype(str))
-           if a == "pnp_admm" and _ran(ds, [str(e)], [problem])]
-    if not ran:
-        raise NotMeasured(f"no pnp_admm estimator ran on {problem}")
-    return max(ran, key=lambda e: float(ds["psnr"].sel(estimator=e, problem=problem).mean()))
-
-
 def _diffusion_step_gain(data: ClaimData, cfg: dict) -> Measurement:
     """Per problem: PSNR(ADMM with a reverse-diffusion step as z-update) - PSNR(PnP-ADMM with the best proximal
     network on that problem)."""
@@ -379,7 +383,7 @@ def _diffusion_step_gain(data: ClaimData, cfg: dict) -> Measurement:
     problems = _ran(ds, [step], list(ds["problem"].values.astype(str)))
     cells, rows = [], []
     for p in problems:
-        best = _best_proximal(ds, p)
+        best = _best_of(ds, ("pnp_admm",), p, "the pnp_admm estimators")
         cells.append(f"{p} vs {best}")
         rows.append((ds["psnr"].sel(estimator=step, problem=p) - ds["psnr"].sel(estimator=best, problem=p)).values)
     if not rows:
@@ -419,11 +423,6 @@ def _blind_estimator(ds: xr.Dataset, name: str) -> str:
     if name not in ds["estimator"].values:
         raise NotMeasured(f"blind.nc has no estimator {name}")
     return name
-
-
-def _mean_ratio(picked: np.ndarray) -> np.ndarray:
-    """mean of the first row / mean of the second, per cell; picked (cells, 2, images)."""
-    return picked[:, 0].mean(axis=-1) / picked[:, 1].mean(axis=-1)
 
 
 def _mmse_theta_error(data: ClaimData, cfg: dict) -> Measurement:

@@ -67,7 +67,7 @@ def read_netcdf(path: str | Path) -> xr.Dataset:
     non-netCDF file is a DatasetError naming it."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"{path}: no such netCDF file; run the rule that writes it (or check the path)")
+        raise DatasetError(f"{path}: no such file; run snakemake to produce it (or check the path)")
     try:
         with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
             return ds.load()

@@ -11,9 +11,17 @@ from aelpn.core.config import load, select
 REPO = Path(__file__).resolve().parents[1]
 
 
+SHIPPED = ("config.yaml", "reference.yaml", "quick.yaml", "smoke.yaml")
+
+
+def config_path(name: str) -> Path:
+    """Where a shipped config lives: ``config/<name>``, or ``tests/smoke.yaml`` for the test-only config."""
+    return REPO / ("tests" if name == "smoke.yaml" else "config") / name
+
+
 def shipped_config(name: str = "smoke.yaml") -> dict:
-    """A fresh copy of ``config/<name>``."""
-    return yaml.safe_load((REPO / "config" / name).read_text())
+    """A fresh copy of the shipped config ``name`` (``config_path``)."""
+    return yaml.safe_load(config_path(name).read_text())
 
 
 def job_slice(cfg: dict, *sections: str, **overrides: dict) -> dict:

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from aelpn.data import fetch, make_crops
+from aelpn.data import make_crops
+from aelpn.data.fetch import fetch
 from aelpn.data.layout import BSDS_COUNTS
 from fake_bsds import write_dir
 

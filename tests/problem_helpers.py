@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from aelpn.inverse.problems import build_problem
+from aelpn.physics.problems import build_problem
 
 POISSON_SOLVER = {"newton_iterations": 3, "cg_iterations": 10}
 

@@ -23,7 +23,7 @@ from aelpn.bench.workflow import _absolute_sources
 from aelpn.cli import main
 from aelpn.core.io import read_netcdf
 from aelpn.models import build_model, save_model
-from aelpn.regularizer import regularizer
+from aelpn.models.regularizer import regularizer
 
 
 def test_bench_end_to_end(tmp_path, smoke_config, shared_bsds, capsys):
@@ -50,7 +50,7 @@ def test_bench_end_to_end(tmp_path, smoke_config, shared_bsds, capsys):
 
 def test_bench_cli(tmp_path, repo, shared_bsds, capsys):
     torch.set_num_threads(1)
-    smoke = str(repo / "config" / "smoke.yaml")
+    smoke = str(repo / "tests" / "smoke.yaml")
     out = tmp_path / "b.nc"
     assert main(["bench", "--quick", smoke, "--paper", smoke, "--out", str(out), "--variants", "scale",
                  "--images", str(shared_bsds), "--warmup-steps", "1",
@@ -149,6 +149,6 @@ def test_gpu_check_refuses_to_fall_back_to_the_cpu():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_gpu_check_cli_without_cuda_exits_non_zero(repo, capsys):
-    smoke = str(repo / "config" / "smoke.yaml")
+    smoke = str(repo / "tests" / "smoke.yaml")
     assert main(["bench", "--paper", smoke, "--gpu-check", "--gpu-size", "16", "--gpu-crops", "4"]) != 0
     assert "torch cannot see a CUDA device" in capsys.readouterr().err

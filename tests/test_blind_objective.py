@@ -10,7 +10,7 @@ import torch
 from aelpn.blind import kernels
 from aelpn.blind.alternating import alternating_map, theta_step
 from aelpn.blind.landscape import landscape
-from aelpn.inverse.components import LearnedPrior
+from aelpn.inverse.priors import LearnedPrior
 
 TAU, S, SIGMA, LAM, SIZE = 0.05, 0.1, 0.05, 1.0, 5
 BCFG = {"kernel_size": SIZE, "noise_sigma": SIGMA, "theta_max": 2.0,

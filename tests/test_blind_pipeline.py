@@ -15,9 +15,9 @@ import aelpn
 from aelpn.blind.network import BlindUnrolled
 from aelpn.blind.training import train_blind
 from aelpn.cli import main
-from aelpn.inverse.denoiser import build_denoiser
+from aelpn.models.denoiser import build_denoiser
 from aelpn.core.io import read_netcdf
-from aelpn.modelfile import save_model
+from aelpn.models.files import save_model
 from model_helpers import image_model
 
 DIMS = {"objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "theta_grid", "image"),
@@ -48,7 +48,8 @@ def trained(tmp_path, blind_cfg, crops_file):
     for variant in blind_cfg["blind"]["variants"]:
         path = tmp_path / "models" / variant / "model.pt"
         priors.append(str(save_model(image_model(variant, channels=3, size=16).float(), path,
-                                     extra={"train_seconds": 1.0, "device": "cpu"})))
+                                     extra={"train_seconds": 1.0, "device": "cpu",
+                                            "sigma": blind_cfg["train"]["sigma"]})))
     train_blind(blind_cfg, crops, denoiser, tmp_path / "blind.pt", tmp_path / "blind_log.nc")
     return crops, priors, tmp_path / "blind.pt"
 
@@ -70,7 +71,7 @@ def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
     bcfg = blind_cfg["blind"]
     cfg = {k: blind_cfg[k] for k in ("seed", "train", "blind")}
     out = tmp_path / "blind.nc"
-    assert main(["blind", "run", "--config", json.dumps(cfg), "--crops", str(crops), "--prior", *priors,
+    assert main(["evaluate", "blind", "--config", json.dumps(cfg), "--crops", str(crops), "--prior", *priors,
                  "--network", str(network), "--out", str(out)]) == 0
     ds = read_netcdf(out)
     for name, dims in DIMS.items():

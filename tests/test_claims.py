@@ -375,12 +375,12 @@ def test_paired_interval_is_narrower_than_unpaired():
 
 
 def _cli(cfg, paths, tmp_path, *extra):
-    """``aelpn claims`` on the config slice its rule passes (aelpn.cli.CLAIMS), as the workflow runs it."""
-    from aelpn.cli import CLAIMS as SECTIONS
+    """``aelpn claims`` on the config slice its rule passes (aelpn.core.slices), as the workflow runs it."""
     from aelpn.core.config import select
+    from aelpn.core.slices import sections
 
     config = tmp_path / "cfg.yaml"
-    config.write_text(yaml.safe_dump(select(cfg, *[s for s in SECTIONS if s != "seed"])))
+    config.write_text(yaml.safe_dump(select(cfg, *sections("claims"))))
     args = ["claims", "--config", str(config), "--out", str(tmp_path / "claims.nc")]
     for name, path in paths.items():
         args += [f"--{name.replace('_', '-')}", path]
@@ -423,7 +423,7 @@ def test_claims_figure_fits_every_cell_on_the_page(cfg, tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from aelpn import style
+    from aelpn.report import style
     from aelpn.claims.figure import VERDICT_COLOURS, claims_figure
 
     style.apply()

@@ -13,9 +13,10 @@ import torch
 import xarray as xr
 
 import fake_bsds
-from aelpn import cli
+
 from aelpn.cli import main
 from aelpn.core.io import write_netcdf
+from aelpn.core.slices import SLICES, sections
 from aelpn.data.fetch import remove_stale_siblings
 
 
@@ -52,44 +53,46 @@ def test_config_validate_names_a_file_that_is_not_a_mapping(tmp_path, capsys):
     assert "expected a mapping" in _one_line_error(capsys, str(path))
 
 
-# Every job command with the sections its rule's slice carries (aelpn.cli's table): dropping any one of them is
-# rejected when the slice is loaded, naming the key, not by a KeyError deep in the stage.
-JOB_COMMANDS = [
-    (["data", "fetch", "--out", "d"], cli.DATA),
-    (["data", "crops", "--images", "d", "--split", "test", "--out", "c.nc"], cli.DATA),
-    (["train", "--variant", "lpn", "--train", "t.nc", "--val", "v.nc", "--out", "m.pt", "--train-log", "l.nc"],
-     cli.TRAIN),
-    (["prox1d", "train", "--variant", "lpn", "--out", "m.pt", "--train-log", "l.nc"], cli.PROX1D),
-    (["prox1d", "evaluate", "--out", "o.nc", "m.pt"], cli.PROX1D),
-    (["sweep", "noise_sweep", "--variant", "lpn", "--model", "m.pt", "--crops", "c.nc", "--out", "o.nc"],
-     cli.SWEEP["noise_sweep"]),
-    (["sweep", "affine_sweep", "--variant", "lpn", "--model", "m.pt", "--crops", "c.nc", "--out", "o.nc"],
-     cli.SWEEP["affine_sweep"]),
-    (["combine", "--kind", "training", "--out", "o.nc", "a.nc"], cli.COMBINE["training"]),
-    (["combine", "--kind", "affine_sweep", "--out", "o.nc", "a.nc"], cli.COMBINE["affine_sweep"]),
-    (["inverse", "denoiser", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"], cli.INVERSE_TRAINING),
-    (["inverse", "flow", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"], cli.INVERSE_TRAINING),
-    (["inverse", "vae", "--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"], cli.INVERSE_TRAINING),
-    (["inverse", "unrolled", "--problem", "p", "--crops", "c.nc", "--denoiser", "d.pt", "--out", "u.pt",
-      "--train-log", "l.nc"], cli.INVERSE_TRAINING),
-    (["inverse", "run", "--algorithm", "pnp_admm", "--problem", "p", "--crops", "c.nc", "--prior", "m.pt", "--out",
-      "o.nc"], cli.INVERSE_JOB),
-    (["inverse", "combine", "--out", "o.nc", "a.nc"], cli.INVERSE_JOB),
-    (["inverse", "adaptivity", "--crops", "c.nc", "--out", "o.nc", "u.pt"], cli.INVERSE_JOB),
-    (["blind", "train", "--crops", "c.nc", "--denoiser", "d.pt", "--out", "b.pt", "--train-log", "l.nc"],
-     cli.BLIND_TRAINING),
-    (["blind", "run", "--crops", "c.nc", "--prior", "m.pt", "--network", "b.pt", "--out", "o.nc"], cli.BLIND_RUN),
-    (["jacobian", "--crops", "c.nc", "--out", "o.nc", "m.pt"], cli.JACOBIAN),
-    (["claims", "--out", "o.nc"], cli.CLAIMS),
-]
+# Every job command with the sections its slice carries (aelpn.core.slices, the one table the workflow's rules
+# read too): dropping any one of them is rejected when the slice is loaded, naming the key, not by a KeyError deep
+# in the stage.
+JOB_ARGUMENTS = {
+    "data fetch": ["--out", "d"],
+    "data crops": ["--images", "d", "--split", "test", "--out", "c.nc"],
+    "train proxnet": ["--variant", "lpn", "--train", "t.nc", "--val", "v.nc", "--out", "m.pt", "--train-log", "l.nc"],
+    "train prox1d": ["--variant", "lpn", "--out", "m.pt", "--train-log", "l.nc"],
+    "train denoiser": ["--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"],
+    "train unrolled": ["--problem", "p", "--crops", "c.nc", "--denoiser", "d.pt", "--out", "u.pt", "--train-log",
+                       "l.nc"],
+    "train flow": ["--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"],
+    "train vae": ["--crops", "c.nc", "--out", "d.pt", "--train-log", "l.nc"],
+    "train blind": ["--crops", "c.nc", "--denoiser", "d.pt", "--out", "b.pt", "--train-log", "l.nc"],
+    "evaluate prox1d": ["--out", "o.nc", "m.pt"],
+    "evaluate noise_sweep": ["--variant", "lpn", "--model", "m.pt", "--crops", "c.nc", "--out", "o.nc"],
+    "evaluate affine_sweep": ["--variant", "lpn", "--model", "m.pt", "--crops", "c.nc", "--out", "o.nc"],
+    "evaluate inverse": ["--algorithm", "pnp_admm", "--problem", "p", "--crops", "c.nc", "--prior", "m.pt", "--out",
+                         "o.nc"],
+    "evaluate adaptivity": ["--crops", "c.nc", "--out", "o.nc", "u.pt"],
+    "evaluate blind": ["--crops", "c.nc", "--prior", "m.pt", "--network", "b.pt", "--out", "o.nc"],
+    "evaluate jacobian": ["--crops", "c.nc", "--out", "o.nc", "m.pt"],
+    "combine training": ["--out", "o.nc", "a.nc"],
+    "combine noise_sweep": ["--out", "o.nc", "a.nc"],
+    "combine affine_sweep": ["--out", "o.nc", "a.nc"],
+    "combine inverse": ["--out", "o.nc", "a.nc"],
+    "claims": ["--out", "o.nc"],
+}
 
 
-@pytest.mark.parametrize("command,needs", JOB_COMMANDS, ids=[" ".join(c[:2]) for c, _ in JOB_COMMANDS])
-def test_job_without_a_section_it_reads_names_it(smoke_config, capsys, command, needs):
+def test_every_job_command_has_a_slice_and_every_slice_a_command():
+    assert set(JOB_ARGUMENTS) == set(SLICES)
+
+
+@pytest.mark.parametrize("command", sorted(SLICES))
+def test_job_without_a_section_it_reads_names_it(smoke_config, capsys, command):
     """For each section the job reads: the full config minus that section exits 2 with one line naming it."""
-    for section in needs:
+    for section in sections(command):
         cfg = {key: value for key, value in smoke_config.items() if key != section}
-        assert main([*command, "--config", json.dumps(cfg)]) == 2, section
+        assert main([*command.split(), *JOB_ARGUMENTS[command], "--config", json.dumps(cfg)]) == 2, section
         err = capsys.readouterr().err
         assert f"config key '{section}': missing (required)" in err and "Traceback" not in err, err
 
@@ -217,7 +220,7 @@ def test_gpu_job_without_cuda_stops_unless_device_cpu(monkeypatch, smoke_config,
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     job = {"seed": 0, "compute": smoke_config["compute"], "prox1d": smoke_config["prox1d"]}
     out = tmp_path / "lpn.pt"
-    assert main(["prox1d", "train", "--config", json.dumps(job), "--variant", "lpn", "--out", str(out),
+    assert main(["train", "prox1d", "--config", json.dumps(job), "--variant", "lpn", "--out", str(out),
                  "--train-log", str(tmp_path / "lpn_log.nc")]) == 2
     err = _one_line_error(capsys, f"{variable}={value}", "compute.device: cpu")
     assert "cannot use CUDA" in err and not out.exists()
@@ -242,26 +245,31 @@ def test_hidden_gpus_are_not_an_assignment(monkeypatch):
 # ---- netCDF inputs that are missing or not netCDF
 
 @pytest.mark.parametrize("broken", ["missing", "corrupt"])
-@pytest.mark.parametrize("command", ["combine", "claims", "inverse combine"])
+@pytest.mark.parametrize("command", ["combine noise_sweep", "claims", "combine inverse", "evaluate noise_sweep",
+                                     "evaluate inverse"])
 def test_a_missing_or_corrupt_netcdf_input_is_one_line(smoke_config, tmp_path, capsys, broken, command):
-    """A results file that is not there, or not netCDF (a cut-short write, a text file), is named in one line
-    with exit status 2 whichever command reads it, not an OSError traceback from the netCDF library."""
+    """A results or crops file that is not there, or not netCDF (a cut-short write, a text file), is named in one
+    line with exit status 2 whichever command reads it, not an OSError traceback from the netCDF library."""
     from aelpn.core.config import select
+    from aelpn.models.files import save_model
+    from model_helpers import image_model
 
     bad = tmp_path / "part.nc"
     if broken == "corrupt":
         bad.write_bytes(b"CDF\x01 not really netCDF")
     out = str(tmp_path / "out.nc")
-    if command == "combine":
-        argv = ["combine", "--kind", "noise_sweep", "--config", json.dumps(select(smoke_config, "model", "noise_sweep")),
-                "--out", out, str(bad)]
-    elif command == "claims":
-        argv = ["claims", "--config", json.dumps(select(smoke_config, "train", "prox1d", "inverse", "claims")),
-                "--noise-sweep", str(bad), "--out", out]
-    else:
-        argv = ["inverse", "combine", "--config", json.dumps(select(smoke_config, "compute", "model", "train",
-                                                                    "inverse")), "--out", out, str(bad)]
-    assert main(argv) == 2
+    model = save_model(image_model("lpn", channels=3, size=16).float(), tmp_path / "lpn" / "model.pt",
+                       extra={"sigma": 0.1})
+    arguments = {
+        "combine noise_sweep": ["--out", out, str(bad)],
+        "claims": ["--noise-sweep", str(bad), "--out", out],
+        "combine inverse": ["--out", out, str(bad)],
+        "evaluate noise_sweep": ["--variant", "lpn", "--model", str(model), "--crops", str(bad), "--out", out],
+        "evaluate inverse": ["--algorithm", "pnp_admm", "--problem", next(iter(smoke_config["inverse"]["problems"])),
+                             "--crops", str(bad), "--prior", str(model), "--out", out],
+    }
+    cfg = json.dumps(select(smoke_config, *sections(command)))
+    assert main([*command.split(), "--config", cfg, *arguments[command]]) == 2
     _one_line_error(capsys, str(bad), *(["netCDF"] if broken == "corrupt" else []))
 
 
@@ -278,22 +286,21 @@ def test_a_json_config_file_keeps_its_numbers(smoke_config, tmp_path, capsys):
     assert main(["config", "validate", str(path)]) == 0
 
 
-@pytest.mark.parametrize("command", ["sweep", "jacobian"])
+@pytest.mark.parametrize("command", ["evaluate noise_sweep", "evaluate jacobian"])
 def test_a_model_of_the_wrong_variant_or_count_is_one_line(smoke_config, tmp_path, capsys, crops_file, command):
     """sweep given the AE-LPN file for the LPN job; jacobian given one model for seven variants."""
     from aelpn.core.config import select
-    from aelpn.modelfile import save_model
+    from aelpn.models.files import save_model
     from model_helpers import image_model
 
     crops = crops_file(tmp_path / "test.nc", "test", 3, 16)
-    model = save_model(image_model("aelpn", channels=3, size=16).float(), tmp_path / "aelpn" / "model.pt")
+    model = save_model(image_model("aelpn", channels=3, size=16).float(), tmp_path / "aelpn" / "model.pt",
+                       extra={"sigma": 0.1})
     out = str(tmp_path / "out.nc")
-    if command == "sweep":
-        cfg = select(smoke_config, "compute", "noise_sweep", "figures")
-        argv = ["sweep", "noise_sweep", "--config", json.dumps(cfg), "--variant", "lpn", "--model", str(model),
-                "--crops", str(crops), "--out", out]
+    cfg = json.dumps(select(smoke_config, *sections(command)))
+    if command == "evaluate noise_sweep":
+        arguments = ["--variant", "lpn", "--model", str(model), "--crops", str(crops), "--out", out]
     else:
-        cfg = select(smoke_config, "compute", "model", "train", "jacobian")
-        argv = ["jacobian", "--config", json.dumps(cfg), "--crops", str(crops), "--out", out, str(model)]
-    assert main(argv) == 2
+        arguments = ["--crops", str(crops), "--out", out, str(model)]
+    assert main([*command.split(), "--config", cfg, *arguments]) == 2
     _one_line_error(capsys, "ModelFileError")

@@ -9,12 +9,13 @@ import sys
 import pytest
 
 from aelpn.core.config import ConfigError, load, select, slice_hash, validate
+from configs import SHIPPED, config_path
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "reference.yaml", "quick.yaml", "smoke.yaml"])
-def test_shipped_configs_are_valid_and_complete(repo, name):
-    cfg = load(repo / "config" / name)
-    assert set(cfg) == set(load(repo / "config" / "config.yaml"))
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_configs_are_valid_and_complete(name):
+    cfg = load(config_path(name))
+    assert set(cfg) == set(load(config_path("config.yaml")))
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ from PIL import Image
 from aelpn.cli import main
 from aelpn.core.config import ConfigError, slice_hash
 from aelpn.core.io import read_netcdf
-from aelpn.data import fetch, load_crops, make_crops
+from aelpn.data import load_crops, make_crops
+from aelpn.data.fetch import fetch
 from configs import job_slice
 
 SIZE = 8

@@ -10,7 +10,7 @@ import logging
 import pytest
 from fake_bsds import BERKELEY_PREFIX, GITHUB_PREFIX, closed_port_url, files, serve, write_tgz, write_zip
 
-from aelpn.data import fetch
+from aelpn.data.fetch import fetch
 from aelpn.data.errors import DataError, IntegrityError
 from configs import job_slice
 

@@ -13,7 +13,7 @@ import zipfile
 import pytest
 from fake_bsds import BERKELEY_PREFIX, GITHUB_PREFIX, files, serve, write_dir, write_tgz, write_zip
 
-from aelpn.data import fetch
+from aelpn.data.fetch import fetch
 from aelpn.data.errors import DataError, IntegrityError, LayoutError, UnsafeArchiveError
 from aelpn.data.extract import Archive
 from aelpn.data.layout import locate_images

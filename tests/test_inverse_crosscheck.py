@@ -9,7 +9,7 @@ import deepinv as dinv
 import pytest
 import torch
 
-from aelpn.inverse import diffusion, pnp
+from aelpn.solvers import diffusion, pnp
 from problem_helpers import measured_problem
 
 SHAPE = (3, 16, 16)

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from aelpn.core.config import ConfigError
-from aelpn.inverse import diffusion
-from aelpn.inverse.problems import build_problem
+from aelpn.solvers import diffusion
+from aelpn.physics.problems import build_problem
 
 SHAPE = (3, 6, 5)
 SIGMA_N = 0.05

@@ -1,4 +1,4 @@
-"""A diffusion step as ADMM's z-update (aelpn.inverse.diffusion_step), float64: with a fixed level and no
+"""A diffusion step as ADMM's z-update (aelpn.solvers.admm_diffusion_step), float64: with a fixed level and no
 re-noising it is plain PnP-ADMM with the denoiser as the prox; with an exact prox family and an increasing penalty
 the MAP stays a fixed point (the scaled dual is rescaled); the re-noising adds noise of level s_k and denoises at
 sqrt(sigma_k^2 + s_k^2), reproducibly per seed."""
@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aelpn.inverse import diffusion_step, pnp
-from aelpn.inverse.components import LearnedPrior
-from aelpn.inverse.denoiser import build_denoiser
+from aelpn.solvers import admm_diffusion_step as diffusion_step, pnp
+from aelpn.inverse.priors import LearnedPrior
+from aelpn.models.denoiser import build_denoiser
 from aelpn.inverse.methods.registry import get
 from problem_helpers import measured_problem
 

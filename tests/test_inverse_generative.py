@@ -9,11 +9,13 @@ import torch
 from test_inverse_models import RECIPE, measured
 
 import aelpn
-from aelpn.modelfile import read_model_file
-from aelpn.inverse import flow_solvers
-from aelpn.inverse.flow import FlowMatchingModel, build_flow, flow_matching_loss, train_flow
-from aelpn.inverse.vae import (ConvVAE, build_vae, latent_map, negative_elbo, project, projection_objective,
-                               train_vae, vae_admm)
+from aelpn.models.files import read_model_file
+from aelpn.solvers import flow as flow_solvers
+from aelpn.models.flow import FlowMatchingModel, build_flow
+from aelpn.training.flow import flow_matching_loss, train_flow
+from aelpn.models.vae import ConvVAE, build_vae
+from aelpn.solvers.vae_projection import latent_map, project, projection_objective, vae_admm
+from aelpn.training.vae import negative_elbo, train_vae
 
 FLOW = {"width": 4, "blocks": 1, "pixel_std": 0.25, "t_min": 0.001, "t_max": 0.999, "steps": 3, "batch_size": 2,
         "lr": 1e-3, "checkpoint_every": 2, **RECIPE}

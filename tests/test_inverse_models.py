@@ -8,10 +8,12 @@ import torch
 import xarray as xr
 
 import aelpn
-from aelpn.inverse import diffusion, langevin
-from aelpn.inverse.denoiser import ConditionalDenoiser, build_denoiser, load_denoiser, sample_sigma, train_denoiser
-from aelpn.inverse.problems import build_problem
-from aelpn.inverse.unrolled import UnrolledHQS, load_unrolled, train_unrolled
+from aelpn.solvers import diffusion, langevin
+from aelpn.models.denoiser import ConditionalDenoiser, build_denoiser, load_denoiser
+from aelpn.training.denoiser import sample_sigma, train_denoiser
+from aelpn.physics.problems import build_problem
+from aelpn.models.unrolled import UnrolledHQS, load_unrolled
+from aelpn.training.unrolled import train_unrolled
 
 DIVERGENCE = {"factor": 1000.0, "warmup": 2, "rollbacks": 3, "lr_factor": 0.5}
 RECIPE = {"lr_warmup": 0, "grad_clip": None, "divergence": DIVERGENCE}  # the training keys of every learned component

@@ -8,8 +8,8 @@ import deepinv as dinv
 import pytest
 import torch
 
-from aelpn.inverse.poisson import PoissonLikelihood
-from aelpn.inverse.problems import DataTerm, build_problem
+from aelpn.physics.poisson import PoissonLikelihood
+from aelpn.physics.problems import DataTerm, build_problem
 
 SHAPE = (3, 12, 10)
 NOISE = {"gaussian": {"kind": "gaussian", "sigma": 0.05},

@@ -10,16 +10,17 @@ import pytest
 
 from aelpn.core.combine import CombineError
 from aelpn.core.io import read_netcdf
-from aelpn.inverse.denoiser import train_denoiser
-from aelpn.inverse.flow import train_flow
-from aelpn.inverse.vae import train_vae
+from aelpn.training.denoiser import train_denoiser
+from aelpn.training.flow import train_flow
+from aelpn.training.vae import train_vae
 from aelpn.inverse.adaptivity import evaluate_adaptivity
 from aelpn.inverse.combine import combine_inverse
-from aelpn.inverse.denoiser import train_denoiser
-from aelpn.inverse.jobs import adaptivity_pairs, estimators, jobs
+from aelpn.training.denoiser import train_denoiser
+from aelpn.inverse.jobs import adaptivity_pairs, estimators, jobs, map_weight
+from aelpn.report.results import by_method
 from aelpn.inverse.methods.registry import get
 from aelpn.inverse.run import run_job
-from aelpn.inverse.unrolled import train_unrolled
+from aelpn.training.unrolled import train_unrolled
 from aelpn.models import build_model, save_model
 from configs import shipped_config
 from sel_keywords import assert_selectable
@@ -39,7 +40,7 @@ def pipeline(tmp_path_factory, crops_file):
     for i, variant in enumerate(cfg["model"]["variants"]):
         path = tmp / "models" / variant / "model.pt"
         model = build_model(variant, cfg["model"], 3, size, seed=i)
-        save_model(model, path, extra={"train_seconds": 2.0, "device": "cpu"})
+        save_model(model, path, extra={"train_seconds": 2.0, "device": "cpu", "sigma": cfg["train"]["sigma"]})
         models.append(str(path))
     unrolled = {}
     for problem in cfg["inverse"]["problems"]:
@@ -64,6 +65,12 @@ def test_combined_results_have_every_method_and_problem(pipeline):
     assert list(ds["estimator"].values) == [e for e, _, _ in estimators(icfg, cfg["model"]["variants"])]
     assert list(ds["problem"].values) == list(icfg["problems"])
     assert ds["psnr"].dims == ("estimator", "problem", "image") and ds.sizes["image"] == icfg["images"]
+    for estimator, algorithm in zip(ds["estimator"].values, ds["algorithm"].values):  # the lam each job wrote
+        np.testing.assert_equal(ds["lam"].sel(estimator=estimator).item(), map_weight(icfg, str(algorithm)))
+    assert list(ds["channel"].values) == ["R", "G", "B"]
+    by = by_method(ds)
+    np.testing.assert_array_equal(by["psnr"].sel(algorithm="pnp_admm", prior="lpn").values,
+                                  ds["psnr"].sel(estimator="pnp_admm[lpn]").values)
     ran = ds["applicable"].values.astype(bool)
     assert ran.sum() == sum(len([e for e in estimators(icfg, cfg["model"]["variants"]) if e[1] == a])
                             for a, _ in jobs(icfg))

@@ -9,10 +9,10 @@ import yaml
 from torch import nn
 
 from aelpn.core.config import ConfigError
-from aelpn.inverse import pnp
-from aelpn.inverse.problems import build_problem
-from aelpn.inverse.unrolled import UnrolledHQS
-from aelpn.metrics import psnr
+from aelpn.solvers import pnp
+from aelpn.physics.problems import build_problem
+from aelpn.models.unrolled import UnrolledHQS
+from aelpn.core.metrics import psnr
 
 SHAPE = (3, 8, 6)
 SIGMA_N, SIGMA_TRAIN, TAU, MU = 0.05, 0.1, 0.2, 0.5

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aelpn.inverse.problems import build_problem
+from aelpn.physics.problems import build_problem
 from configs import shipped_config
 
 SHAPE = (3, 16, 16)

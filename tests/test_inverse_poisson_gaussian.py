@@ -1,4 +1,4 @@
-"""Gaussian approximations of the Poisson likelihood (aelpn.inverse.poisson_gaussian), float64: Anscombe's
+"""Gaussian approximations of the Poisson likelihood (aelpn.physics.poisson_gaussian), float64: Anscombe's
 transform and its asymptotically unbiased inverse on known values; each data term is the documented formula with
 the problem's photons and background, its gradient is the autograd one, and its prox solves its optimality
 condition; the two methods run on Poisson problems only."""
@@ -12,7 +12,7 @@ import torch
 
 from aelpn.inverse.jobs import applicable
 from aelpn.inverse.methods.registry import get
-from aelpn.inverse.poisson_gaussian import (PoissonAnscombe, PoissonWLS, anscombe, anscombe_mean, approximation,
+from aelpn.physics.poisson_gaussian import (PoissonAnscombe, PoissonWLS, anscombe, anscombe_mean, approximation,
                                             inverse_anscombe)
 from problem_helpers import measured_problem
 
@@ -102,8 +102,8 @@ def test_gaussian_approximations_apply_to_poisson_problems_only():
 @pytest.mark.parametrize("name, kind", [("pnp_admm_wls", "wls"), ("pnp_admm_anscombe", "anscombe")])
 def test_each_method_is_pnp_admm_on_its_own_approximation(name, kind):
     """The registered method equals PnP-ADMM run on ``approximation(kind)`` (and differs from the other kind)."""
-    from aelpn.inverse import pnp
-    from aelpn.inverse.components import LearnedPrior
+    from aelpn.solvers import pnp
+    from aelpn.inverse.priors import LearnedPrior
 
     data, x = poisson_data()
     shrink = torch.nn.Module()

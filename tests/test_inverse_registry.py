@@ -8,17 +8,16 @@ import copy
 import deepinv as dinv
 import pytest
 import torch
-import yaml
 
 from aelpn.cli import build_parser
 from aelpn.core.config import ConfigError, schema, validate
-from aelpn.inverse.components import LearnedPrior
-from aelpn.inverse.denoiser import build_denoiser
+from aelpn.inverse.priors import LearnedPrior
+from aelpn.models.denoiser import build_denoiser
 from aelpn.inverse.jobs import applicable, jobs, map_weight, trace_length
 from aelpn.inverse.methods.base import Method
 from aelpn.inverse.methods.registry import METHODS, get, names
-from aelpn.inverse.problems import build_problem
-from configs import REPO
+from aelpn.physics.problems import build_problem
+from configs import SHIPPED, shipped_config
 
 SHAPE = (3, 8, 6)
 NOISE = {"gaussian": {"kind": "gaussian", "sigma": 0.05},
@@ -27,18 +26,18 @@ NOISE = {"gaussian": {"kind": "gaussian", "sigma": 0.05},
 
 def test_every_registered_method_has_a_schema_section_and_one_in_every_config():
     inverse = schema()["properties"]["inverse"]
-    assert "enum" not in inverse["properties"]["algorithms"]["items"], "the registry, not an enum, lists methods"
+    assert inverse["properties"]["algorithms"]["items"]["enum"] == list(names()), "schema enum = registry"
     for name in names():
         assert name in inverse["properties"] and name in inverse["required"], name
-        for path in sorted((REPO / "config").glob("*.yaml")):
-            assert name in yaml.safe_load(path.read_text())["inverse"], (path.name, name)
+        for config in SHIPPED:
+            assert name in shipped_config(config)["inverse"], (config, name)
 
 
 def test_validation_accepts_registered_methods_only(smoke_config):
     validate(smoke_config)
     bad = copy.deepcopy(smoke_config)
     bad["inverse"]["algorithms"].append("pnp_nope")
-    with pytest.raises(ConfigError, match=r"inverse\.algorithms': unknown method 'pnp_nope' \(registered: pnp_admm"):
+    with pytest.raises(ConfigError, match=r"inverse\.algorithms\.\d+': unknown value 'pnp_nope' \(one of: pnp_admm, pnp_pgd"):
         validate(bad)
 
 
@@ -53,8 +52,8 @@ def test_validation_checks_adaptivity_pairs_against_the_problems(smoke_config, p
 
 
 def test_cli_algorithm_choices_are_the_registry():
-    inverse = build_parser()._subparsers._group_actions[0].choices["inverse"]
-    run = inverse._subparsers._group_actions[0].choices["run"]
+    evaluate = build_parser()._subparsers._group_actions[0].choices["evaluate"]
+    run = evaluate._subparsers._group_actions[0].choices["inverse"]
     (action,) = [a for a in run._actions if a.dest == "algorithm"]
     assert list(action.choices) == names()
 

@@ -15,9 +15,9 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn import style
+from aelpn.report import style
 from aelpn.core import io
-from aelpn.modelfile import save_model
+from aelpn.models.files import save_model
 from aelpn.models import build_model
 from aelpn.training import state
 from model_helpers import small_cfg

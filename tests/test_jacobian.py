@@ -8,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from aelpn.jacobian import jacobian_asymmetry, measure_jacobian, probe_directions, top_singular_values
+from aelpn.claims.jacobian import jacobian_asymmetry, measure_jacobian, probe_directions, top_singular_values
 from aelpn.models import save_model
 from model_helpers import EXACT_VARIANTS, image_model
 
@@ -47,7 +47,7 @@ def test_measure_jacobian_writes_every_variant_reproducibly(smoke_config, tmp_pa
     paths = []
     for variant in variants:
         path = tmp_path / variant / "model.pt"
-        save_model(image_model(variant, channels=3, size=8, seed=1).float(), path)
+        save_model(image_model(variant, channels=3, size=8, seed=1).float(), path, extra={"sigma": cfg["train"]["sigma"]})
         paths.append(str(path))
     crops = crops_file(tmp_path / "test.nc", "test", 3, 8)
     first = measure_jacobian(cfg, paths, str(crops), str(tmp_path / "a.nc"))

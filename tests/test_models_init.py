@@ -18,7 +18,7 @@ from aelpn.models.names import BEYOND_PAPER_VARIANTS
 from aelpn.models.build import unit_gain_
 from aelpn.models.layers import NonNegConv2d, NonNegLinear
 from aelpn.training.losses import l1_loss
-from configs import shipped_config
+from configs import SHIPPED, shipped_config
 
 ADAM_EPS = 1e-8
 SIZE = 64  # the reference crop size; the paper config's networks (width 256) at a size a CPU test affords
@@ -56,7 +56,7 @@ def test_unit_gain_first_update_not_swamped_by_eps(variant):
     assert swamped(first_gradients(variant, cfg)) == []
 
 
-@pytest.mark.parametrize("config", ["smoke.yaml", "quick.yaml", "reference.yaml", "config.yaml"])
+@pytest.mark.parametrize("config", SHIPPED)
 def test_shipped_configs_start_the_variants_beyond_the_paper_unswamped(config):
     cfg = shipped_config(config)
     for variant in BEYOND_PAPER_VARIANTS:

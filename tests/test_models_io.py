@@ -7,7 +7,7 @@ import torch
 from model_helpers import image_model, model_1d
 
 import aelpn
-from aelpn.modelfile import FORMAT, LEGACY_V1, ModelFileError, read_model_file
+from aelpn.models.files import FORMAT, LEGACY_V1, ModelFileError, proximal_sigma, read_model_file
 from aelpn.models import VARIANTS, VARIANTS_1D, build_model, load_model, save_model
 
 
@@ -96,3 +96,17 @@ def test_a_save_interrupted_mid_write_leaves_the_previous_model_intact(tmp_path,
     with pytest.raises(KeyboardInterrupt):
         save_model(new, path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def test_a_proximal_network_file_says_which_prox_it_is(tmp_path):
+    """The sigma of D = prox_{sigma^2 R} comes from the file (``extra["sigma"]``), as every consumer reads it; a
+    file without it is refused in one line rather than read at a sigma from some config."""
+    from aelpn.inverse.priors import load_proximal_networks
+
+    path = save_model(model_1d("lpn"), tmp_path / "lpn" / "model.pt", extra={"sigma": 0.07})
+    assert proximal_sigma(path) == 0.07
+    (prior,) = load_proximal_networks([path], ["lpn"], "cpu")
+    assert prior.sigma == 0.07
+    bare = save_model(model_1d("lpn"), tmp_path / "bare.pt")
+    with pytest.raises(ModelFileError, match="does not record the noise level"):
+        proximal_sigma(bare)

@@ -1,4 +1,4 @@
-"""The plot pieces the figure notebooks share (``aelpn.plots``)."""
+"""The plot pieces the figure notebooks share (``aelpn.report.plots``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from aelpn import plots, style
+from aelpn.report import plots, style
 
 
 @pytest.fixture

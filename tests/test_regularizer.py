@@ -6,7 +6,7 @@ import pytest
 import torch
 from model_helpers import image_model, model_1d
 
-from aelpn.regularizer import regularizer
+from aelpn.models.regularizer import regularizer
 
 
 class SplitNormalProx(torch.nn.Module):

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from aelpn.core.io import write_netcdf
-from aelpn.results import show
+from aelpn.report.results import show
 
 
 def _sweep_file(path):

@@ -9,7 +9,7 @@ import pytest
 import torch
 import xarray as xr
 
-from aelpn import metrics
+from aelpn.core import metrics
 from aelpn.core.config import ConfigError
 from aelpn.core.io import read_netcdf
 from aelpn.sweeps import evaluate as sweeps
@@ -145,7 +145,7 @@ def test_affine_sweep_of_an_exactly_equivariant_map(smoke_config):
     cfg = _cfg(smoke_config)
     ds = sweeps.affine_sweep(_mean_shrink, _images(), ["a", "b", "c"], cfg, CPU)
     assert ds["equivariance_psnr"].dims == ("scale", "shift", "image")
-    # float32 round-off only: exactly the documented cap (see aelpn.metrics)
+    # float32 round-off only: exactly the documented cap (see aelpn.core.metrics)
     assert (ds["equivariance_psnr"] == metrics.EQUIVARIANCE_CAP_DB).all()
     # an affine-equivariant map has the same denoising PSNR (peak a) at every (a, b)
     spread = ds["denoising_psnr"].max(("scale", "shift")) - ds["denoising_psnr"].min(("scale", "shift"))

@@ -154,6 +154,7 @@ def test_log_records_schedule_validation_and_provenance(setup):
     assert ds.attrs["train_device"] == "cpu" and ds.attrs["train_seconds"] > 0 and ds.attrs["steps_done"] == 7
     extra = torch.load(out, weights_only=True)["extra"]
     assert extra["steps"] == 7 and extra["variant"] == "lpn" and extra["device"] == "cpu"
+    assert extra["sigma"] == cfg["train"]["sigma"]  # the file says which prox it is (aelpn.models.files.proximal_sigma)
     assert extra["final_val_psnr"] == pytest.approx(float(ds["val_psnr"].values[-1]), rel=1e-6)
     assert extra["train_seconds"] == pytest.approx(float(ds["seconds"].sum()), rel=1e-5)
     assert not checkpoint_path(out).exists() and not previous_path(checkpoint_path(out)).exists()

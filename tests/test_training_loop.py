@@ -13,10 +13,10 @@ import xarray as xr
 from test_inverse_models import RECIPE, ICFG
 
 import aelpn.blind.training as blind_mod
-import aelpn.inverse.denoiser as denoiser_mod
-import aelpn.inverse.flow as flow_mod
-import aelpn.inverse.unrolled as unrolled_mod
-import aelpn.inverse.vae as vae_mod
+import aelpn.training.denoiser as denoiser_mod
+import aelpn.training.flow as flow_mod
+import aelpn.training.unrolled as unrolled_mod
+import aelpn.training.vae as vae_mod
 import aelpn.prox1d.study as prox1d_mod
 import aelpn.training.crops as crops_mod
 from aelpn.core.io import read_netcdf

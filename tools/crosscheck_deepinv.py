@@ -15,12 +15,12 @@ from pathlib import Path
 import deepinv as dinv
 import torch
 
-from aelpn import metrics
+from aelpn.core import metrics
 from aelpn.core.config import load
 from aelpn.core.seeding import derive_seed
-from aelpn.inverse import diffusion, pnp
-from aelpn.inverse.denoiser import load_denoiser
-from aelpn.inverse.problems import build_problem
+from aelpn.solvers import diffusion, pnp
+from aelpn.models.denoiser import load_denoiser
+from aelpn.physics.problems import build_problem
 from aelpn.inverse.run import evaluation_set, measurements
 
 

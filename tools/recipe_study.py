@@ -59,8 +59,8 @@ def crops(images: str, cfg: dict, workdir: Path) -> dict[str, Path]:
 
 def denoiser_psnr(path: Path, val: Path, sigmas=(0.05, 0.1)) -> dict:
     from aelpn.data import load_crops
-    from aelpn.inverse.denoiser import load_denoiser
-    from aelpn.metrics import psnr
+    from aelpn.models.denoiser import load_denoiser
+    from aelpn.core.metrics import psnr
     model, _ = load_denoiser(str(path))
     x, _ = load_crops(val)
     gen = torch.Generator().manual_seed(123)
@@ -95,10 +95,10 @@ def recipe_job(component: str, recipe: str, seed: int, images: str, device: str,
     out = Path(workdir) / f"{component}_{recipe}_{seed}.pt"
     log = out.with_suffix(".log.nc")
     if component == "denoiser":
-        from aelpn.inverse.denoiser import train_denoiser
+        from aelpn.training.denoiser import train_denoiser
         train_denoiser(cfg, str(paths["train"]), str(out), str(log))
     else:
-        from aelpn.inverse.flow import train_flow
+        from aelpn.training.flow import train_flow
         train_flow(cfg, str(paths["train"]), str(out), str(log))
     res = {"study": "recipes", "component": component, "recipe": recipe, "seed": seed,
            "lr_warmup": sec["lr_warmup"], "grad_clip": sec["grad_clip"], **log_summary(log)}
@@ -144,7 +144,7 @@ def init_job(variant: str, init: str, images: str, device: str, workdir: str) ->
     train(cfg, variant, paths["train"], paths["val"], out, out.with_suffix(".log.nc"))
     from aelpn.core.io import read_netcdf
     log = read_netcdf(out.with_suffix(".log.nc"))
-    from aelpn.metrics import psnr
+    from aelpn.core.metrics import psnr
     from aelpn.training.proxnets import _validation_set
     x_val, y_val = _validation_set(cfg, load_crops(paths["val"])[0])
     noisy_psnr = float(psnr(y_val, x_val).mean())

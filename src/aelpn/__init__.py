@@ -10,8 +10,8 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 def load_model(path, device="auto"):
     """Load any trained network (proximal network, 1-D net, conditional denoiser, unrolled network) from its
-    model file (``aelpn.modelfile``), ready for inference on ``device``."""
-    from aelpn.modelfile import load_model as _load
+    model file (``aelpn.models.files``), ready for inference on ``device``."""
+    from aelpn.models.files import load_model as _load
 
     return _load(path, device=device)
 

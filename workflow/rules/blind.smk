@@ -1,7 +1,7 @@
 # Blind deblurring: the blind MMSE network trained on the blur family (from the conditional denoiser),
 # then the MAP landscape J(theta), the alternating joint MAP, the blind MMSE estimate and the non-blind bounds
 # on the evaluation crops (results/metrics/blind.nc); its two figures are rendered in figures.smk.
-BLIND_CFG = job_config("seed", "train", "blind")
+BLIND_CFG = job_config("evaluate blind")
 
 
 rule blind_train:
@@ -12,7 +12,7 @@ rule blind_train:
         model="results/models/blind/network.pt",
         log="results/models/blind/network_log.nc",
     params:
-        cfg=job_config("seed", "compute", "blind"),
+        cfg=job_config("train blind"),
     threads: 1
     resources:
         mem_mb=MEM_MB["blind_train"],
@@ -24,7 +24,7 @@ rule blind_train:
     benchmark:
         "benchmarks/blind/train.tsv"
     shell:
-        "aelpn --threads {threads} blind train --config {params.cfg:q} --crops {input.crops} "
+        "aelpn --threads {threads} train blind --config {params.cfg:q} --crops {input.crops} "
         "--denoiser {input.denoiser} --out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
@@ -48,5 +48,5 @@ rule blind_run:
     benchmark:
         "benchmarks/blind/run.tsv"
     shell:
-        "aelpn --threads {threads} blind run --config {params.cfg:q} --crops {input.crops} --prior {input.prior} "
+        "aelpn --threads {threads} evaluate blind --config {params.cfg:q} --crops {input.crops} --prior {input.prior} "
         "--network {input.network} --out {output} > {log} 2>&1"

@@ -22,7 +22,7 @@ rule jacobian:
     output:
         "results/metrics/jacobian.nc",
     params:
-        cfg=job_config("compute", "model", "train", "jacobian"),
+        cfg=job_config("evaluate jacobian"),
     threads: 1
     resources:
         mem_mb=MEM_MB["jacobian"],
@@ -34,7 +34,7 @@ rule jacobian:
     benchmark:
         "benchmarks/claims/jacobian.tsv"
     shell:
-        "aelpn --threads {threads} jacobian --config {params.cfg:q} --crops {input.crops} --out {output} "
+        "aelpn --threads {threads} evaluate jacobian --config {params.cfg:q} --crops {input.crops} --out {output} "
         "{input.models} > {log} 2>&1"
 
 
@@ -44,7 +44,7 @@ rule claims:
     output:
         "results/metrics/claims.nc",
     params:
-        cfg=job_config("train", "prox1d", "inverse", "claims"),
+        cfg=job_config("claims"),
         inputs=lambda wildcards, input: " ".join(f"--{name} {path}" for name, path in input.items()),
     conda:
         "../envs/aelpn.yaml"

@@ -4,8 +4,10 @@ import json
 import os
 import re
 import sys
+import tempfile
 
-from aelpn.core.config import select, validate
+from aelpn.core.config import select, slice_hash, validate
+from aelpn.core.slices import sections
 from aelpn.inverse.jobs import proximal_variants
 from aelpn.inverse.methods.registry import get as inverse_method
 
@@ -61,16 +63,27 @@ wildcard_constraints:
     split="|".join(SPLITS),
 
 
-def job_config(*sections):
-    """The JSON config slice a job receives: changing another section does not rerun it."""
-    return json.dumps(select(config, *sections), sort_keys=True)
+def job_config(command, cfg=None):
+    """The config slice file of the job `aelpn <command>`: the sections aelpn.core.slices declares for it (or
+    ``cfg``), written once per content to results/configs/<command>/<hash>.json. Its path is the rule's param, so a
+    change to another section leaves the job as it is; `aelpn <command> --config <file> ...` reruns it by hand."""
+    cfg = select(config, *sections(command)) if cfg is None else cfg
+    path = f"results/configs/{command.replace(' ', '_')}/{slice_hash(cfg)}.json"
+    if not os.path.exists(path):  # every SLURM job parses this file too: each writes its own temporary, then renames
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".slice.", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(cfg, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    return path
 
 
-def training_logs_config():
-    """The config slice of the training-log combination: its completeness check covers the trained variants."""
-    cfg = select(config, "model", "train")
+def trained_variants_slice():
+    """The slice of the training-log combination with model.variants = the variants trained here: its completeness
+    check then covers exactly those (weights from elsewhere have no training log)."""
+    cfg = select(config, *sections("combine training"))
     cfg["model"]["variants"] = TRAINED_VARIANTS
-    return json.dumps(cfg, sort_keys=True)
+    return cfg
 
 
 def figure_outputs(name):

@@ -7,7 +7,7 @@ rule fetch_bsds500:
     output:
         directory("results/data/BSDS500"),
     params:
-        cfg=job_config("data"),
+        cfg=job_config("data fetch"),
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -26,7 +26,7 @@ rule crops:
     output:
         "results/data/crops/{split}.nc",
     params:
-        cfg=job_config("data"),
+        cfg=job_config("data crops"),
     resources:
         mem_mb=MEM_MB["crops"],
     conda:

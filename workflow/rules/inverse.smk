@@ -9,7 +9,6 @@ from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
 
 INVERSE = config["inverse"]
 INVERSE_JOBS = inverse_jobs(INVERSE)
-INVERSE_CFG = job_config("compute", "model", "train", "inverse")
 
 
 wildcard_constraints:
@@ -24,7 +23,7 @@ rule inverse_denoiser:
         model="results/models/inverse/denoiser.pt",
         log="results/models/inverse/denoiser_log.nc",
     params:
-        cfg=job_config("compute", "inverse"),
+        cfg=job_config("train denoiser"),
     threads: 1
     priority: 20
     resources:
@@ -37,7 +36,7 @@ rule inverse_denoiser:
     benchmark:
         "benchmarks/inverse/denoiser.tsv"
     shell:
-        "aelpn --threads {threads} inverse denoiser --config {params.cfg:q} --crops {input} "
+        "aelpn --threads {threads} train denoiser --config {params.cfg:q} --crops {input} "
         "--out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
@@ -49,7 +48,7 @@ rule inverse_unrolled:
         model="results/models/inverse/unrolled/{problem}.pt",
         log="results/models/inverse/unrolled/{problem}_log.nc",
     params:
-        cfg=job_config("compute", "inverse"),
+        cfg=job_config("train unrolled"),
     threads: 1
     priority: 10
     resources:
@@ -62,7 +61,7 @@ rule inverse_unrolled:
     benchmark:
         "benchmarks/inverse/unrolled_{problem}.tsv"
     shell:
-        "aelpn --threads {threads} inverse unrolled --config {params.cfg:q} --problem {wildcards.problem} "
+        "aelpn --threads {threads} train unrolled --config {params.cfg:q} --problem {wildcards.problem} "
         "--crops {input.crops} --denoiser {input.denoiser} --out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
@@ -73,7 +72,7 @@ rule inverse_flow:
         model="results/models/inverse/flow.pt",
         log="results/models/inverse/flow_log.nc",
     params:
-        cfg=job_config("compute", "inverse"),
+        cfg=job_config("train flow"),
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_flow"],
@@ -85,7 +84,7 @@ rule inverse_flow:
     benchmark:
         "benchmarks/inverse/flow.tsv"
     shell:
-        "aelpn --threads {threads} inverse flow --config {params.cfg:q} --crops {input} "
+        "aelpn --threads {threads} train flow --config {params.cfg:q} --crops {input} "
         "--out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
@@ -96,7 +95,7 @@ rule inverse_vae:
         model="results/models/inverse/vae.pt",
         log="results/models/inverse/vae_log.nc",
     params:
-        cfg=job_config("compute", "inverse"),
+        cfg=job_config("train vae"),
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_vae"],
@@ -108,7 +107,7 @@ rule inverse_vae:
     benchmark:
         "benchmarks/inverse/vae.tsv"
     shell:
-        "aelpn --threads {threads} inverse vae --config {params.cfg:q} --crops {input} "
+        "aelpn --threads {threads} train vae --config {params.cfg:q} --crops {input} "
         "--out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
@@ -118,7 +117,7 @@ rule inverse_run:
     output:
         "results/runs/inverse/{problem}/{algorithm}.nc",
     params:
-        cfg=INVERSE_CFG,
+        cfg=job_config("evaluate inverse"),
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_run"],
@@ -130,7 +129,7 @@ rule inverse_run:
     benchmark:
         "benchmarks/inverse/{problem}_{algorithm}.tsv"
     shell:
-        "aelpn --threads {threads} inverse run --config {params.cfg:q} --algorithm {wildcards.algorithm} "
+        "aelpn --threads {threads} evaluate inverse --config {params.cfg:q} --algorithm {wildcards.algorithm} "
         "--problem {wildcards.problem} --crops {input.crops} --prior {input.prior} --out {output} > {log} 2>&1"
 
 
@@ -140,7 +139,7 @@ rule inverse_combine:
     output:
         "results/metrics/inverse.nc",
     params:
-        cfg=INVERSE_CFG,
+        cfg=job_config("combine inverse"),
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -149,7 +148,7 @@ rule inverse_combine:
         "benchmarks/inverse/combine.tsv"
     localrule: True
     shell:
-        "aelpn inverse combine --config {params.cfg:q} --out {output} {input} > {log} 2>&1"
+        "aelpn combine inverse --config {params.cfg:q} --out {output} {input} > {log} 2>&1"
 
 
 rule inverse_adaptivity:
@@ -159,7 +158,7 @@ rule inverse_adaptivity:
     output:
         "results/metrics/adaptivity.nc",
     params:
-        cfg=INVERSE_CFG,
+        cfg=job_config("evaluate adaptivity"),
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_adaptivity"],
@@ -171,7 +170,7 @@ rule inverse_adaptivity:
     benchmark:
         "benchmarks/inverse/adaptivity.tsv"
     shell:
-        "aelpn --threads {threads} inverse adaptivity --config {params.cfg:q} --crops {input.crops} "
+        "aelpn --threads {threads} evaluate adaptivity --config {params.cfg:q} --crops {input.crops} "
         "--out {output} {input.unrolled} > {log} 2>&1"
 
 

@@ -6,7 +6,7 @@ rule prox1d_train:
         model="results/models/prox1d/{variant1d}.pt",
         log="results/models/prox1d/{variant1d}_log.nc",
     params:
-        cfg=job_config("compute", "prox1d"),
+        cfg=job_config("train prox1d"),
     threads: 1
     resources:
         mem_mb=MEM_MB["prox1d_train"],
@@ -18,7 +18,7 @@ rule prox1d_train:
     benchmark:
         "benchmarks/prox1d/train_{variant1d}.tsv"
     shell:
-        "aelpn --threads {threads} prox1d train --config {params.cfg:q} --variant {wildcards.variant1d} "
+        "aelpn --threads {threads} train prox1d --config {params.cfg:q} --variant {wildcards.variant1d} "
         "--out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
@@ -28,7 +28,7 @@ rule prox1d_evaluate:
     output:
         "results/metrics/prox1d.nc",
     params:
-        cfg=job_config("compute", "prox1d"),
+        cfg=job_config("evaluate prox1d"),
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -37,4 +37,4 @@ rule prox1d_evaluate:
         "benchmarks/prox1d/evaluate.tsv"
     localrule: True
     shell:
-        "aelpn prox1d evaluate --config {params.cfg:q} --out {output} {input} > {log} 2>&1"
+        "aelpn evaluate prox1d --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

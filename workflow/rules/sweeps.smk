@@ -1,6 +1,5 @@
 # Denoising sweeps: noise level (paper Fig. 2) and affine brightness changes (paper Fig. 4).
 # The noise sweep also stores the example images of the figures (figures.example_images/example_sigmas).
-SWEEP_SECTIONS = {"noise_sweep": ("compute", "noise_sweep", "figures"), "affine_sweep": ("compute", "affine_sweep")}
 
 
 rule sweep:
@@ -10,7 +9,7 @@ rule sweep:
     output:
         "results/runs/{sweep}/{variant}.nc",
     params:
-        cfg=lambda wildcards: job_config(*SWEEP_SECTIONS[wildcards.sweep]),
+        cfg=lambda wildcards: job_config(f"evaluate {wildcards.sweep}"),
     threads: 1
     resources:
         mem_mb=MEM_MB["sweep"],
@@ -24,7 +23,7 @@ rule sweep:
     wildcard_constraints:
         sweep="noise_sweep|affine_sweep",
     shell:
-        "aelpn --threads {threads} sweep {wildcards.sweep} --config {params.cfg:q} --variant {wildcards.variant} "
+        "aelpn --threads {threads} evaluate {wildcards.sweep} --config {params.cfg:q} --variant {wildcards.variant} "
         "--model {input.model} --crops {input.crops} --out {output} > {log} 2>&1"
 
 
@@ -34,7 +33,7 @@ rule combine_sweep:
     output:
         "results/metrics/{sweep}.nc",
     params:
-        cfg=lambda wildcards: job_config("model", wildcards.sweep),
+        cfg=lambda wildcards: job_config(f"combine {wildcards.sweep}"),
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -45,4 +44,4 @@ rule combine_sweep:
         sweep="noise_sweep|affine_sweep",
     localrule: True
     shell:
-        "aelpn combine --kind {wildcards.sweep} --config {params.cfg:q} --out {output} {input} > {log} 2>&1"
+        "aelpn combine {wildcards.sweep} --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

@@ -9,7 +9,7 @@ rule train:
         model="results/models/{variant}/model.pt",
         log="results/models/{variant}/train_log.nc",
     params:
-        cfg=job_config("compute", "data", "model", "train"),
+        cfg=job_config("train proxnet"),
     threads: 1
     resources:
         mem_mb=MEM_MB["train"],
@@ -24,7 +24,7 @@ rule train:
     wildcard_constraints:
         variant="|".join(TRAINED_VARIANTS) or "(?!)",
     shell:
-        "aelpn --threads {threads} train --config {params.cfg:q} --variant {wildcards.variant} "
+        "aelpn --threads {threads} train proxnet --config {params.cfg:q} --variant {wildcards.variant} "
         "--train {input.train} --val {input.val} --out {output.model} --train-log {output.log} > {log} 2>&1"
 
 
@@ -34,7 +34,7 @@ rule training_logs:
     output:
         "results/metrics/training.nc",
     params:
-        cfg=training_logs_config(),
+        cfg=job_config("combine training", trained_variants_slice()),
     conda:
         "../envs/aelpn.yaml"
     log:
@@ -43,4 +43,4 @@ rule training_logs:
         "benchmarks/train/combine.tsv"
     localrule: True
     shell:
-        "aelpn combine --kind training --config {params.cfg:q} --out {output} {input} > {log} 2>&1"
+        "aelpn combine training --config {params.cfg:q} --out {output} {input} > {log} 2>&1"

@@ -13,7 +13,7 @@ from aelpn.models import ProxNet
 def scipy_regularizer(model: ProxNet, x: torch.Tensor, tol, max_iter: int = 5000):
     """R(x_i) per image by ``scipy.optimize.minimize(method="CG")`` of psi(y) - <x_i, y> from y0 = x_i, psi and
     its gradient evaluated image by image with numpy <-> torch round trips (LPN reference ``invert``), stopped
-    at ||f(y) - x_i|| <= tol_i ||x_i|| (scipy's gtol in the 2-norm), as ``aelpn.regularizer.regularizer``;
+    at ||f(y) - x_i|| <= tol_i ||x_i|| (scipy's gtol in the 2-norm), as ``aelpn.models.regularizer.regularizer``;
     ``tol`` is a number or one per image.
     Returns (values (B,), y (B, ...), relative residuals ||f(y) - x|| / ||x|| (B,)), float64 numpy arrays."""
     from scipy.optimize import minimize

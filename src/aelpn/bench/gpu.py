@@ -23,17 +23,17 @@ import numpy as np
 import torch
 import xarray as xr
 
-from aelpn import metrics
+from aelpn.core import metrics
 from aelpn.bench.flops import training_step_flops
 from aelpn.bench.machine import machine_attrs
 from aelpn.bench.pnp import deblurring_problem
 from aelpn.bench.timing import synchronize
 from aelpn.core import provenance
 from aelpn.core.device import autocast, configure, describe
-from aelpn.inverse.components import LearnedPrior
-from aelpn.inverse.denoiser import build_denoiser
+from aelpn.inverse.priors import LearnedPrior
+from aelpn.models.denoiser import build_denoiser
 from aelpn.inverse.methods.registry import get
-from aelpn.inverse.problems import build_problem
+from aelpn.physics.problems import build_problem
 from aelpn.models import VARIANTS, build_model
 from aelpn.sweeps.evaluate import denoise
 from aelpn.training import Recipe, Run, fit

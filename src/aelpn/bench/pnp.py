@@ -1,12 +1,12 @@
-"""PnP-ADMM cost per iteration against one call of its prior, the proximal network (``aelpn.inverse.pnp``)."""
+"""PnP-ADMM cost per iteration against one call of its prior, the proximal network (``aelpn.solvers.pnp``)."""
 
 from __future__ import annotations
 
 import torch
 
 from aelpn.bench.timing import interleaved_times
-from aelpn.inverse.pnp import pnp_admm
-from aelpn.inverse.problems import build_problem
+from aelpn.solvers.pnp import pnp_admm
+from aelpn.physics.problems import build_problem
 
 
 @torch.no_grad()

@@ -1,4 +1,4 @@
-"""Learned-regularizer evaluation: the batched torch L-BFGS of ``aelpn.regularizer`` against the LPN
+"""Learned-regularizer evaluation: the batched torch L-BFGS of ``aelpn.models.regularizer`` against the LPN
 reference's per-image scipy CG at equal accuracy: scipy must reach, image by image, the relative residual
 ||f(y) - x|| / ||x|| the torch solver reached (or ``tol``, whichever is larger)."""
 
@@ -9,7 +9,7 @@ import time
 import torch
 
 from aelpn.bench.baseline import scipy_regularizer
-from aelpn.regularizer import regularizer
+from aelpn.models.regularizer import regularizer
 
 
 def regularizer_speed(model, images: int, tol: float, seed: int) -> dict:

@@ -10,14 +10,14 @@ import time
 import numpy as np
 import torch
 
-from aelpn import metrics
+from aelpn.core import metrics
 from aelpn.blind import kernels
 from aelpn.blind.alternating import alternating_map
 from aelpn.blind.dataset import Results, write_blind
 from aelpn.blind.landscape import landscape
-from aelpn.inverse.components import load_proximal_networks
+from aelpn.inverse.priors import load_proximal_networks
 from aelpn.inverse.methods.registry import get
-from aelpn.modelfile import load_model
+from aelpn.models.files import load_model
 from aelpn.core.seeding import derive_seed
 
 
@@ -48,7 +48,7 @@ def run_blind(cfg: dict, crops_path: str, prior_paths: list[str], network_path: 
     theta_true, y = blind_measurements(cfg, x_all)
     grid = kernels.theta_grid(bcfg["theta_max"], bcfg["grid_points"])
     inits = torch.tensor(bcfg["alternating"]["inits"], dtype=torch.float64)
-    priors = load_proximal_networks(prior_paths, bcfg["variants"], cfg["train"]["sigma"], "cpu")
+    priors = load_proximal_networks(prior_paths, bcfg["variants"], "cpu")
     res = Results(cfg, ids, theta_true.numpy(), grid.numpy(), inits.numpy(), y, x_all)
     pnp = get("pnp_admm")
     for prior in priors:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import deepinv as dinv
 import torch
 
-from aelpn.inverse.problems import DataTerm, GaussianLikelihood
+from aelpn.physics.problems import DataTerm, GaussianLikelihood
 
 # Widths below this give a kernel equal to delta in double precision (exp(-1 / (2 * 1e-3^2)) underflows).
 _DELTA_WIDTH = 1e-3
@@ -40,7 +40,7 @@ def measure(x: torch.Tensor, theta: torch.Tensor, size: int, sigma: float, gener
 
 
 def data_term(theta: torch.Tensor, y: torch.Tensor, size: int, sigma: float) -> DataTerm:
-    """f_theta(x) = ||h(theta) * x - y||^2 / (2 sigma^2), bound to the measurements y (aelpn.inverse.problems)."""
+    """f_theta(x) = ||h(theta) * x - y||^2 / (2 sigma^2), bound to the measurements y (aelpn.physics.problems)."""
     physics = blur_physics(torch.as_tensor(theta, dtype=y.dtype, device=y.device), size, tuple(y.shape[1:]))
     return DataTerm(GaussianLikelihood(sigma), physics, y, "blur")
 

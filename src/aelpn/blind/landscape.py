@@ -3,8 +3,8 @@
     J(theta, x) = f_theta(x) + lam R(x),   f_theta(x) = ||h(theta) * x - y||^2 / (2 sigma^2),
     J(theta)    = J(theta, x_hat(theta)),  x_hat(theta) = argmin_x J(theta, x),
 
-x_hat(theta) by PnP-ADMM with penalty lam / s^2 (aelpn.inverse.pnp.pnp_admm, whose z-update is D exactly) and
-R(x) = R_D(x) / s^2 with R_D the regularizer whose prox is D (aelpn.regularizer: R_D = psi* - ||.||^2 / 2, up to
+x_hat(theta) by PnP-ADMM with penalty lam / s^2 (aelpn.solvers.pnp.pnp_admm, whose z-update is D exactly) and
+R(x) = R_D(x) / s^2 with R_D the regularizer whose prox is D (aelpn.models.regularizer: R_D = psi* - ||.||^2 / 2, up to
 one additive constant shared by every theta). The landscape sweeps theta upwards from 0 over a grid, each MAP
 solve warm-started at the neighbouring width's estimate."""
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 
 from aelpn.blind import kernels
-from aelpn.inverse.pnp import pnp_admm
-from aelpn.metrics import psnr
+from aelpn.solvers.pnp import pnp_admm
+from aelpn.core.metrics import psnr
 from aelpn.core.progress import progress_bar
-from aelpn.regularizer import regularizer
+from aelpn.models.regularizer import regularizer
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The blind MMSE network: a small kernel-estimation head theta_hat(y) feeding the unrolled HQS of
-aelpn.inverse.unrolled with the data term of h(theta_hat), trained end to end on the blur family
+aelpn.models.unrolled with the data term of h(theta_hat), trained end to end on the blur family
 (aelpn.blind.training) so that theta_hat ~ E[theta | y] and x_K ~ E[x | y]."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from aelpn.blind import kernels
-from aelpn.inverse.denoiser import denoiser_from_spec
-from aelpn.inverse.unrolled import UnrolledHQS
+from aelpn.models.denoiser import denoiser_from_spec
+from aelpn.models.unrolled import UnrolledHQS
 
 
 class KernelHead(nn.Module):
@@ -55,7 +55,7 @@ class BlindUnrolled(nn.Module):
 
 
 def blind_from_spec(spec: dict) -> BlindUnrolled:
-    """A BlindUnrolled of the architecture ``spec`` (weights to be loaded; ``aelpn.modelfile`` kind ``blind``)."""
+    """A BlindUnrolled of the architecture ``spec`` (weights to be loaded; ``aelpn.models.files`` kind ``blind``)."""
     return BlindUnrolled(denoiser_from_spec(spec["denoiser"]), spec["channels"], spec["head_width"],
                          spec["iterations"], spec["sigma_start"], spec["lam"], spec["theta_max"], spec["kernel_size"],
                          spec["noise_sigma"])

@@ -13,7 +13,7 @@ from aelpn.blind import kernels
 from aelpn.blind.network import BlindUnrolled
 from aelpn.core.device import autocast
 from aelpn.core.seeding import derive_seed
-from aelpn.modelfile import load_model
+from aelpn.models.files import load_model
 from aelpn.training import Field, Step, fields
 from aelpn.training.crops import train_on_crops
 

@@ -19,7 +19,7 @@ import xarray as xr
 from aelpn.claims import datasets
 from aelpn.claims.datasets import NotMeasured
 from aelpn.core.config import ConfigError
-from aelpn.metrics import EQUIVARIANCE_CAP_DB
+from aelpn.core.metrics import EQUIVARIANCE_CAP_DB
 
 NAN = float("nan")
 # PSNR ratio of one posterior sample to the posterior mean: E||X_s - x||^2 = 2 E||E[X|y] - x||^2 for x and X_s

@@ -33,17 +33,21 @@ _VARS = {
     "units": ("units of value, lower, upper, ci_low, ci_high", "1"),
     "psnr_convention": ("PSNR the claim compares: clipped (estimate clipped to [0, 1]), unclipped, equivariance", "1"),
     "threshold": ("the claim holds when the value satisfies this", "1"),
-    "lower": ("lower bound of the holding range (NaN: none)", "see units"),
-    "upper": ("upper bound of the holding range (NaN: none)", "see units"),
-    "value": ("measured value (mean over images, reduced over cells)", "see units"),
-    "ci_low": ("lower end of the paired-bootstrap interval over images (NaN: no image axis)", "see units"),
-    "ci_high": ("upper end of the paired-bootstrap interval over images (NaN: no image axis)", "see units"),
     "images": ("evaluation images behind the value (0: no image axis)", "1"),
     "decided_by": ("the cell (variant, problem, (a, b), ...) whose mean is the value", "1"),
     "verdict": ("holds (value and interval inside the holding range), fails (both outside, or a premise "
                 "contradicted), inconclusive (the interval crosses a bound) or not measured", "1"),
     "note": ("why a claim was not measured or fails whatever its value; budgets and other context", "1"),
-    "claim": ("claim id (the README's claims table)", "1"),
+    "claim": ("claim id (docs/claims.md)", "1"),
+}
+# The numbers of different claims have different units (dB, px, ratio, 1): each row's are in its ``units``
+# variable, so these carry no CF ``units`` attribute but point to it.
+_PER_CLAIM_UNITS = {
+    "lower": "lower bound of the holding range (NaN: none)",
+    "upper": "upper bound of the holding range (NaN: none)",
+    "value": "measured value (mean over images, reduced over cells)",
+    "ci_low": "lower end of the paired-bootstrap interval over images (NaN: no image axis)",
+    "ci_high": "upper end of the paired-bootstrap interval over images (NaN: no image axis)",
 }
 
 
@@ -115,6 +119,8 @@ def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
     for name in _NUMBERS:
         ds[name] = ("claim", np.array([r[name] for r in rows], dtype=np.float64))
     ds["images"] = ("claim", np.array([r["images"] for r in rows], dtype=np.int32))
+    for name, long_name in _PER_CLAIM_UNITS.items():
+        ds[name].attrs.update(long_name=f"{long_name}, in the claim's units", units_variable="units")
     return provenance.annotate(ds, _VARS)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from aelpn.inverse.methods.registry import names
 
 
 class ConfigError(ValueError):
@@ -24,7 +23,7 @@ class ConfigError(ValueError):
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
-    """The config schema, read from the package (a link to workflow/schemas/config.schema.yaml)."""
+    """The config schema, read from the package (workflow/schemas/config.schema.yaml links to it)."""
     return yaml.safe_load(files("aelpn").joinpath("schema/config.schema.yaml").read_text())
 
 
@@ -42,6 +41,8 @@ def _schema_lines(err: jsonschema.ValidationError) -> list[str]:
         prefix = "".join(f"{p}." for p in err.absolute_path)
         return [f"config key '{prefix}{k}': missing (required)" for k in err.validator_value if k not in err.instance]
     detail = err.message
+    if err.validator == "enum":
+        detail = f"unknown value {err.instance!r} (one of: {', '.join(map(str, err.validator_value))})"
     if err.validator in ("oneOf", "anyOf") and err.context:
         detail = min(err.context, key=lambda e: len(e.message)).message
     return [f"config key '{_key_path(err)}': {detail}"]
@@ -166,10 +167,9 @@ def validate(cfg: dict, partial: bool = False, needs: Iterable[str] = ()) -> dic
 
 
 def _check_inverse(icfg: dict) -> None:
-    """The cross-key constraints of the inverse section: every algorithm is a registered method, every
-    adaptivity pair names two different configured problems."""
-    lines = [f"config key 'inverse.algorithms': unknown method '{a}' (registered: {', '.join(names())})"
-             for a in icfg["algorithms"] if a not in names()]
+    """The cross-key constraint of the inverse section: every adaptivity pair names two different configured
+    problems (the schema's enum keeps inverse.algorithms to registered methods)."""
+    lines = []
     for i, pair in enumerate(icfg["adaptivity"]):
         for key in ("trained_on", "evaluated_on"):
             if pair[key] not in icfg["problems"]:
@@ -223,6 +223,15 @@ def _read_file(path: Path) -> dict:
         raise ConfigError(f"{path}: expected a mapping of config sections (seed, compute, data, ...), "
                           f"got {type(cfg).__name__}")
     return cfg
+
+
+def per_operator(section: dict, operator: str, method: str) -> dict:
+    """A method's settings for problems with this operator (its config section's ``per_operator`` map)."""
+    settings = section["per_operator"]
+    if operator not in settings:
+        raise ConfigError(f"config key 'inverse.{method}.per_operator': no settings for operator '{operator}' "
+                          f"(have {sorted(settings)})")
+    return settings[operator]
 
 
 def select(cfg: dict, *sections: str) -> dict:

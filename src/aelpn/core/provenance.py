@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import platform
 import subprocess
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
@@ -26,17 +28,22 @@ def git_describe() -> str:
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
-def _deepinv_version() -> str:
+def _version(package: str) -> str:
+    """The installed version of ``package``, or 'not installed' (snakemake is an optional extra)."""
     try:
-        from importlib.metadata import version
-
-        return version("deepinv")
-    except Exception:  # deepinv not installed
+        return version(package)
+    except PackageNotFoundError:
         return "not installed"
 
 
+def channel_labels(channels: int) -> list[str]:
+    """Labels of the ``channel`` coordinate: R, G, B for colour images, gray for one channel."""
+    return ["R", "G", "B"] if channels == 3 else ["gray"] if channels == 1 else [f"c{i}" for i in range(channels)]
+
+
 def attrs(title: str, cfg: dict, device: str) -> dict:
-    """Global attributes: CF conventions, package/git/torch/deepinv versions, config slice and its hash, device."""
+    """Global attributes: CF conventions, the versions of aelpn (and its git state), Python, torch, deepinv, numpy,
+    xarray and Snakemake, the config slice and its hash, the device."""
     return {
         "Conventions": "CF-1.10",
         "title": title,
@@ -46,8 +53,12 @@ def attrs(title: str, cfg: dict, device: str) -> dict:
         "git_describe": git_describe(),
         "config_hash": slice_hash(cfg),
         "config": json.dumps(cfg, sort_keys=True),
+        "python_version": platform.python_version(),
         "torch_version": torch.__version__,
-        "deepinv_version": _deepinv_version(),
+        "deepinv_version": _version("deepinv"),
+        "numpy_version": _version("numpy"),
+        "xarray_version": xr.__version__,
+        "snakemake_version": _version("snakemake"),
         "device": str(device),
     }
 

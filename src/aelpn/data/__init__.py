@@ -1,7 +1,8 @@
-"""Data stage: fetch and verify BSDS500 (``fetch``), crop a split into netCDF (``make_crops``), read crops
+"""Data stage: fetch and verify BSDS500 (``fetch.fetch``), crop a split into netCDF (``make_crops``), read crops
 back as tensors (``load_crops``)."""
 
-from aelpn.data.crops import load_crops, make_crops
-from aelpn.data.fetch import fetch
+from aelpn.core.lazy import lazy_exports
 
-__all__ = ["fetch", "load_crops", "make_crops"]
+_EXPORTS = {"load_crops": "aelpn.data.crops", "make_crops": "aelpn.data.crops"}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = list(_EXPORTS)

@@ -14,7 +14,7 @@ from PIL import Image
 from aelpn.core.config import ConfigError
 from aelpn.core.io import read_netcdf, write_netcdf
 from aelpn.core.progress import progress_bar
-from aelpn.core.provenance import annotate, attrs
+from aelpn.core.provenance import annotate, attrs, channel_labels
 from aelpn.core.seeding import generator
 from aelpn.data.errors import DataError
 from aelpn.data.fetch import read_source
@@ -95,6 +95,7 @@ def make_crops(images_dir: str | Path, split: str, data_cfg: dict, seed: int, ou
             "image_id": ("image", np.array(owners, dtype=object)),
             "top": ("image", np.array(tops, dtype=np.int32)),
             "left": ("image", np.array(lefts, dtype=np.int32)),
+            "channel": channel_labels(crops[0].shape[0]),
         },
     )
     annotate(
@@ -105,6 +106,7 @@ def make_crops(images_dir: str | Path, split: str, data_cfg: dict, seed: int, ou
             "image_id": ("BSDS500 image id", "1"),
             "top": ("row of the crop's top edge in the image", "1"),
             "left": ("column of the crop's left edge in the image", "1"),
+            "channel": ("colour channel", "1"),
         },
     )
     ds.attrs.update(attrs(f"BSDS500 {split} crops of {size}x{size}", {"seed": seed, "data": data_cfg}, "cpu"))

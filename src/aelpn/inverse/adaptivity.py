@@ -13,10 +13,10 @@ import xarray as xr
 from aelpn.core.device import configure, describe
 from aelpn.core.io import write_netcdf
 from aelpn.core.provenance import annotate, attrs
-from aelpn.inverse.components import load_priors
+from aelpn.inverse.priors import load_priors
 from aelpn.inverse.jobs import adaptivity_pairs, pair_label
 from aelpn.inverse.methods.registry import get
-from aelpn.inverse.problems import build_problem
+from aelpn.physics.problems import build_problem
 from aelpn.inverse.run import UNITS, evaluation_set, measurements, solve_images
 
 METRICS = ("psnr", "ssim", "seconds")

@@ -12,8 +12,8 @@ import xarray as xr
 from aelpn.core.combine import CombineError, combine_runs
 from aelpn.core.io import write_netcdf
 from aelpn.core.provenance import annotate, attrs
-from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, map_weight, priors, proximal_variants
-from aelpn.inverse.run import PER_PRIOR, UNITS
+from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, priors, proximal_variants
+from aelpn.inverse.run import LAM_DESCRIPTION, PER_PRIOR, UNITS
 
 # Every estimator that ran has these everywhere (the others may be NaN by design, e.g. psnr_sample).
 COMPLETE = ("psnr", "ssim", "seconds", "iterations", "reconstruction")
@@ -31,7 +31,7 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
     expected = [job_label(a, p) for a, p in jobs(icfg)]
     labels = [job_label(Path(p).stem, Path(p).parent.name) for p in inputs]
     runs = combine_runs(inputs, "job", expected, labels=labels, shared=("truth",),
-                        nan_ok=PER_PRIOR + ("train_seconds",))
+                        nan_ok=PER_PRIOR + ("train_seconds", "lam"))
     problems = list(icfg["problems"])
     ests = estimators(icfg, variants)
     first = runs.isel(job=0)
@@ -39,6 +39,7 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
     data = {name: np.full((len(ests), len(problems), *shape[name]), np.nan) for name in PER_PRIOR}
     train_seconds = np.full((len(ests), len(problems)), np.nan)
     train_device = np.full((len(ests), len(problems)), "", dtype=object)
+    lam = np.full(len(ests), np.nan)
     ran = np.zeros((len(ests), len(problems)), dtype=np.int8)
     measurement = np.full((len(problems), *first["measurement"].shape), np.nan)
     for (a, p) in jobs(icfg):
@@ -51,7 +52,7 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
             for name in PER_PRIOR:
                 data[name][ei, pi] = sel[name].values
             train_seconds[ei, pi], train_device[ei, pi] = sel["train_seconds"], str(sel["train_device"].values)
-            ran[ei, pi] = 1
+            ran[ei, pi], lam[ei] = 1, float(part["lam"])
             for name in COMPLETE:
                 if np.isnan(data[name][ei, pi]).any():
                     raise CombineError(f"variable '{name}' holds NaN for estimator {ests[ei][0]} on problem {p}")
@@ -64,13 +65,13 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
     ds["truth"] = runs["truth"]
     ds = ds.assign_coords(estimator=[e[0] for e in ests], algorithm=("estimator", [e[1] for e in ests]),
                           prior=("estimator", [e[2] for e in ests]),
-                          lam=("estimator", [map_weight(icfg, e[1]) for e in ests]), problem=problems,
-                          image=runs["image"].values, iteration=runs["iteration"].values,
-                          example=runs["example"].values)
+                          lam=("estimator", lam), problem=problems, image=runs["image"].values,
+                          iteration=runs["iteration"].values, example=runs["example"].values,
+                          channel=runs["channel"].values)
     annotate(ds, {**UNITS, "applicable": ("1 if the estimator ran on the problem, else 0 (values NaN)", "1"),
                   "estimator": ("method and prior", "1"), "algorithm": ("method (solver)", "1"),
                   "prior": ("proximal network variant or conditional denoiser", "1"),
-                  "lam": ("weight lam of the MAP objective f + lam R the estimator minimises (NaN: none)", "1"),
+                  "lam": (LAM_DESCRIPTION, "1"), "channel": ("colour channel", "1"),
                   "problem": ("inverse problem", "1"), "image": ("evaluation crop id", "1"),
                   "iteration": ("iteration", "1"), "example": ("id of an example image", "1")})
     parts = runs.attrs["parts"]

@@ -1,7 +1,7 @@
 """Run one (algorithm, problem) job on the evaluation crops and write its netCDF (dims prior, image, iteration,
 example, channel, y, x). Every method of a problem sees the same measurements (operator parameters and noise
 drawn from a generator seeded by (seed, problem)); estimates are clipped to [0, 1] before PSNR/SSIM
-(aelpn.metrics, deepinv)."""
+(aelpn.core.metrics, deepinv)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,19 @@ import numpy as np
 import torch
 import xarray as xr
 
-from aelpn import metrics
+from aelpn.core import metrics
 from aelpn.core.device import configure, describe
 from aelpn.core.io import write_netcdf
-from aelpn.core.provenance import annotate, attrs
+from aelpn.core.provenance import annotate, attrs, channel_labels
 from aelpn.core.seeding import derive_seed
-from aelpn.inverse.components import load_priors
-from aelpn.inverse.jobs import DENOISER_PRIOR, applicable, proximal_variants, trace_length
+from aelpn.inverse.priors import load_priors
+from aelpn.inverse.jobs import DENOISER_PRIOR, applicable, map_weight, proximal_variants, trace_length
 from aelpn.inverse.methods.registry import get
-from aelpn.inverse.problems import build_problem
+from aelpn.physics.problems import build_problem
 
 PER_IMAGE = ("psnr", "ssim", "seconds", "iterations", "diverged", "psnr_sample")
 PER_PRIOR = PER_IMAGE + ("psnr_trace", "reconstruction", "posterior_std")
+LAM_DESCRIPTION = "weight lam of the MAP objective f + lam R the method minimises (NaN: none)"
 UNITS = {
     "psnr": ("PSNR of the estimate clipped to [0, 1]", "dB"),
     "ssim": ("SSIM of the estimate clipped to [0, 1]", "1"),
@@ -143,8 +144,11 @@ def run_job(cfg: dict, algorithm: str, problem_name: str, crops_path: str, prior
     ds["truth"] = (("example", "channel", "y", "x"), x_all[:n_ex].float().numpy())
     ds["train_seconds"] = ("prior", train_seconds)
     ds["train_device"] = ("prior", train_device.astype(str))
-    ds = ds.assign_coords(prior=all_priors, image=ids, iteration=np.arange(1, t_len + 1), example=ids[:n_ex])
+    ds["lam"] = map_weight(icfg, algorithm)
+    ds = ds.assign_coords(prior=all_priors, image=ids, iteration=np.arange(1, t_len + 1), example=ids[:n_ex],
+                          channel=channel_labels(c))
     annotate(ds, {**UNITS, "prior": ("prior (proximal network variant or conditional denoiser)", "1"),
+                  "lam": (LAM_DESCRIPTION, "1"), "channel": ("colour channel", "1"),
                   "image": ("evaluation crop id", "1"), "iteration": ("iteration", "1"),
                   "example": ("id of an example image", "1")})
     ds.attrs.update(attrs(f"aelpn inverse problem {problem_name}, algorithm {algorithm}", cfg, describe(device)),

@@ -1,26 +1,24 @@
-"""Learned proximal networks: LPN, scale-only, shift-only, normalization-trick and AE-LPN models sharing one
-input-convex core (``aelpn.models.icnn``); their files are ``aelpn.modelfile`` files of kind ``proxnet``.
-The variant names import without torch; everything else loads on first use."""
+"""The networks. Learned proximal networks: LPN, scale-only, shift-only, normalization-trick and AE-LPN models
+sharing one input-convex core (``icnn``, ``variants``, ``build``) and the regularizer whose prox they are
+(``regularizer``). The other priors: the noise-conditional denoiser (``denoiser``), the unrolled HQS network
+(``unrolled``), the flow-matching model (``flow``) and the VAE (``vae``). Every trained network is a model file
+(``files``: save, load, training record). The variant names import without torch; everything else loads on
+first use."""
 
-import importlib
-
+from aelpn.core.lazy import lazy_exports
 from aelpn.models.names import VARIANTS, VARIANTS_1D
 
-_LAZY = {
+_EXPORTS = {
     "ProxNet": "aelpn.models.base",
     "build_from_spec": "aelpn.models.build",
     "build_model": "aelpn.models.build",
     "build_model_1d": "aelpn.models.build",
-    "load_model": "aelpn.modelfile",
-    "read_model_file": "aelpn.modelfile",
-    "save_model": "aelpn.modelfile",
+    "ModelFileError": "aelpn.models.files",
+    "load_model": "aelpn.models.files",
+    "proximal_sigma": "aelpn.models.files",
+    "read_model_file": "aelpn.models.files",
+    "save_model": "aelpn.models.files",
+    "training_record": "aelpn.models.files",
 }
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'aelpn.models' has no attribute {name!r}")
-
-
-__all__ = ["VARIANTS", "VARIANTS_1D", *_LAZY]
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = ["VARIANTS", "VARIANTS_1D", *_EXPORTS]

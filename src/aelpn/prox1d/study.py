@@ -25,7 +25,7 @@ from aelpn.core.progress import progress_bar
 from aelpn.core.seeding import derive_seed, generator
 from aelpn.models import build_model_1d, load_model, read_model_file, save_model
 from aelpn.prox1d.splitnormal import SplitNormal
-from aelpn.regularizer import regularizer
+from aelpn.models.regularizer import regularizer
 from aelpn.training import Recipe, Run, Step, fields, fit, losses
 
 # The learned regularizer is reported only where the inversion f(y) = x succeeded to this relative
@@ -56,7 +56,7 @@ def train_1d(cfg: dict, variant: str, out: str | Path, log_out: str | Path) -> N
     """Train the 1-D ``variant`` from scratch by proximal matching at the fixed gamma ``prox1d.gamma``:
     loss mean_b 1 - exp(-(f(y_b) - x_b)^2 / gamma^2), x ~ SN, y = x + s n, fresh seeded batches every step,
     Adam with learning rate ``lrs[k]`` for ``steps[k]`` steps (``aelpn.training`` loop: resumable, stops on a
-    bad loss). Writes the model (``aelpn.modelfile``, kind proxnet) and the training log.
+    bad loss). Writes the model (``aelpn.models.files``, kind proxnet) and the training log.
 
     The saved weights are the Polyak-Ruppert average theta_bar = (1/N) sum_{t > T - N} theta_t of the last
     N = ``average_steps`` iterates (N = 0: the last iterate theta_T). Every iterate satisfies the projection
@@ -104,7 +104,8 @@ def train_1d(cfg: dict, variant: str, out: str | Path, log_out: str | Path) -> N
         model.load_state_dict(averaged.module.state_dict())
     model.eval()
     error = max_prox_error(model, prior, pcfg)
-    save_model(model, out, "proxnet", extra={"variant": variant, **record.extra(), "max_prox_error": error,
+    save_model(model, out, "proxnet", extra={"variant": variant, "sigma": float(prior.noise_sigma), **record.extra(),
+                                             "max_prox_error": error,
                                              "average_steps": pcfg["average_steps"],
                                              "last_iterate_max_prox_error": last_iterate_error})
     kept = (f"mean of the last {pcfg['average_steps']} iterates; the last iterate's is {last_iterate_error:.4f}"
@@ -115,7 +116,7 @@ def train_1d(cfg: dict, variant: str, out: str | Path, log_out: str | Path) -> N
 
 def evaluate_1d(cfg: dict, model_paths: list[str | Path], out: str | Path) -> None:
     """Evaluate one trained model per variant of ``prox1d.variants`` on the grid and write ``out`` with the
-    learned and true prox, the learned regularizer R_theta (by inversion, ``aelpn.regularizer``) and the true
+    learned and true prox, the learned regularizer R_theta (by inversion, ``aelpn.models.regularizer``) and the true
     one s^2 (-log p), both shifted to minimum 0 (the learned one NaN where the inversion residual exceeds
     INVERSION_TOL), and the max abs prox error per variant, of the saved (averaged) model and of the training's
     last iterate (from the model file; NaN if it does not record it)."""

@@ -4,7 +4,7 @@
   (``psnr``) and unclipped (``psnr_unclipped``, the paper's convention), SSIM (clipped).
 * Affine sweep: y = x + sigma n at one sigma; for every scale a and shift b, the equivariance PSNR of
   f(a y + b) against a f(y) + b and the denoising PSNR of f(a y + b) against a x + b (both with peak a, see
-  ``aelpn.metrics``; the noise is scaled with a). Separately the paper's Fig. 4 protocol, ``brightness_psnr``:
+  ``aelpn.core.metrics``; the noise is scaled with a). Separately the paper's Fig. 4 protocol, ``brightness_psnr``:
   t = a x + b + sigma n with the noise NOT scaled by a, b = 0 (darken) or 1 - a (brighten), and the unclipped
   PSNR (data range 1) of f(t) against a x + b. For an affine-equivariant f, f(t) - (a x + b) =
   a (f(x + (sigma / a) n) - x), so this PSNR does not depend on b and equals the unclipped PSNR at noise
@@ -23,17 +23,16 @@ import numpy as np
 import torch
 import xarray as xr
 
-from aelpn import metrics
+from aelpn.core import metrics
 from aelpn.core import io, provenance
 from aelpn.core.config import ConfigError
-from aelpn.modelfile import ModelFileError
+from aelpn.models.files import ModelFileError
 from aelpn.core.device import configure, describe
 from aelpn.core.progress import progress_bar
 from aelpn.core.seeding import derive_seed
+from aelpn.sweeps import KINDS
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
-
-KINDS = ("noise_sweep", "affine_sweep")
 
 _NOISE_VARS = {
     "psnr": ("denoising PSNR of f(x + sigma n) against x (estimate clipped to [0, 1])", "dB"),

@@ -14,7 +14,7 @@ import torch
 from aelpn.core.config import slice_hash
 from aelpn.core.device import configure, describe
 from aelpn.core.io import file_digest
-from aelpn.modelfile import save_model
+from aelpn.models.files import save_model
 from aelpn.training.log import Field
 from aelpn.training.loop import Recipe, Run, Step, fit
 

@@ -23,7 +23,7 @@ from aelpn.core.device import autocast, configure, describe
 from aelpn.core.io import file_digest
 from aelpn.core.seeding import derive_seed, generator
 from aelpn.data import load_crops
-from aelpn.metrics import psnr
+from aelpn.core.metrics import psnr
 from aelpn.models import build_model, save_model
 from aelpn.training import Field, Recipe, Run, Step, fields, fit
 from aelpn.training import losses
@@ -50,7 +50,7 @@ def _validation_set(cfg: dict, x_val: torch.Tensor) -> tuple[torch.Tensor, torch
 
 
 def validate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device: torch.device) -> float:
-    """Mean denoising PSNR (dB, ``aelpn.metrics.psnr``: estimate clipped to [0, 1]) of ``y`` against ``x``."""
+    """Mean denoising PSNR (dB, ``aelpn.core.metrics.psnr``: estimate clipped to [0, 1]) of ``y`` against ``x``."""
     values = []
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
@@ -99,7 +99,7 @@ def image_batch_loss(model, x_train: torch.Tensor, tcfg: dict, variant: str, gen
 def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path, out: str | Path,
           log_out: str | Path) -> None:
     """Train ``variant`` on the crops in ``train_path`` (validating on ``val_path``) with the schedule of
-    ``cfg['train']``; write the weights to ``out`` (``aelpn.modelfile``, kind proxnet) and the log to
+    ``cfg['train']``; write the weights to ``out`` (``aelpn.models.files``, kind proxnet) and the log to
     ``log_out``."""
     tcfg = cfg["train"]
     device = configure(cfg["compute"])
@@ -147,7 +147,8 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
                  resumables={"generator": gen}, project=model.project_, after_step=after_step)
     model.eval()
     final_val = record.log["val_psnr"][-1]
-    summary = {"variant": variant, **record.extra(), "final_val_psnr": final_val, "config_hash": slice_hash(cfg),
+    summary = {"variant": variant, "sigma": float(tcfg["sigma"]), **record.extra(), "final_val_psnr": final_val,
+               "config_hash": slice_hash(cfg),
                "train_file_sha256_16": train_digest}
     save_model(model, out, "proxnet", extra=summary)
     print(f"wrote {out} and {log_out}: final loss {record.final_loss:.5g}, val PSNR {final_val:.3f} dB", flush=True)

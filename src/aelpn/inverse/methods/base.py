@@ -16,17 +16,6 @@ PRIOR_KINDS = {
 }
 
 
-def per_operator(section: dict, operator: str, method: str) -> dict:
-    """A method's settings for problems with this operator (its config section's ``per_operator`` map)."""
-    from aelpn.core.config import ConfigError
-
-    settings = section["per_operator"]
-    if operator not in settings:
-        raise ConfigError(f"config key 'inverse.{method}.per_operator': no settings for operator '{operator}' "
-                          f"(have {sorted(settings)})")
-    return settings[operator]
-
-
 @dataclass
 class Estimate:
     """What ``solve`` returns for a batch of B images: the estimate x (B, C, H, W); iterations run per image
@@ -43,7 +32,7 @@ class Estimate:
 
     @classmethod
     def of(cls, solution) -> "Estimate":
-        """The estimate of an iterative solver's ``aelpn.inverse.pnp.Solution`` (x, iterations, PSNR trace and
+        """The estimate of an iterative solver's ``aelpn.solvers.pnp.Solution`` (x, iterations, PSNR trace and
         the per-image divergence flag), so that no method can drop the flag."""
         return cls(solution.x, solution.iterations, solution.psnr_trace, diverged=solution.diverged)
 
@@ -56,7 +45,7 @@ class Method:
     ``map_weight`` (the key of its config section holding lam when it minimises the MAP objective f + lam R,
     else None; recorded per estimator so that different objectives are never compared unlabelled) and
     ``solve(data, prior, section, seed, x_true) -> Estimate`` with ``data`` the bound data term
-    (aelpn.inverse.problems.DataTerm), ``prior`` a LearnedPrior (aelpn.inverse.components), ``section`` its config
+    (aelpn.physics.problems.DataTerm), ``prior`` a LearnedPrior (aelpn.inverse.priors), ``section`` its config
     section, ``seed`` the seed of its randomness and ``x_true`` the ground truth (for the PSNR trace only)."""
 
     name: str

@@ -1,4 +1,4 @@
-"""DiffPIR (Zhu et al. 2023) with the conditional denoiser as the score (aelpn.inverse.diffusion.diffpir), lam
+"""DiffPIR (Zhu et al. 2023) with the conditional denoiser as the score (aelpn.solvers.diffusion.diffpir), lam
 and zeta per operator kind (``inverse.diffpir.per_operator``); its data step is the data term's prox, so it runs
 on Poisson problems too."""
 
@@ -6,7 +6,7 @@ from aelpn.inverse.methods.base import Estimate, Method
 
 
 def solve(data, prior, section, seed, x_true) -> Estimate:
-    from aelpn.inverse import diffusion
+    from aelpn.solvers import diffusion
 
     setting = diffusion.diffpir_settings(section, data.operator)
     x = diffusion.diffpir(data, prior.network, section["steps"], setting["lam"], setting["zeta"], seed)

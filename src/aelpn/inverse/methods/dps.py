@@ -1,12 +1,12 @@
 """DPS as published (Chung et al. 2023, Alg. 1) with the conditional denoiser as the score
-(aelpn.inverse.diffusion.dps), guidance step zeta' / ||y - A x0_hat|| per operator kind
+(aelpn.solvers.diffusion.dps), guidance step zeta' / ||y - A x0_hat|| per operator kind
 (``inverse.dps.per_operator``); the guidance is the gradient of a Gaussian likelihood."""
 
 from aelpn.inverse.methods.base import Estimate, Method
 
 
 def solve(data, prior, section, seed, x_true) -> Estimate:
-    from aelpn.inverse import diffusion
+    from aelpn.solvers import diffusion
 
     setting = diffusion.dps_settings(section, data.operator)
     x = diffusion.dps(data, prior.network, section["steps"], setting["zeta"], seed)

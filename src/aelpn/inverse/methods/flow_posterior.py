@@ -1,12 +1,12 @@
 """Posterior sampling with the flow-matching model through deepinv's FlowMatching SDE and PosteriorDiffusion with
-the DPS data-fidelity score (aelpn.inverse.flow_solvers.flow_posterior): the estimate is one posterior sample
+the DPS data-fidelity score (aelpn.solvers.flow.flow_posterior): the estimate is one posterior sample
 (also reported as the sample); a Gaussian likelihood."""
 
 from aelpn.inverse.methods.base import Estimate, Method
 
 
 def solve(data, prior, section, seed, x_true) -> Estimate:
-    from aelpn.inverse import flow_solvers
+    from aelpn.solvers import flow as flow_solvers
 
     x = flow_solvers.flow_posterior(data, prior.network, section["steps"], section["t_max"], section["t_min"],
                                     section["weight"], seed)

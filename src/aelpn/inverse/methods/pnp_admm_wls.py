@@ -1,6 +1,6 @@
 """PnP-ADMM on a Poisson problem with the Gaussian approximation of its likelihood in the x-update: weighted
 least squares with variance (y + b) / c, f_WLS(x) = (c/2) sum_i (Ax + b - y)_i^2 / (y_i + b)
-(aelpn.inverse.poisson_gaussian.PoissonWLS); z-update and rho = lam / s^2 as ``pnp_admm``, with each trained
+(aelpn.physics.poisson_gaussian.PoissonWLS); z-update and rho = lam / s^2 as ``pnp_admm``, with each trained
 proximal network."""
 
 from aelpn.inverse.methods import pnp_admm
@@ -8,7 +8,7 @@ from aelpn.inverse.methods.base import Estimate, Method
 
 
 def solve(data, prior, section, seed, x_true) -> Estimate:
-    from aelpn.inverse.poisson_gaussian import approximation
+    from aelpn.physics.poisson_gaussian import approximation
 
     return pnp_admm.solve(approximation("wls", data, section), prior, section, seed, x_true)
 

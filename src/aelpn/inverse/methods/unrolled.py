@@ -1,4 +1,4 @@
-"""The unrolled HQS network trained end to end on the problem (aelpn.inverse.unrolled.UnrolledHQS): one
+"""The unrolled HQS network trained end to end on the problem (aelpn.models.unrolled.UnrolledHQS): one
 forward pass, an approximation of the MMSE estimate E[x | y]."""
 
 from aelpn.inverse.methods.base import Estimate, Method

@@ -1,4 +1,4 @@
-"""Inverse-problem solvers with the flow-matching prior (aelpn.inverse.flow; t = 0 data, t = 1 noise, flow
+"""Inverse-problem solvers with the flow-matching prior (aelpn.models.flow; t = 0 data, t = 1 noise, flow
 units 2 image - 1), images in [0, 1] for the data term f = -log p(y|x):
 
 * ``pnp_flow``: PnP-Flow (Martin, Gagneux, Hagemann & Steidl, ICLR 2025, Alg. 1), a forward-backward scheme
@@ -13,7 +13,7 @@ from __future__ import annotations
 import deepinv as dinv
 import torch
 
-from aelpn.inverse.pnp import Solution, iterate
+from aelpn.solvers.pnp import Solution, iterate
 
 
 def flow_times(t_start: float, t_end: float, iterations: int) -> torch.Tensor:

@@ -1,5 +1,5 @@
 """A flow-matching prior on the crops (Lipman et al. 2023, rectified / OT path), built on the conditional
-denoiser's architecture and trained with the same loop.
+denoiser's architecture; trained by ``aelpn.training.flow``.
 
 Parametrisation (deepinv's ``FlowMatching`` convention: t = 0 is data, t = 1 is noise). In flow units, images
 in [-1, 1] (x_0 = 2 image - 1), the linear path is
@@ -20,17 +20,11 @@ denoiser D, which is what deepinv's diffusion machinery (FlowMatching, Posterior
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import deepinv as dinv
 import torch
 
-from aelpn.core.device import autocast
-from aelpn.core.seeding import derive_seed
-from aelpn.inverse.denoiser import ConditionalDenoiser, build_denoiser, training_record
-from aelpn.modelfile import load_model
-from aelpn.training import Field, Step, fields
-from aelpn.training.crops import train_on_crops
+from aelpn.models.denoiser import ConditionalDenoiser, build_denoiser
+from aelpn.models.files import load_model, training_record
 
 
 class FlowMatchingModel(dinv.models.Denoiser):
@@ -68,40 +62,13 @@ class FlowMatchingModel(dinv.models.Denoiser):
         return (self.denoise((1 - tt) * (2 * image - 1) + tt * noise, t) + 1) / 2
 
 
-def flow_matching_loss(model: FlowMatchingModel, x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Conditional flow matching: mean of ||v(x_t, t) - (x_1 - x_0)||^2 / (C H W) with x_t = (1 - t) x_0 + t x_1,
-    all in flow units."""
-    tt = t.view(-1, *([1] * (x0.dim() - 1)))
-    x_t = (1 - tt) * x0 + tt * x1
-    return (model.velocity(x_t, t) - (x1 - x0)).pow(2).mean()
-
-
 def build_flow(channels: int, flow_cfg: dict, seed: int) -> FlowMatchingModel:
     """A freshly initialized flow model (its ConditionalDenoiser initialized from ``seed``)."""
     return FlowMatchingModel(build_denoiser(channels, flow_cfg, seed))
 
 
-def train_flow(cfg: dict, crops_path: str, out: str, log_out: str) -> Path:
-    """Train the flow model on ``crops_path`` with the flow-matching loss, t uniform in [t_min, t_max] (cfg: seed,
-    compute, inverse.flow) by ``aelpn.training.crops.train_on_crops``; writes the model file (kind flow) and the
-    log (loss, lr, seconds)."""
-    fcfg = cfg["inverse"]["flow"]
-
-    def loss(model, xb, gen, device) -> Step:
-        x0 = 2 * xb - 1
-        t = fcfg["t_min"] + (fcfg["t_max"] - fcfg["t_min"]) * torch.rand(x0.shape[0], generator=gen)
-        x1 = torch.randn(x0.shape, generator=gen)
-        with autocast(cfg["compute"], device):
-            return Step(flow_matching_loss(model, x0.to(device), x1.to(device), t.to(device)))
-
-    return train_on_crops(cfg, "inverse.flow", "flow", "flow", "flow-matching model training log", crops_path, out,
-                          log_out, lambda x: build_flow(x.shape[1], fcfg, derive_seed(cfg["seed"], "inverse", "flow", "init")),
-                          loss, derive_seed(cfg["seed"], "inverse", "flow", "batches"),
-                          fields(loss=Field("flow-matching loss ||v - (x_1 - x_0)||^2 per entry")))
-
-
 def flow_from_spec(spec: dict) -> FlowMatchingModel:
-    """A FlowMatchingModel of the architecture ``spec`` (weights to be loaded; ``aelpn.modelfile`` kind)."""
+    """A FlowMatchingModel of the architecture ``spec`` (weights to be loaded; ``aelpn.models.files`` kind)."""
     return FlowMatchingModel(ConditionalDenoiser(spec["channels"], spec["width"], spec["blocks"], spec["pixel_std"]))
 
 

@@ -48,6 +48,14 @@ def open_results(path: str | Path) -> xr.Dataset:
     return ds.assign_coords({name: (ds[name].dims, v, ds[name].attrs) for name, v in rounded.items()})
 
 
+def by_method(ds: xr.Dataset) -> xr.Dataset:
+    """inverse.nc indexed by its estimators' (algorithm, prior) pairs: the ``estimator`` dimension
+    becomes a multi-index, so ``by_method(ds).sel(algorithm="pnp_admm", prior="aelpn")`` selects one estimator and
+    ``.sel(algorithm="pnp_admm")`` every prior of a method. netCDF cannot store a multi-index; the file keeps the
+    estimator labels (``pnp_admm[aelpn]``) with ``algorithm`` and ``prior`` as coordinates."""
+    return ds.drop_indexes("estimator").set_xindex(["algorithm", "prior"])
+
+
 def parse_selection(items: list[str]) -> dict[str, str]:
     """``["sigma=0.1", "problem=blur1"]`` -> {"sigma": "0.1", "problem": "blur1"}."""
     pairs = [item.partition("=") for item in items]

@@ -4,13 +4,13 @@ gradient of the measurement residual). Both use the DDPM schedule of those paper
 T = 1000) in its own units, images in [-1, 1]: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps. By Tweedie the
 posterior mean of x_0 is our denoiser at the level sbar_t = sqrt((1 - abar_t) / abar_t), rescaled to [0, 1].
 Everything runs in the dtype of the measurements (float32 in the pipeline) with noise from an explicit
-torch.Generator; the data terms f = -log p(y|x) come from aelpn.inverse.problems / poisson."""
+torch.Generator; the data terms f = -log p(y|x) come from aelpn.physics.problems / poisson."""
 
 from __future__ import annotations
 
 import torch
 
-from aelpn.inverse.methods.base import per_operator
+from aelpn.core.config import per_operator
 from aelpn.core.progress import progress_bar
 
 TIMESTEPS = 1000

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import deepinv as dinv
 import torch
 
-from aelpn.inverse.poisson import PoissonLikelihood
+from aelpn.physics.poisson import PoissonLikelihood
 
 
 class GaussianLikelihood(dinv.optim.DataFidelity):

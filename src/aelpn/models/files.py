@@ -24,11 +24,11 @@ LEGACY_V1 = "aelpn-model-v1"
 # kind -> "module:function" building a fresh module from a spec (imported only when a file of that kind loads)
 KINDS = {
     "proxnet": "aelpn.models.build:build_from_spec",
-    "denoiser": "aelpn.inverse.denoiser:denoiser_from_spec",
-    "unrolled": "aelpn.inverse.unrolled:unrolled_from_spec",
+    "denoiser": "aelpn.models.denoiser:denoiser_from_spec",
+    "unrolled": "aelpn.models.unrolled:unrolled_from_spec",
     "blind": "aelpn.blind.network:blind_from_spec",
-    "flow": "aelpn.inverse.flow:flow_from_spec",
-    "vae": "aelpn.inverse.vae:vae_from_spec",
+    "flow": "aelpn.models.flow:flow_from_spec",
+    "vae": "aelpn.models.vae:vae_from_spec",
 }
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor)
 
@@ -108,3 +108,23 @@ def load_model(path: str | Path, device: str | torch.device = "auto") -> torch.n
         model.to(dtypes.pop())
     model.load_state_dict(state, strict=True)
     return model.to(_device.resolve(device)).eval()
+
+
+def proximal_sigma(path) -> float:
+    """The noise level sigma a proximal-network file is the prox at, D = prox_{sigma^2 R}: ``extra["sigma"]``,
+    recorded when it was trained (``train.sigma``; ``prox1d.noise_sigma`` for the 1-D networks)."""
+    payload = read_model_file(path)
+    if payload["kind"] != "proxnet":
+        raise ModelFileError(f"{path}: a model file of kind {payload['kind']!r}, not a proximal network")
+    sigma = payload["extra"].get("sigma")
+    if sigma is None:
+        raise ModelFileError(f"{path}: the proximal-network file does not record the noise level it is the prox at; "
+                             "retrain it, or save it with save_model(model, path, extra={'sigma': <its sigma>})")
+    return float(sigma)
+
+
+def training_record(path) -> dict:
+    """The model file's training record with the keys the solvers report: train_seconds, train_device, steps."""
+    extra = read_model_file(path)["extra"]
+    return {"train_seconds": extra["train_seconds"], "train_device": extra["device"], "steps": extra["steps"]}
+

@@ -1,4 +1,4 @@
-"""Two Gaussian approximations of the Poisson likelihood of y = Poisson(c (A x + b)) / c (aelpn.inverse.poisson),
+"""Two Gaussian approximations of the Poisson likelihood of y = Poisson(c (A x + b)) / c (aelpn.physics.poisson),
 as deepinv data fidelities whose prox is the x-update of PnP-ADMM; they answer the PnP/ADMM notes' closing
 question (what the x-update becomes under Poisson noise) against the exact likelihood:
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import deepinv as dinv
 import torch
 
-from aelpn.inverse.poisson import PoissonLikelihood, backtrack, conjugate_gradient
+from aelpn.physics.poisson import PoissonLikelihood, backtrack, conjugate_gradient
 
 
 def anscombe(counts: torch.Tensor) -> torch.Tensor:
@@ -135,7 +135,7 @@ def approximation(kind: str, data, section: dict):
     """The data term of a Poisson problem ``data`` (a problems.DataTerm with a PoissonLikelihood) with its
     likelihood replaced by the Gaussian approximation ``kind`` (``wls`` or ``anscombe``), settings from the
     method's config ``section`` (cg_iterations; newton_iterations for anscombe)."""
-    from aelpn.inverse.problems import DataTerm
+    from aelpn.physics.problems import DataTerm
 
     exact = data.likelihood
     if not isinstance(exact, PoissonLikelihood):

@@ -25,7 +25,7 @@ import torch
 
 from aelpn.core.config import ConfigError
 from aelpn.core.progress import progress_bar
-from aelpn.metrics import psnr
+from aelpn.core.metrics import psnr
 
 
 @dataclass

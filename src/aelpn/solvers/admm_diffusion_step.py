@@ -7,7 +7,7 @@ One iteration, with rho_k = lam / sigma_k^2:
     z_{k+1} = D(v + s_k xi_k, sigma'_k),   xi_k ~ N(0, I),  sigma'_k^2 = sigma_k^2 + s_k^2
     u_{k+1} = (rho_k / rho_{k+1}) (u_k + x_{k+1} - z_{k+1})
 
-* s_k = 0 and a constant sigma_k = s: plain PnP-ADMM with D(., s) as the prox (aelpn.inverse.pnp.pnp_admm,
+* s_k = 0 and a constant sigma_k = s: plain PnP-ADMM with D(., s) as the prox (aelpn.solvers.pnp.pnp_admm,
   method ``pnp_fixed``), the fixed-rho member of the family.
 * s_k = 0, sigma_k decreasing geometrically (rho_k increasing geometrically): PnP-ADMM with an increasing penalty,
   as in Chan, Wang & Elgendy (2017, IEEE TCI; their rho grows by a factor gamma when the residual does not
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from aelpn.inverse.pnp import Solution, continuation_schedule, iterate
+from aelpn.solvers.pnp import Solution, continuation_schedule, iterate
 
 
 def sigma_schedule(sigma_start: float, sigma_end: float, iterations: int) -> torch.Tensor:

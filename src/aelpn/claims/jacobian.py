@@ -30,7 +30,7 @@ from tqdm import tqdm
 from aelpn.core import io, provenance
 from aelpn.core.device import configure, describe
 from aelpn.core.seeding import derive_seed
-from aelpn.modelfile import ModelFileError
+from aelpn.models.files import ModelFileError, proximal_sigma
 from aelpn.sweeps.evaluate import gaussian_noise, noise_seed
 
 _VARS = {
@@ -40,6 +40,7 @@ _VARS = {
                              "(subspace iteration), at the same points y", "1"),
     "rank_index": ("i of s_i", "1"),
     "exact_prox": ("1 if the variant is an exact proximal operator by construction, else 0", "1"),
+    "sigma": ("noise level of y, the sigma the model file records (the model is the prox of sigma^2 R)", "1"),
     "variant": ("model variant", "1"),
     "image": ("evaluation crop id", "1"),
 }
@@ -88,9 +89,10 @@ def probe_directions(seed: int, image_indices: list[int], shape: tuple[int, ...]
 
 def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: str) -> xr.Dataset:
     """Jacobian asymmetry and top singular values of each model in ``model_paths`` (one per ``model.variants``,
-    in that order) at the first ``jacobian.images`` evaluation crops plus noise at ``train.sigma``, with ``jacobian.probes`` probes
-    per image, and its ``jacobian.rank_directions`` largest singular values, in float64; writes ``out``
-    (dims variant, image, rank_index). cfg: seed, compute, model, train, jacobian."""
+    in that order) at the first ``jacobian.images`` evaluation crops plus noise at the sigma the model's file records
+    (the noise level it is the prox at), with ``jacobian.probes`` probes per image, and its
+    ``jacobian.rank_directions`` largest singular values, in float64; writes ``out`` (dims variant, image,
+    rank_index). cfg: seed, compute, model, jacobian."""
     from aelpn.data import load_crops
     from aelpn.models import load_model
 
@@ -101,17 +103,19 @@ def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: st
     x, ids = load_crops(crops_path)
     n = min(jcfg["images"] or len(ids), len(ids))
     x, ids = x[:n].double(), list(ids[:n])
-    y = x + cfg["train"]["sigma"] * gaussian_noise(x.shape, [noise_seed(cfg["seed"], "jacobian", i) for i in range(n)])
+    noise = gaussian_noise(x.shape, [noise_seed(cfg["seed"], "jacobian", i) for i in range(n)])
     v = probe_directions(cfg["seed"], list(range(n)), tuple(x.shape[1:]), jcfg["probes"])
     v0 = probe_directions(derive_seed(cfg["seed"], "spectrum"), list(range(n)), tuple(x.shape[1:]),
                           jcfg["rank_directions"])
-    mean, largest, exact = np.empty((len(variants), n)), np.empty((len(variants), n)), []
+    mean, largest, exact, sigmas = np.empty((len(variants), n)), np.empty((len(variants), n)), [], []
     ratio = np.empty((len(variants), n, jcfg["rank_directions"]))
     for k, (variant, path) in enumerate(zip(variants, tqdm(model_paths, desc="jacobian", unit="model"))):
         model = load_model(path, device=device).double()
         if model.variant != variant:
             raise ModelFileError(f"{path}: holds variant '{model.variant}', expected '{variant}' (model.variants order)")
         exact.append(int(model.exact_prox))
+        sigmas.append(proximal_sigma(path))
+        y = x + sigmas[-1] * noise
         for start in range(0, n, jcfg["batch_size"]):
             sl = slice(start, min(start + jcfg["batch_size"], n))
             a = jacobian_asymmetry(model, y[sl].to(device), v[:, sl].to(device)).cpu().numpy()
@@ -122,10 +126,11 @@ def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: st
         {"asymmetry": (("variant", "image"), mean), "asymmetry_max": (("variant", "image"), largest),
          "singular_value_ratio": (("variant", "image", "rank_index"), ratio)},
         coords={"variant": variants, "exact_prox": ("variant", np.array(exact, dtype=np.int8)),
+                "sigma": ("variant", np.array(sigmas)),
                 "image": np.array(ids, dtype=object), "rank_index": np.arange(1, jcfg["rank_directions"] + 1)},
     )
     provenance.annotate(ds, _VARS)
     ds.attrs = provenance.attrs("aelpn Jacobian asymmetry of the proximal networks", cfg, describe(device))
-    ds.attrs.update(sigma=float(cfg["train"]["sigma"]), probes=int(jcfg["probes"]), dtype="float64")
+    ds.attrs.update(probes=int(jcfg["probes"]), dtype="float64")
     io.write_netcdf(ds, out, float32=False)
     return ds

@@ -1,13 +1,13 @@
 """Plot pieces the figure notebooks share: image panels, mean ± spread curves of a variant, and the choice of the
-best prior of each inverse-problem algorithm. The style (colours, markers, saving) is ``aelpn.style``."""
+best prior of each inverse-problem algorithm. The style (colours, markers, saving) is ``aelpn.report.style``."""
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
-from aelpn import style
-from aelpn.results import spread
+from aelpn.report import style
+from aelpn.report.results import spread
 
 
 def image(a) -> np.ndarray:
@@ -36,7 +36,7 @@ def show_image(ax, img, title: str | None = None, xlabel: str | None = None, fon
 
 def mean_band(ax, x, da: xr.DataArray, variant: str) -> None:
     """Plot the mean over images of ``da`` (dims (x, image)) against ``x`` in the colour, marker and label of
-    ``variant`` (dashed beyond the paper), with a band of ± the sample std over images (``aelpn.results.spread``)."""
+    ``variant`` (dashed beyond the paper), with a band of ± the sample std over images (``aelpn.report.results.spread``)."""
     mean, std = da.mean("image").values, spread(da).values
     ax.plot(x, mean, marker=style.marker(variant), color=style.color(variant), lw=2, ms=5, mfc="none",
             ls=style.linestyle(variant), label=style.label(variant))

@@ -10,17 +10,18 @@ from pathlib import Path
 
 import torch
 
-from aelpn.inverse.denoiser import load_denoiser
-from aelpn.inverse.flow import load_flow
 from aelpn.inverse.jobs import DENOISER_PRIOR, proximal_variants
-from aelpn.inverse.unrolled import load_unrolled
-from aelpn.inverse.vae import load_vae
+from aelpn.models.denoiser import load_denoiser
+from aelpn.models.files import load_model, proximal_sigma, read_model_file
+from aelpn.models.flow import load_flow
+from aelpn.models.unrolled import load_unrolled
+from aelpn.models.vae import load_vae
 
 
 @dataclass
 class LearnedPrior:
     """One learned component: ``label`` (the ``prior`` coordinate: a variant name or ``denoiser``), the network,
-    ``sigma`` (the noise level a proximal network is the prox at, train.sigma; None for the others) and the
+    ``sigma`` (the noise level a proximal network is the prox at, recorded in its file; None for the others) and the
     training seconds and device recorded with it."""
 
     label: str
@@ -31,16 +32,15 @@ class LearnedPrior:
 
 
 def _prox_network_cost(path: str) -> tuple[float, str]:
-    """Training seconds and device of a proximal network, from its checkpoint's ``extra`` (NaN if not recorded)."""
-    extra = torch.load(path, map_location="cpu", weights_only=True).get("extra", {})
+    """Training seconds and device of a proximal network, from its model file's ``extra`` (NaN if not recorded:
+    weights trained elsewhere)."""
+    extra = read_model_file(path)["extra"]
     return float(extra.get("train_seconds", float("nan"))), str(extra.get("device", "unknown"))
 
 
-def load_proximal_networks(paths, variants: list[str], sigma: float, device) -> list[LearnedPrior]:
+def load_proximal_networks(paths, variants: list[str], device) -> list[LearnedPrior]:
     """One trained proximal network per variant of ``variants``, in that order, from ``paths``
-    (``results/models/{variant}/model.pt``), each the prox of sigma^2 R (``sigma`` = train.sigma)."""
-    from aelpn.models import load_model
-
+    (``results/models/{variant}/model.pt``), each the prox of sigma^2 R with the sigma its file records."""
     paths = [str(p) for p in paths]
     if len(paths) != len(variants):
         raise ValueError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} paths")
@@ -48,17 +48,18 @@ def load_proximal_networks(paths, variants: list[str], sigma: float, device) -> 
     for variant, path in zip(variants, paths):
         if Path(path).parent.name != variant:
             raise ValueError(f"{path}: expected the model of variant '{variant}' (results/models/{variant}/model.pt)")
-        out.append(LearnedPrior(variant, load_model(path, device=device), sigma, *_prox_network_cost(path)))
+        out.append(LearnedPrior(variant, load_model(path, device=device), proximal_sigma(path),
+                                *_prox_network_cost(path)))
     return out
 
 
 def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedPrior]:
     """The learned priors of ``kind`` from ``paths``: the proximal networks of
     ``aelpn.inverse.jobs.proximal_variants`` (``load_proximal_networks``), or one conditional denoiser, unrolled
-    network, flow or VAE file. cfg: model, train, inverse."""
+    network, flow or VAE file. cfg: model, inverse."""
     paths = [str(p) for p in paths]
     if kind == "proximal_network":
-        return load_proximal_networks(paths, proximal_variants(cfg), cfg["train"]["sigma"], device)
+        return load_proximal_networks(paths, proximal_variants(cfg), device)
     if len(paths) != 1:
         raise ValueError(f"a {kind} prior is one file, got {len(paths)} paths")
     loader = {"denoiser": load_denoiser, "unrolled": load_unrolled, "flow": load_flow, "vae": load_vae}[kind]

@@ -1,0 +1,33 @@
+"""What every job command of the CLI shares: its ``--config`` option and the validated config slice it reads
+(the sections ``aelpn.core.slices`` declares for it). A stage's ``cli`` module registers its commands with
+``add_job`` and reads the slice with ``job_config`` before importing the (torch-heavy) code it runs."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from aelpn.core.config import load
+from aelpn.core.slices import sections
+
+
+def add_job(subparsers, name: str, command: str, help: str, handler: Callable) -> argparse.ArgumentParser:
+    """Add the job command ``name`` (its slice key ``command`` in ``aelpn.core.slices.SLICES``) to ``subparsers``."""
+    p = subparsers.add_parser(name, help=help)
+    p.add_argument("--config", required=True,
+                   help="the job's config slice: a YAML/JSON file (the workflow writes results/configs/...) or a "
+                        "JSON string, validated against the schema")
+    p.set_defaults(func=handler, command=command)
+    return p
+
+
+def job_config(args: argparse.Namespace) -> dict:
+    """The job's validated config: a slice without a section its command reads is a one-line ConfigError."""
+    return load(args.config, partial=True, needs=sections(args.command))
+
+
+def training_outputs(p: argparse.ArgumentParser, data: str = "training crops (netCDF)") -> None:
+    """The options of a training command: its crops, the weights and the training log it writes."""
+    p.add_argument("--crops", required=True, help=data)
+    p.add_argument("--out", required=True, help="weights (.pt model file)")
+    p.add_argument("--train-log", required=True, help="training log (netCDF)")

@@ -1,0 +1,33 @@
+"""``aelpn evaluate {noise_sweep,affine_sweep}`` and ``aelpn combine {noise_sweep,affine_sweep}``."""
+
+from __future__ import annotations
+
+from aelpn.core.commands import add_job, job_config
+from aelpn.sweeps import KINDS
+
+
+def _evaluate(a):
+    cfg = job_config(a)
+    from aelpn.sweeps.evaluate import run_sweep
+
+    run_sweep(a.command.split()[1], cfg, a.variant, a.model, a.crops, a.out)
+
+
+def _combine(a):
+    cfg = job_config(a)
+    from aelpn.sweeps.combine import combine_sweep
+
+    combine_sweep(a.command.split()[1], cfg, a.inputs, a.out)
+
+
+def register(verbs: dict, commands) -> None:
+    for kind in KINDS:
+        q = add_job(verbs["evaluate"], kind, f"evaluate {kind}",
+                    f"denoising sweep of one trained variant (config section {kind})", _evaluate)
+        q.add_argument("--variant", required=True, help="variant name recorded in the output (model.variants)")
+        q.add_argument("--model", required=True, help="trained weights (model.pt)")
+        q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
+        q.add_argument("--out", required=True, help="per-image PSNR/SSIM of this variant (netCDF)")
+        q = add_job(verbs["combine"], kind, f"combine {kind}", f"combine the per-variant {kind} files", _combine)
+        q.add_argument("--out", required=True, help="combined netCDF file")
+        q.add_argument("inputs", nargs="+", help="per-variant netCDF files")

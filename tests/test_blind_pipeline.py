@@ -1,5 +1,5 @@
 """Blind deblurring end to end on tiny models: the blind network through the training loop and its
-model file, then ``aelpn blind run``: blind.nc has every dimension and variable, values wherever they are
+model file, then ``aelpn evaluate blind``: blind.nc has every dimension and variable, values wherever they are
 expected (NaN only for the width of the non-blind estimators), and the configured grid, inits and estimators."""
 
 from __future__ import annotations

@@ -246,7 +246,7 @@ def test_sigkill_after_a_checkpoint_then_rerun_gives_the_uninterrupted_weights(s
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def args(out_dir):
-        return ["train", "--config", json.dumps(cfg), "--variant", "scale", "--train", str(train_nc), "--val",
+        return ["train", "proxnet", "--config", json.dumps(cfg), "--variant", "scale", "--train", str(train_nc), "--val",
                 str(val_nc), "--out", str(out_dir / "model.pt"), "--train-log", str(out_dir / "train_log.nc")]
 
     ref = _cli(args(tmp / "ref"), env)
@@ -270,7 +270,7 @@ def test_cli_reports_divergence_and_corrupt_models_in_one_line_with_exit_2(setup
     cfg, train_nc, val_nc, tmp = setup
     cfg["train"]["lr_pretrain"] = {**cfg["train"]["lr_pretrain"], "lpn": 1e6}
     cfg["train"]["divergence"].update(factor=100.0, warmup=1, rollbacks=0)
-    proc = _cli(["train", "--config", json.dumps(cfg), "--variant", "lpn", "--train", str(train_nc), "--val",
+    proc = _cli(["train", "proxnet", "--config", json.dumps(cfg), "--variant", "lpn", "--train", str(train_nc), "--val",
                  str(val_nc), "--out", str(tmp / "m" / "model.pt"), "--train-log", str(tmp / "m" / "log.nc")],
                 os.environ)
     _, err = proc.communicate(timeout=300)
@@ -281,7 +281,7 @@ def test_cli_reports_divergence_and_corrupt_models_in_one_line_with_exit_2(setup
     sweep_cfg = {"seed": 0, "compute": cfg["compute"], "noise_sweep": {"sigmas": [0.1], "images": None,
                                                                      "batch_size": 2},
                  "figures": {"example_sigmas": [0.1], "example_images": 1, "dpi": 50}}
-    proc = _cli(["sweep", "noise_sweep", "--config", json.dumps(sweep_cfg), "--variant", "lpn", "--model", str(bad),
+    proc = _cli(["evaluate", "noise_sweep", "--config", json.dumps(sweep_cfg), "--variant", "lpn", "--model", str(bad),
                  "--crops", str(val_nc), "--out", str(tmp / "s.nc")], os.environ)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2, err

@@ -1,7 +1,7 @@
-"""The config sections each job reads (its slice), declared once and keyed by the job's command
-(``aelpn <verb> <target>``, e.g. ``"train proxnet"``). The CLI validates a job's config against its entry, so a slice without a section the
-job reads is a one-line error naming the key; the workflow writes each job's slice file from the same entry, so
-changing another section does not rerun the job. ``seed`` is in every slice."""
+"""The config sections each job reads (its slice), declared once and keyed by the job's command (``aelpn <verb>
+<target>``, e.g. ``"train proxnet"``). The CLI validates a job's config against its entry, so a slice without a
+section the job reads is a one-line error naming the key; the workflow writes each job's slice file from the same
+entry, so changing another section does not rerun the job. ``seed`` is in every slice."""
 
 from __future__ import annotations
 

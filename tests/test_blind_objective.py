@@ -86,6 +86,7 @@ def test_landscape_equals_the_closed_form_of_the_quadratic_prior():
     assert torch.allclose(land.objective, expected, rtol=1e-7), (land.objective, expected)
     assert torch.allclose(land.data + LAM * land.regularizer, land.objective)
     assert torch.isfinite(land.psnr).all() and land.x.shape == (5, *x.shape)
+    assert (land.residual < 1e-8).all(), land.residual
 
 
 @pytest.mark.parametrize("variant", ["lpn", "aelpn"])

@@ -28,7 +28,7 @@ DIMS = {"objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "t
         "seconds": ("estimator", "image"), "reconstruction": ("estimator", "example", "channel", "y", "x"),
         "measurement": ("example", "channel", "y", "x"), "truth": ("example", "channel", "y", "x"),
         "theta_true": ("image",), "box_violation": ("prior", "theta_grid", "image"),
-        "regularizer_truth": ("prior", "image"), "regularizer_truth_residual": ("prior", "image"),
+        "map_residual": ("prior", "theta_grid", "image"), "regularizer_truth": ("prior", "image"), "regularizer_truth_residual": ("prior", "image"),
         "regularizer_blurred": ("prior", "image"), "regularizer_blurred_residual": ("prior", "image"),
         "premise_blur_lowers_regularizer": ("prior", "image"), "fixed_point_gap": ("prior", "image"),
         "regularizer_lower_bound": ("prior", "scale", "image"), "regularizer_min": ("prior",),

@@ -19,6 +19,8 @@ UNITS = {
                     "R_D = <v, f(v)> - psi(v) - ||f(v)||^2 / 2", "1"),
     "psnr_grid": ("PSNR of x_hat(theta) clipped to [0, 1]", "dB"),
     "box_violation": ("largest distance of a pixel of x_hat(theta) to [0, 1]", "1"),
+    "map_residual": ("ADMM primal residual max(||x - z||, ||w - z||) / ||z|| of x_hat(theta) at its last iteration "
+                     "(large: the MAP solve did not converge)", "1"),
     "theta_argmin": ("grid width of the smallest J(theta)", "pixel"),
     "alternating_theta": ("width of the alternating joint MAP after each round (round 0: the initial x-step)", "pixel"),
     "alternating_objective": ("J(theta, x) of the alternating joint MAP after each round", "1"),
@@ -75,7 +77,8 @@ class Results:
         self.priors.setdefault(prior, {}).update(
             objective=land.objective.double().numpy(), data_term=land.data.double().numpy(),
             regularizer=land.regularizer.double().numpy(), psnr_grid=land.psnr.double().numpy(),
-            box_violation=land.box_violation.double().numpy(), theta_argmin=self.grid[land.argmin().numpy()],
+            box_violation=land.box_violation.double().numpy(), map_residual=land.residual.double().numpy(),
+            theta_argmin=self.grid[land.argmin().numpy()],
             regularizer_min=float(land.regularizer.min()))
 
     def alternating(self, prior: str, paths) -> None:
@@ -106,7 +109,7 @@ class Results:
 PER_PRIOR = {
     "objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "theta_grid", "image"),
     "regularizer": ("prior", "theta_grid", "image"), "psnr_grid": ("prior", "theta_grid", "image"),
-    "box_violation": ("prior", "theta_grid", "image"),
+    "box_violation": ("prior", "theta_grid", "image"), "map_residual": ("prior", "theta_grid", "image"),
     "theta_argmin": ("prior", "image"), "alternating_theta": ("prior", "init", "round", "image"),
     "alternating_objective": ("prior", "init", "round", "image"),
     "regularizer_truth": ("prior", "image"), "regularizer_truth_residual": ("prior", "image"),

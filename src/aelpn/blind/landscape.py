@@ -33,18 +33,22 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class MapPoint:
-    """The MAP estimate x = f(v) (B, C, H, W), its pre-image v and R(x) = R_D(x) / s^2 (B,), exact."""
+    """The MAP estimate x = f(v) (B, C, H, W), its pre-image v and R(x) = R_D(x) / s^2 (B,), exact; ``residual``
+    (B,) the ADMM's primal residual max(||x_data - z||, ||w - z||) / ||z|| at its last iteration (NaN when x
+    did not come from ``box_admm``)."""
 
     x: torch.Tensor
     v: torch.Tensor
     regularizer: torch.Tensor
+    residual: torch.Tensor
 
 
 def exact_regularizer(prior, v: torch.Tensor) -> MapPoint:
     """x = f(v) and R(x) = (<v, x> - psi(v) - ||x||^2 / 2) / s^2 for the prior's ``network.potential_and_gradient``."""
     with torch.no_grad():
         psi, x = prior.network.potential_and_gradient(v)
-    return MapPoint(x, v, (_dot(v, x) - psi - 0.5 * _dot(x, x)) / prior.sigma**2)
+    reg = (_dot(v, x) - psi - 0.5 * _dot(x, x)) / prior.sigma**2
+    return MapPoint(x, v, reg, torch.full_like(reg, float("nan")))
 
 
 @dataclass
@@ -79,7 +83,7 @@ def box_admm(data, prior, lam: float, max_iter: int, tol: float, box: bool, z0: 
     P the projection onto [0, 1]^n (the identity without ``box``). The z-update is prox_{(lam / rho) R} = D
     exactly; the (z, w)-update is separable, so this is two-block ADMM on x = (z, w). Starts from z = w = ``z0``
     (default data.init()), u = t = 0, and stops per image as aelpn.inverse.pnp.iterate (relative change of z).
-    Returns z = f(v) with its pre-image v and the exact R(z)."""
+    Returns z = f(v) with its pre-image v, the exact R(z) and the primal residual."""
     rho = lam / prior.sigma**2
     project = box_projection(box)
     z0 = data.init() if z0 is None else z0
@@ -89,12 +93,17 @@ def box_admm(data, prior, lam: float, max_iter: int, tol: float, box: bool, z0: 
         v = x + s["u"]
         z = prior.network(v)
         w = project(x + s["t"])
-        return {"z": z, "v": v, "w": w, "u": s["u"] + x - z, "t": s["t"] + x - w}
+        return {"z": z, "v": v, "x": x, "w": w, "u": s["u"] + x - z, "t": s["t"] + x - w}
 
     zeros = torch.zeros_like(z0)
-    sol = iterate(step, {"z": z0, "v": z0, "w": project(z0), "u": zeros, "t": zeros}, "z", max_iter, tol,
+    sol = iterate(step, {"z": z0, "v": z0, "x": z0, "w": project(z0), "u": zeros, "t": zeros}, "z", max_iter, tol,
                   desc="box-admm")
-    return exact_regularizer(prior, sol.state["v"])
+    state = sol.state
+    point = exact_regularizer(prior, state["v"])
+    norm = state["z"].flatten(1).norm(dim=1).clamp_min(1e-12)
+    point.residual = torch.maximum((state["x"] - state["z"]).flatten(1).norm(dim=1),
+                                   (state["w"] - state["z"]).flatten(1).norm(dim=1)) / norm
+    return point
 
 
 def map_estimate(data, prior, map_cfg: dict, z0: torch.Tensor | None = None) -> MapPoint:
@@ -111,14 +120,15 @@ def box_violation(x: torch.Tensor) -> torch.Tensor:
 @dataclass
 class Landscape:
     """Per grid width and image (G, B): J(theta), its data term and the exact R(x_hat(theta)), the PSNR of
-    x_hat(theta) clipped to [0, 1], the distance of x_hat(theta) to the box; the estimates x_hat(theta)
-    (G, B, C, H, W)."""
+    x_hat(theta) clipped to [0, 1], the distance of x_hat(theta) to the box, the ADMM's primal residual; the
+    estimates x_hat(theta) (G, B, C, H, W)."""
 
     objective: torch.Tensor
     data: torch.Tensor
     regularizer: torch.Tensor
     psnr: torch.Tensor
     box_violation: torch.Tensor
+    residual: torch.Tensor
     x: torch.Tensor
 
     def argmin(self) -> torch.Tensor:
@@ -131,15 +141,16 @@ def landscape(prior, y: torch.Tensor, thetas: torch.Tensor, bcfg: dict, x_true: 
     ``bcfg`` (kernel_size, noise_sigma, map). The first solve starts from data.init(), each next one from the
     previous estimate."""
     mcfg = bcfg["map"]
-    rows, xs, z = [], [], None
+    rows, xs, residuals, z = [], [], [], None
     for theta in progress_bar(thetas, desc=f"landscape {getattr(prior, 'label', '')}", leave=False):
         data = kernels.data_term(theta.view(1), y, bcfg["kernel_size"], bcfg["noise_sigma"])
         point = map_estimate(data, prior, mcfg, z0=z)
         z = point.x
         rows.append(objective(data, mcfg["lam"], z, point.regularizer))
         xs.append(z)
+        residuals.append(point.residual)
     quality = [psnr(x, x_true) if x_true is not None else torch.full_like(r.value, float("nan"))
                for x, r in zip(xs, rows)]
     return Landscape(torch.stack([r.value for r in rows]), torch.stack([r.data for r in rows]),
                      torch.stack([r.regularizer for r in rows]), torch.stack(quality),
-                     torch.stack([box_violation(x) for x in xs]), torch.stack(xs))
+                     torch.stack([box_violation(x) for x in xs]), torch.stack(residuals), torch.stack(xs))

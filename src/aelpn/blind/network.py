@@ -28,7 +28,8 @@ def radial_log_spectrum(y: torch.Tensor, bins: int) -> torch.Tensor:
     index = ring.flatten()[keep]
     log_power = torch.log(power.flatten(1)[:, keep] + 1e-12)
     sums = torch.zeros(y.shape[0], bins, dtype=y.dtype, device=y.device).index_add_(1, index, log_power)
-    counts = torch.zeros(bins, dtype=y.dtype, device=y.device).index_add_(0, index, torch.ones_like(index, dtype=y.dtype))
+    ones = torch.ones_like(index, dtype=y.dtype)
+    counts = torch.zeros(bins, dtype=y.dtype, device=y.device).index_add_(0, index, ones)
     profile = sums / counts.clamp_min(1)
     return profile - profile.mean(1, keepdim=True)
 

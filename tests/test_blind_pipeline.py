@@ -27,7 +27,15 @@ DIMS = {"objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "t
         "theta_error": ("estimator", "image"), "psnr": ("estimator", "image"), "ssim": ("estimator", "image"),
         "seconds": ("estimator", "image"), "reconstruction": ("estimator", "example", "channel", "y", "x"),
         "measurement": ("example", "channel", "y", "x"), "truth": ("example", "channel", "y", "x"),
-        "theta_true": ("image",)}
+        "theta_true": ("image",), "box_violation": ("prior", "theta_grid", "image"),
+        "map_residual": ("prior", "theta_grid", "image"), "regularizer_truth": ("prior", "image"), "regularizer_truth_residual": ("prior", "image"),
+        "regularizer_blurred": ("prior", "image"), "regularizer_blurred_residual": ("prior", "image"),
+        "premise_blur_lowers_regularizer": ("prior", "image"), "fixed_point_gap": ("prior", "image"),
+        "regularizer_lower_bound": ("prior", "scale", "image"), "regularizer_min": ("prior",),
+        "blindness_penalty": ("estimator", "image"), "theta_error_constant": ("image",)}
+# NaN where a value does not apply: the width of a non-blind estimator, R where its inversion was refused.
+PARTIAL = ("theta_estimate", "theta_error", "blindness_penalty", "regularizer_truth", "regularizer_blurred",
+           "premise_blur_lowers_regularizer")
 
 
 @pytest.fixture
@@ -61,7 +69,8 @@ def test_blind_network_model_file_and_log(trained, blind_cfg):
     y = torch.rand((2, 3, 16, 16), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         x, theta = net(y)
-    assert x.shape == y.shape and ((theta >= 0) & (theta <= blind_cfg["blind"]["theta_max"])).all()
+    prior = blind_cfg["blind"]["theta_prior"]
+    assert x.shape == y.shape and ((theta >= prior["low"]) & (theta <= prior["high"])).all()
     log = read_netcdf(network.parent / "blind_log.nc")
     assert log.sizes["step"] == 3 and np.isfinite(log["theta_mse"]).all() and np.isfinite(log["image_mse"]).all()
 
@@ -77,18 +86,29 @@ def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
     for name, dims in DIMS.items():
         assert ds[name].dims == dims, name
         assert "long_name" in ds[name].attrs and "units" in ds[name].attrs, name
-    assert list(ds["prior"].values) == bcfg["variants"]
-    assert np.allclose(ds["theta_grid"].values, np.linspace(0, bcfg["theta_max"], bcfg["grid_points"]))
+    assert list(ds["prior"].values) == [*bcfg["variants"], "quadratic_gradient"]
+    assert list(ds["learned"].values) == [1] * len(bcfg["variants"]) + [0]
+    assert ds["proper_prior"].sel(prior=["aelpn", "quadratic_gradient"]).values.tolist() == [0, 0]
+    prior = bcfg["theta_prior"]
+    assert np.allclose(ds["theta_grid"].values, np.linspace(prior["low"], prior["high"], bcfg["grid_points"]))
     assert np.allclose(ds["init"].values, bcfg["alternating"]["inits"])
     assert ds.sizes["round"] == bcfg["alternating"]["rounds"] + 1 and ds.sizes["image"] == bcfg["images"]
-    blind = [f"{m}[{v}]" for m in ("map_grid", "map_alternating") for v in bcfg["variants"]] + ["blind_mmse"]
-    bounds = [f"pnp_true_theta[{v}]" for v in bcfg["variants"]] + ["unrolled_true_theta"]
+    priors = [*bcfg["variants"], "quadratic_gradient"]
+    blind = [f"{m}[{v}]" for m in ("map_grid", "map_alternating") for v in priors] + ["blind_mmse"]
+    bounds = [f"map_true_theta[{v}]" for v in priors] + ["unrolled_true_theta"]
     assert set(ds["estimator"].values) == set(blind + bounds)
     assert (ds["blind"].sel(estimator=blind) == 1).all() and (ds["blind"].sel(estimator=bounds) == 0).all()
     for name in DIMS:
-        values = ds[name].sel(estimator=blind) if name in ("theta_estimate", "theta_error") else ds[name]
-        assert np.isfinite(values.values).all(), name
-    assert ds["theta_estimate"].sel(estimator=bounds).isnull().all()
+        if name in PARTIAL:
+            continue
+        assert np.isfinite(ds[name].values).all(), name
+    for name in ("theta_estimate", "theta_error", "blindness_penalty"):
+        assert np.isfinite(ds[name].sel(estimator=blind)).all() and ds[name].sel(estimator=bounds).isnull().all()
+    refused = ds["regularizer_truth_refused"] == 1
+    assert (ds["regularizer_truth"].isnull() == refused).all()
+    assert (ds["regularizer_truth_residual"].where(refused) > bcfg["inversion"]["residual_tol"]).sum() == refused.sum()
+    assert (ds["regularizer_truth_residual"].sel(prior="quadratic_gradient") == 0).all()
+    assert (ds["box_violation"] < 0.05).all()
     assert ((ds["theta_true"] >= bcfg["theta_min"]) & (ds["theta_true"] <= bcfg["theta_max"])).all()
     assert np.isin(ds["theta_argmin"].values, ds["theta_grid"].values).all()
     alt = ds["alternating_objective"].values

@@ -73,9 +73,10 @@ def holding_values() -> dict:
                           "pnp_admm_anscombe[aelpn]": 500.0, "pnp_admm_wls[lpn]": 500.0,
                           "pnp_admm_wls[aelpn]": 500.0},
         "adaptivity": 20.0,
-        "blind_argmin": dict(lpn=0.0, aelpn=0.0),
+        "blind_argmin": dict(lpn=0.0, aelpn=0.0, scale=2.0, quadratic_gradient=0.0),  # scale: improper
         "blind_theta_error": 0.05,  # the best constant's: 0.25 (true widths 1.0 ... 2.0)
-        "blind_psnr": {"blind_mmse": 25.0, "map_alternating[lpn]": 22.0, "map_alternating[aelpn]": 22.5},
+        "blind_psnr": {"blind_mmse": 25.0, "map_alternating[lpn]": 22.0, "map_alternating[aelpn]": 22.5,
+                       "map_alternating[quadratic_gradient]": 27.0},  # the control is not a learned prior
     }
 
 
@@ -153,7 +154,10 @@ def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool
                              "psnr": (("estimator", "image"), np.array([[v["blind_psnr"][e]] * N for e in blind_names])
                                       + _jitter((len(blind_names), N), 11)),
                              "theta_true": ("image", np.linspace(1.0, 2.0, N))},
-                            coords={"prior": blind_priors, "estimator": blind_names, "image": ids}), paths["blind"])
+                            coords={"prior": blind_priors, "estimator": blind_names, "image": ids,
+                                    "learned": ("prior", [int(p != "quadratic_gradient") for p in blind_priors]),
+                                    "proper_prior": ("prior", [int(p != "scale") for p in blind_priors])}),
+                 paths["blind"])
     return paths
 
 

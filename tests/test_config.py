@@ -105,6 +105,7 @@ def test_missing_keys_are_reported_one_line_per_key(paper_config):
         (lambda c: c["noise_sweep"].update(images=5), "noise_sweep.images"),
         (lambda c: c["inverse"].update(examples=3), "inverse.examples"),
         (lambda c: c["blind"].update(theta_min=1.0), "blind.theta_min"),  # smoke: theta_max 1.0
+        (lambda c: c["blind"]["theta_prior"].update(high=0.8), "blind.theta_prior"),  # smoke: theta_max 1.0
         (lambda c: c["blind"].update(examples=3), "blind.examples"),
         (lambda c: c["blind"].update(images=5), "blind.images"),  # smoke: 4 test crops
         (lambda c: c["blind"]["alternating"].update(inits=[0.0, 1.5]), "blind.alternating.inits"),

@@ -80,7 +80,7 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
         assert np.isfinite(inverse[metric].where(ran, 0.0)).all(), metric
         assert inverse[metric].where(~ran).isnull().all(), metric
     blind = _open(workdir / "results/metrics/blind.nc")
-    assert list(blind["prior"].values) == cfg["blind"]["variants"]
+    assert list(blind["prior"].values) == [*cfg["blind"]["variants"], "quadratic_gradient"]
     assert blind["objective"].dims == ("prior", "theta_grid", "image")
     estimated = blind["blind"] == 1
     for name in ("objective", "theta_argmin", "alternating_objective", "psnr", "ssim", "theta_true"):

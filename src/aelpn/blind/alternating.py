@@ -1,10 +1,12 @@
-"""Joint MAP by alternating minimisation of J(theta, x) = f_theta(x) + lam R(x) (aelpn.blind.landscape):
+"""Joint MAP by alternating minimisation of J(theta, x) = f_theta(x) + lam R(x) + i_box(x)
+(aelpn.blind.landscape), theta restricted to the support of the theta prior ``blind.theta_prior`` (uniform):
 
     theta_{k+1} = argmin over {theta_k} + search grid of f_theta(x_k)   (R does not depend on theta),
     x_{k+1}     = PnP-ADMM for theta_{k+1} warm-started at x_k, kept only if J(theta_{k+1}, .) decreases.
 
 Both steps can only lower J (theta_k is a candidate of the theta-step; the x-step is rejected if it raises J),
-so J(theta_k, x_k) is non-increasing: the solver ends in the basin its initialisation selects."""
+so J(theta_k, x_k) is non-increasing: the solver ends in the basin its initialisation selects. R is exact at every
+x-step's estimate (aelpn.blind.landscape.exact_regularizer)."""
 
 from __future__ import annotations
 
@@ -37,24 +39,25 @@ def theta_step(x: torch.Tensor, y: torch.Tensor, theta: torch.Tensor, candidates
 
 def alternating_map(prior, y: torch.Tensor, theta0: torch.Tensor, bcfg: dict) -> AlternatingPath:
     """Alternating joint MAP from the widths ``theta0`` (B,) for ``blind.alternating.rounds`` rounds, the theta-step
-    searching ``blind.alternating.search_points`` widths in [0, theta_max]."""
+    searching ``blind.alternating.search_points`` widths on the theta prior's support."""
     mcfg, acfg = bcfg["map"], bcfg["alternating"]
-    size, sigma, lam, its = bcfg["kernel_size"], bcfg["noise_sigma"], mcfg["lam"], mcfg["regularizer_iterations"]
-    candidates = kernels.theta_grid(bcfg["theta_max"], acfg["search_points"]).to(y.dtype)
+    size, sigma, lam = bcfg["kernel_size"], bcfg["noise_sigma"], mcfg["lam"]
+    candidates = kernels.theta_grid(bcfg["theta_prior"], acfg["search_points"]).to(y.dtype)
     theta = theta0.to(y.dtype)
-    x = map_estimate(kernels.data_term(theta, y, size, sigma), prior, mcfg)
-    current = objective(kernels.data_term(theta, y, size, sigma), prior, lam, x, its)
+    point = map_estimate(kernels.data_term(theta, y, size, sigma), prior, mcfg)
+    x = point.x
+    current = objective(kernels.data_term(theta, y, size, sigma), lam, x, point.regularizer)
     thetas, values = [theta], [current.value]
     mask = (-1, *([1] * (y.dim() - 1)))
     for _ in range(acfg["rounds"]):
         theta = theta_step(x, y, theta, candidates, bcfg)
         data = kernels.data_term(theta, y, size, sigma)
-        kept = objective(data, prior, lam, x, its, reg=current.regularizer)
-        x_new = map_estimate(data, prior, mcfg, z0=x)
-        new = objective(data, prior, lam, x_new, its)
+        kept = objective(data, lam, x, current.regularizer)
+        point = map_estimate(data, prior, mcfg, z0=x)
+        new = objective(data, lam, point.x, point.regularizer)
         accept = new.value <= kept.value
-        x = torch.where(accept.view(mask), x_new, x)
-        current = objective(data, prior, lam, x, its, reg=torch.where(accept, new.regularizer, kept.regularizer))
+        x = torch.where(accept.view(mask), point.x, x)
+        current = objective(data, lam, x, torch.where(accept, new.regularizer, kept.regularizer))
         thetas.append(theta)
         values.append(current.value)
     return AlternatingPath(torch.stack(thetas), torch.stack(values), x)

@@ -50,6 +50,7 @@ def sample_widths(n: int, low: float, high: float, generator: torch.Generator) -
     return low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)
 
 
-def theta_grid(theta_max: float, points: int) -> torch.Tensor:
-    """The landscape's widths: ``points`` equally spaced in [0, theta_max] (theta = 0 is delta), float64."""
-    return torch.linspace(0.0, theta_max, points, dtype=torch.float64)
+def theta_grid(prior: dict, points: int) -> torch.Tensor:
+    """``points`` widths equally spaced on the support [low, high] of the theta prior ``blind.theta_prior``
+    (theta = 0 is delta), float64."""
+    return torch.linspace(prior["low"], prior["high"], points, dtype=torch.float64)

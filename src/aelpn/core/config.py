@@ -134,9 +134,13 @@ def _blind_problems(cfg: dict) -> list[str]:
         out.append(f"config key 'blind.theta_min': {b['theta_min']} must be below blind.theta_max = {b['theta_max']}")
     if b["images"] is not None and b["examples"] > b["images"]:
         out.append(f"config key 'blind.examples': {b['examples']} > blind.images = {b['images']}")
-    beyond = [t for t in b["alternating"]["inits"] if t > b["theta_max"]]
+    low, high = b["theta_prior"]["low"], b["theta_prior"]["high"]
+    if not low <= b["theta_min"] < b["theta_max"] <= high:
+        out.append(f"config key 'blind.theta_prior': [{low}, {high}] must contain [blind.theta_min, blind.theta_max]"
+                   f" = [{b['theta_min']}, {b['theta_max']}]")
+    beyond = [t for t in b["alternating"]["inits"] if not low <= t <= high]
     if beyond:
-        out.append(f"config key 'blind.alternating.inits': {beyond} lie beyond blind.theta_max = {b['theta_max']}")
+        out.append(f"config key 'blind.alternating.inits': {beyond} lie outside blind.theta_prior = [{low}, {high}]")
     if "data" in cfg and b["kernel_size"] > cfg["data"]["crop_size"]:
         out.append(f"config key 'blind.kernel_size': {b['kernel_size']} > data.crop_size = {cfg['data']['crop_size']}")
     if "model" in cfg:

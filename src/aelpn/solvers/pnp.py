@@ -33,12 +33,14 @@ class Solution:
     """x: estimate (B, C, H, W); iterations: (B,) iterations used; psnr_trace: (B, max_iter) PSNR of the
     estimate clipped to [0, 1] after each iteration (constant once an image stopped; NaN after the last
     iteration run, or everywhere when no ground truth was given); diverged: (B,) bool, True where an iterate
-    became non-finite and the image was stopped at its last finite iterate."""
+    became non-finite and the image was stopped at its last finite iterate; state: the final value of every
+    variable of the iteration (``iterate``'s state dict; ``x`` is state[key])."""
 
     x: torch.Tensor
     iterations: torch.Tensor
     psnr_trace: torch.Tensor
     diverged: torch.Tensor
+    state: dict | None = None
 
 
 def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None, desc="pnp") -> Solution:
@@ -70,7 +72,7 @@ def iterate(step, state: dict, key: str, max_iter: int, tol: float, x_true=None,
         ref = cur
         if not bool(active.any()):
             break
-    return Solution(state[key], iterations, trace, diverged.cpu())
+    return Solution(state[key], iterations, trace, diverged.cpu(), state)
 
 
 @torch.no_grad()

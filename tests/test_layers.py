@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "aelpn"
+import aelpn
+
+PACKAGE = Path(aelpn.__file__).resolve().parent  # the package under test (a scratch copy when mutating)
 BELOW = {
     "core": set(),
     "data": {"core"},

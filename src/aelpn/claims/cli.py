@@ -9,13 +9,6 @@ from aelpn.core.commands import add_job, job_config
 DATASETS = ("noise-sweep", "affine-sweep", "jacobian", "prox1d", "inverse", "adaptivity", "blind")
 
 
-def _jacobian(a):
-    cfg = job_config(a)
-    from aelpn.claims.jacobian import measure_jacobian
-
-    measure_jacobian(cfg, a.models, a.crops, a.out)
-
-
 def _claims(a):
     cfg = job_config(a)
     from aelpn.claims import ClaimData, failed, run_claims
@@ -30,7 +23,8 @@ def _claims(a):
 
 def register(verbs: dict, commands) -> None:
     q = add_job(verbs["evaluate"], "jacobian", "evaluate jacobian",
-                "Jacobian asymmetry and spectrum of every trained variant on evaluation images", _jacobian)
+                "Jacobian asymmetry and spectrum of every trained variant on evaluation images",
+                "aelpn.claims.jacobian:measure_jacobian", ("models", "crops", "out"))
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
     q.add_argument("--out", required=True, help="output netCDF (dims variant, image)")
     q.add_argument("models", nargs="+", help="model.pt of each variant, in model.variants order")

@@ -1,24 +1,39 @@
 """What every job command of the CLI shares: its ``--config`` option and the validated config slice it reads
 (the sections ``aelpn.core.slices`` declares for it). A stage's ``cli`` module registers its commands with
-``add_job`` and reads the slice with ``job_config`` before importing the (torch-heavy) code it runs."""
+``add_job``, naming the one library function each calls; the slice is validated before that function's
+(torch-heavy) module is imported."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
 
 from aelpn.core.config import load
 from aelpn.core.slices import sections
 
 
-def add_job(subparsers, name: str, command: str, help: str, handler: Callable) -> argparse.ArgumentParser:
-    """Add the job command ``name`` (its slice key ``command`` in ``aelpn.core.slices.SLICES``) to ``subparsers``."""
+def add_job(subparsers, name: str, command: str, help: str, call: str | Callable,
+            arguments: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """Add the job command ``name`` (its slice key ``command`` in ``aelpn.core.slices.SLICES``) to ``subparsers``.
+    ``call`` is the library function it runs, ``"module:function"``, called as ``function(cfg, *arguments)`` with
+    the validated slice and the named parsed arguments; or a handler ``(args) -> exit code`` for a command that
+    does more than pass its arguments on."""
     p = subparsers.add_parser(name, help=help)
     p.add_argument("--config", required=True,
                    help="the job's config slice: a YAML/JSON file (the workflow writes results/configs/...) or a "
                         "JSON string, validated against the schema")
-    p.set_defaults(func=handler, command=command)
+    if isinstance(call, str):
+        p.set_defaults(func=_call_library, command=command, library=call, arguments=arguments)
+    else:
+        p.set_defaults(func=call, command=command)
     return p
+
+
+def _call_library(args: argparse.Namespace) -> None:
+    cfg = job_config(args)
+    module, function = args.library.split(":")
+    getattr(importlib.import_module(module), function)(cfg, *(getattr(args, name) for name in args.arguments))
 
 
 def job_config(args: argparse.Namespace) -> dict:

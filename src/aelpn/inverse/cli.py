@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from aelpn.core.commands import add_job, job_config
+from aelpn.core.commands import add_job
 from aelpn.inverse.methods.registry import names
-
-
-def _evaluate(a):
-    cfg = job_config(a)
-    from aelpn.inverse.run import run_job
-
-    run_job(cfg, a.algorithm, a.problem, a.crops, a.prior, a.out)
-
-
-def _adaptivity(a):
-    cfg = job_config(a)
-    from aelpn.inverse.adaptivity import evaluate_adaptivity
-
-    evaluate_adaptivity(cfg, a.crops, a.unrolled, a.out)
-
-
-def _combine(a):
-    cfg = job_config(a)
-    from aelpn.inverse.combine import combine_inverse
-
-    combine_inverse(cfg, a.inputs, a.out)
 
 
 def register(verbs: dict, commands) -> None:
     q = add_job(verbs["evaluate"], "inverse", "evaluate inverse",
-                "solve one inverse problem with one method on the evaluation crops", _evaluate)
+                "solve one inverse problem with one method on the evaluation crops", "aelpn.inverse.run:run_job",
+                ("algorithm", "problem", "crops", "prior", "out"))
     q.add_argument("--algorithm", required=True, choices=names(),
                    help="inverse-problem method (one of inverse.algorithms; the registry's names)")
     q.add_argument("--problem", required=True, help="inverse problem (a key of inverse.problems)")
@@ -39,10 +19,12 @@ def register(verbs: dict, commands) -> None:
                         "the conditional denoiser, the problem's unrolled network, the flow model or the VAE (.pt)")
     q.add_argument("--out", required=True, help="per-image metrics and traces (netCDF)")
     q = add_job(verbs["evaluate"], "adaptivity", "evaluate adaptivity",
-                "unrolled networks on the problems of inverse.adaptivity they were not trained on", _adaptivity)
+                "unrolled networks on the problems of inverse.adaptivity they were not trained on",
+                "aelpn.inverse.adaptivity:evaluate_adaptivity", ("crops", "unrolled", "out"))
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
     q.add_argument("--out", required=True, help="results file (adaptivity.nc)")
     q.add_argument("unrolled", nargs="+", help="the unrolled networks ({problem}.pt) of every trained_on problem")
-    q = add_job(verbs["combine"], "inverse", "combine inverse", "combine the per-job files into inverse.nc", _combine)
+    q = add_job(verbs["combine"], "inverse", "combine inverse", "combine the per-job files into inverse.nc",
+                "aelpn.inverse.combine:combine_inverse", ("inputs", "out"))
     q.add_argument("--out", required=True, help="combined results file (netCDF)")
     q.add_argument("inputs", nargs="+", help="per-job files written by 'aelpn evaluate inverse'")

@@ -30,11 +30,16 @@ def write_config(cfg: dict, workdir: Path) -> Path:
 def snakemake(workdir: Path, configfile: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
     """Run snakemake on the repository's Snakefile in ``workdir`` with ``configfile`` (which replaces the default
     config without --replace-workflow-config) and the workflow profile that applies from the repository root."""
+    return snakemake_args(workdir, "--configfile", str(configfile), *args, timeout=timeout)
+
+
+def snakemake_args(workdir: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """Run snakemake on the repository's Snakefile in ``workdir`` with ``args`` as given, from the repository root
+    (relative paths in ``args`` are the repository's)."""
     cmd = [
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
         "--directory", str(workdir),
-        "--configfile", str(configfile),
         *args,
     ]
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")

@@ -4,12 +4,18 @@ the real smoke run of the whole DAG is checked in test_workflow_smoke.py."""
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 
 import numpy as np
 import pytest
 
 from aelpn.core.combine import CombineError
-from aelpn.core.io import read_netcdf
+from aelpn.cli import main
+from aelpn.core.config import select
+from aelpn.core.io import read_netcdf, write_netcdf
+from aelpn.core.slices import sections
+from aelpn.models.files import ModelFileError
 from aelpn.training.denoiser import train_denoiser
 from aelpn.training.flow import train_flow
 from aelpn.training.vae import train_vae
@@ -122,6 +128,53 @@ def test_inverse_variants_choose_the_proximal_networks_of_the_pnp_methods(pipeli
     with pytest.raises(ValueError, match="one model per variant"):
         run_job(sub, algorithm, problem, test, [tmp / "models" / v / "model.pt" for v in cfg["model"]["variants"]],
                 tmp_path / "r2.nc")
+
+
+def test_a_proximal_network_is_known_by_the_variant_its_file_holds(pipeline, tmp_path, capsys):
+    """An LPN file at .../aelpn/model.pt is refused for the AE-LPN prior (one line, exit 2); the AE-LPN file at any
+    other path is the AE-LPN prior."""
+    cfg, tmp, _ = pipeline
+    algorithm, problem = next((a, p) for a, p in jobs(cfg["inverse"]) if get(a).prior == "proximal_network")
+    sub = copy.deepcopy(cfg)
+    sub["inverse"]["variants"] = ["aelpn"]
+    misplaced = tmp_path / "aelpn" / "model.pt"
+    misplaced.parent.mkdir()
+    shutil.copy(tmp / "models" / "lpn" / "model.pt", misplaced)
+    with pytest.raises(ModelFileError, match="holds variant 'lpn', expected 'aelpn'"):
+        run_job(sub, algorithm, problem, tmp / "test.nc", [misplaced], tmp_path / "r.nc")
+    config = json.dumps(select(sub, *sections("evaluate inverse")))
+    assert main(["evaluate", "inverse", "--config", config, "--algorithm", algorithm, "--problem", problem,
+                 "--crops", str(tmp / "test.nc"), "--prior", str(misplaced), "--out", str(tmp_path / "r.nc")]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and str(misplaced) in errors[0] and "holds variant 'lpn'" in errors[0], errors
+    elsewhere = tmp_path / "downloaded" / "weights.pt"
+    elsewhere.parent.mkdir()
+    shutil.copy(tmp / "models" / "aelpn" / "model.pt", elsewhere)
+    run = run_job(sub, algorithm, problem, tmp / "test.nc", [elsewhere], tmp_path / "r.nc")
+    full = read_netcdf(tmp / "runs" / problem / f"{algorithm}.nc")
+    np.testing.assert_array_equal(run["psnr"].sel(prior="aelpn").values, full["psnr"].sel(prior="aelpn").values)
+
+
+def test_combine_knows_a_file_by_the_job_it_holds(pipeline, tmp_path):
+    """A DiffPIR result copied over the DPS file is refused, not combined as DPS; so is a file that does not say
+    which job it holds."""
+    cfg, tmp, outs = pipeline
+    problem = next(p for a, p in jobs(cfg["inverse"]) if a == "dps")
+    copied = []
+    for out in outs:
+        target = tmp_path / out.relative_to(tmp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out, target)
+        copied.append(target)
+    dps = tmp_path / "runs" / problem / "dps.nc"
+    shutil.copy(tmp_path / "runs" / problem / "diffpir.nc", dps)
+    with pytest.raises(CombineError, match=f"{dps}: holds algorithm 'diffpir' on problem '{problem}'"):
+        combine_inverse(cfg, copied, tmp_path / "inverse.nc")
+    ds = read_netcdf(tmp / "runs" / problem / "dps.nc")
+    del ds.attrs["algorithm"]
+    write_netcdf(ds, dps)
+    with pytest.raises(CombineError, match="does not say which algorithm and problem it holds"):
+        combine_inverse(cfg, copied, tmp_path / "inverse.nc")
 
 
 def test_paper_dag_has_every_inverse_job(tmp_path, paper_config):

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from aelpn.core.combine import CombineError, combine_runs
-from aelpn.core.io import write_netcdf
+from aelpn.core.io import read_netcdf, write_netcdf
 from aelpn.core.provenance import annotate, attrs
 from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, priors, proximal_variants
 from aelpn.inverse.run import LAM_DESCRIPTION, PER_PRIOR, UNITS
@@ -23,13 +23,28 @@ def job_label(algorithm: str, problem: str) -> str:
     return f"{algorithm}@{problem}"
 
 
+def held_job(path) -> str:
+    """The job a per-job file holds, by its own ``algorithm`` and ``problem`` attributes; a file whose attributes
+    disagree with its place ``.../{problem}/{algorithm}.nc``, or that has none, is a CombineError."""
+    held = read_netcdf(path).attrs
+    if "algorithm" not in held or "problem" not in held:
+        raise CombineError(f"{path}: does not say which algorithm and problem it holds (not a per-job file of "
+                           "'aelpn evaluate inverse')")
+    placed = (Path(path).stem, Path(path).parent.name)
+    if (held["algorithm"], held["problem"]) != placed:
+        raise CombineError(f"{path}: holds algorithm '{held['algorithm']}' on problem '{held['problem']}', but lies "
+                           f"where '{placed[0]}' on '{placed[1]}' belongs (.../{{problem}}/{{algorithm}}.nc)")
+    return job_label(held["algorithm"], held["problem"])
+
+
 def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
-    """Combine the per-job files (``.../{problem}/{algorithm}.nc``) into ``out`` with dims (estimator, problem,
-    image, ...); ``applicable`` marks the (estimator, problem) pairs that ran, all others are NaN. Raises
-    CombineError for a missing or unexpected job or a NaN metric in a job that ran."""
+    """Combine the per-job files (``.../{problem}/{algorithm}.nc``, each known by the job its attributes name, see
+    ``held_job``) into ``out`` with dims (estimator, problem, image, ...); ``applicable`` marks the (estimator,
+    problem) pairs that ran, all others are NaN. Raises CombineError for a missing or unexpected job, a file that is
+    not where its job belongs, or a NaN metric in a job that ran."""
     icfg, variants = cfg["inverse"], proximal_variants(cfg)
     expected = [job_label(a, p) for a, p in jobs(icfg)]
-    labels = [job_label(Path(p).stem, Path(p).parent.name) for p in inputs]
+    labels = [held_job(p) for p in inputs]
     runs = combine_runs(inputs, "job", expected, labels=labels, shared=("truth",),
                         nan_ok=PER_PRIOR + ("train_seconds", "lam"))
     problems = list(icfg["problems"])

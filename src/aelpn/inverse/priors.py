@@ -6,13 +6,11 @@ kinds all take the ``prior`` label ``denoiser`` (the method's one learned compon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
 import torch
 
 from aelpn.inverse.jobs import DENOISER_PRIOR, proximal_variants
 from aelpn.models.denoiser import load_denoiser
-from aelpn.models.files import load_model, proximal_sigma, read_model_file
+from aelpn.models.files import ModelFileError, load_model, proximal_sigma, read_model_file
 from aelpn.models.flow import load_flow
 from aelpn.models.unrolled import load_unrolled
 from aelpn.models.vae import load_vae
@@ -40,16 +38,18 @@ def _prox_network_cost(path: str) -> tuple[float, str]:
 
 def load_proximal_networks(paths, variants: list[str], device) -> list[LearnedPrior]:
     """One trained proximal network per variant of ``variants``, in that order, from ``paths``
-    (``results/models/{variant}/model.pt``), each the prox of sigma^2 R with the sigma its file records."""
+    (``results/models/{variant}/model.pt``), each the prox of sigma^2 R with the sigma its file records. A network is
+    known by the variant its file records, not by its path: a file holding another variant is refused."""
     paths = [str(p) for p in paths]
     if len(paths) != len(variants):
         raise ValueError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} paths")
     out = []
     for variant, path in zip(variants, paths):
-        if Path(path).parent.name != variant:
-            raise ValueError(f"{path}: expected the model of variant '{variant}' (results/models/{variant}/model.pt)")
-        out.append(LearnedPrior(variant, load_model(path, device=device), proximal_sigma(path),
-                                *_prox_network_cost(path)))
+        network = load_model(path, device=device)
+        if network.variant != variant:
+            raise ModelFileError(f"{path}: holds variant '{network.variant}', expected '{variant}' "
+                                 "(the models in the order of the config's variants)")
+        out.append(LearnedPrior(variant, network, proximal_sigma(path), *_prox_network_cost(path)))
     return out
 
 

@@ -19,11 +19,12 @@ from aelpn.models.denoiser import build_denoiser
 from aelpn.core.io import read_netcdf
 from aelpn.models.files import save_model
 from model_helpers import image_model
+from sel_keywords import assert_selectable
 
 DIMS = {"objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "theta_grid", "image"),
         "regularizer": ("prior", "theta_grid", "image"), "psnr_grid": ("prior", "theta_grid", "image"),
-        "theta_argmin": ("prior", "image"), "alternating_theta": ("prior", "init", "round", "image"),
-        "alternating_objective": ("prior", "init", "round", "image"), "theta_estimate": ("estimator", "image"),
+        "theta_argmin": ("prior", "image"), "alternating_theta": ("prior", "init", "alternation", "image"),
+        "alternating_objective": ("prior", "init", "alternation", "image"), "theta_estimate": ("estimator", "image"),
         "theta_error": ("estimator", "image"), "psnr": ("estimator", "image"), "ssim": ("estimator", "image"),
         "seconds": ("estimator", "image"), "reconstruction": ("estimator", "example", "channel", "y", "x"),
         "measurement": ("example", "channel", "y", "x"), "truth": ("example", "channel", "y", "x"),
@@ -83,6 +84,7 @@ def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
     assert main(["evaluate", "blind", "--config", json.dumps(cfg), "--crops", str(crops), "--prior", *priors,
                  "--network", str(network), "--out", str(out)]) == 0
     ds = read_netcdf(out)
+    assert_selectable(ds, out)
     for name, dims in DIMS.items():
         assert ds[name].dims == dims, name
         assert "long_name" in ds[name].attrs and "units" in ds[name].attrs, name
@@ -92,7 +94,7 @@ def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
     prior = bcfg["theta_prior"]
     assert np.allclose(ds["theta_grid"].values, np.linspace(prior["low"], prior["high"], bcfg["grid_points"]))
     assert np.allclose(ds["init"].values, bcfg["alternating"]["inits"])
-    assert ds.sizes["round"] == bcfg["alternating"]["rounds"] + 1 and ds.sizes["image"] == bcfg["images"]
+    assert ds.sizes["alternation"] == bcfg["alternating"]["rounds"] + 1 and ds.sizes["image"] == bcfg["images"]
     priors = [*bcfg["variants"], "quadratic_gradient"]
     blind = [f"{m}[{v}]" for m in ("map_grid", "map_alternating") for v in priors] + ["blind_mmse"]
     bounds = [f"map_true_theta[{v}]" for v in priors] + ["unrolled_true_theta"]

@@ -104,8 +104,8 @@ def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool
                 level = 100.0 if (a, b) == (1.0, 0.0) else v["equivariance"][var]
                 level = v["equivariance_cell"].get((var, a, b), level)
                 eq[i, j, k] = np.minimum(level + (0 if level >= 100 else _jitter(N, 2 + i)), 100.0)
-    write_netcdf(xr.Dataset({"equivariance_psnr": (("variant", "scale", "shift", "image"), eq)},
-                            coords={"variant": VARIANTS, "scale": scales, "shift": shifts, "image": ids}),
+    write_netcdf(xr.Dataset({"equivariance_psnr": (("variant", "scale", "offset", "image"), eq)},
+                            coords={"variant": VARIANTS, "scale": scales, "offset": shifts, "image": ids}),
                  paths["affine_sweep"])
     asym = np.array([[v["asymmetry"][var] * (1 + 0.1 * np.sin(i)) for i in range(N)] for var in VARIANTS])
     write_netcdf(xr.Dataset({"asymmetry": (("variant", "image"), asym)},

@@ -45,7 +45,7 @@ def test_combine_orders_variants_as_the_config(smoke_config, tmp_path, kind):
     assert list(ds["variant"].values) == ["lpn", "aelpn"]
     back = read_netcdf(out)
     main = "psnr" if kind == "noise_sweep" else "denoising_psnr"
-    dims = ("variant", "sigma", "image") if kind == "noise_sweep" else ("variant", "scale", "shift", "image")
+    dims = ("variant", "sigma", "image") if kind == "noise_sweep" else ("variant", "scale", "offset", "image")
     assert back[main].dims == dims
     assert list(back["variant"].values) == ["lpn", "aelpn"]  # not truncated to the first file's string width
     lpn = read_netcdf(paths[1])

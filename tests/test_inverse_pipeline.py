@@ -9,6 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from aelpn.core.combine import CombineError
 from aelpn.cli import main
@@ -25,7 +26,7 @@ from aelpn.training.denoiser import train_denoiser
 from aelpn.inverse.jobs import adaptivity_pairs, estimators, jobs, map_weight
 from aelpn.report.results import by_method
 from aelpn.inverse.methods.registry import get
-from aelpn.inverse.run import run_job
+from aelpn.inverse.run import INTEGERS, run_job
 from aelpn.training.unrolled import train_unrolled
 from aelpn.models import build_model, save_model
 from configs import shipped_config
@@ -175,6 +176,22 @@ def test_combine_knows_a_file_by_the_job_it_holds(pipeline, tmp_path):
     write_netcdf(ds, dps)
     with pytest.raises(CombineError, match="does not say which algorithm and problem it holds"):
         combine_inverse(cfg, copied, tmp_path / "inverse.nc")
+
+
+def test_iteration_counts_and_divergence_flags_are_integers_on_disk(pipeline):
+    """iterations int32 and diverged int8 in every per-job file and in inverse.nc, NaN (the fill value) where an
+    estimator did not run and whole numbers where it did."""
+    _, tmp, outs = pipeline
+    for path in [tmp / "inverse.nc", *outs]:
+        with xr.open_dataset(path, mask_and_scale=False) as raw:
+            assert raw["iterations"].dtype == np.int32 and raw["diverged"].dtype == np.int8, path
+        ds = read_netcdf(path)
+        ran = np.isfinite(ds["psnr"].values)
+        for name in INTEGERS:
+            values = ds[name].values
+            assert np.array_equal(np.isfinite(values), ran), (path, name)
+            assert np.array_equal(values[ran], np.round(values[ran])), (path, name)
+        assert set(np.unique(ds["diverged"].values[ran])) <= {0.0, 1.0}
 
 
 def test_paper_dag_has_every_inverse_job(tmp_path, paper_config):

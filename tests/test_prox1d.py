@@ -15,6 +15,7 @@ from aelpn.models.layers import NonNegLinear
 from aelpn.prox1d.splitnormal import SplitNormal
 from aelpn.prox1d.study import INVERSION_TOL, evaluate_1d, max_prox_error, train_1d
 from configs import job_slice
+from sel_keywords import assert_selectable
 
 PRIORS = [SplitNormal(1.0, 2.0, 1.0), SplitNormal(0.5, 1.5, 0.7)]
 
@@ -115,6 +116,8 @@ def test_evaluate_writes_the_study_with_finite_values(smoke_config, tmp_path):
     out = tmp_path / "prox1d.nc"
     evaluate_1d(cfg, list(reversed(paths)), out)
     ds = read_netcdf(out)
+    assert_selectable(ds, out)
+    assert ds["variant"].attrs == {"long_name": "1-D model variant", "units": "1"}
     assert dict(ds.sizes) == {"variant": 3, "x": pcfg["grid_points"]}
     assert list(ds["variant"].values) == pcfg["variants"]
     np.testing.assert_allclose(ds["x"].values[[0, -1]], [pcfg["grid_min"], pcfg["grid_max"]])

@@ -14,6 +14,7 @@ from aelpn.core.config import ConfigError
 from aelpn.core.io import read_netcdf
 from aelpn.sweeps import evaluate as sweeps
 from configs import job_slice
+from sel_keywords import assert_selectable
 
 CPU = torch.device("cpu")
 
@@ -144,11 +145,11 @@ def test_example_sigmas_must_be_swept(smoke_config):
 def test_affine_sweep_of_an_exactly_equivariant_map(smoke_config):
     cfg = _cfg(smoke_config)
     ds = sweeps.affine_sweep(_mean_shrink, _images(), ["a", "b", "c"], cfg, CPU)
-    assert ds["equivariance_psnr"].dims == ("scale", "shift", "image")
+    assert ds["equivariance_psnr"].dims == ("scale", "offset", "image")
     # float32 round-off only: exactly the documented cap (see aelpn.core.metrics)
     assert (ds["equivariance_psnr"] == metrics.EQUIVARIANCE_CAP_DB).all()
     # an affine-equivariant map has the same denoising PSNR (peak a) at every (a, b)
-    spread = ds["denoising_psnr"].max(("scale", "shift")) - ds["denoising_psnr"].min(("scale", "shift"))
+    spread = ds["denoising_psnr"].max(("scale", "offset")) - ds["denoising_psnr"].min(("scale", "offset"))
     assert float(spread.max()) < 1e-3
 
 
@@ -212,6 +213,7 @@ def test_run_sweep_writes_one_variant_file(smoke_config, tmp_path, kind, crops_f
     out = tmp_path / f"{kind}.nc"
     sweeps.run_sweep(kind, cfg, "aelpn", str(model_path), str(crops), str(out))
     ds = read_netcdf(out)
+    assert_selectable(ds, out)
     main = "psnr" if kind == "noise_sweep" else "denoising_psnr"
     assert ds[main].dims[0] == "variant" and list(ds["variant"].values) == ["aelpn"]
     assert list(ds["image"].values) == list(read_netcdf(crops)["image"].values)
@@ -225,7 +227,7 @@ def test_run_sweep_writes_one_variant_file(smoke_config, tmp_path, kind, crops_f
         assert (ds["equivariance_psnr"] == metrics.EQUIVARIANCE_CAP_DB).all()
         lpn = sweeps.affine_sweep(build_model("lpn", smoke_config["model"], 3, 16), _images(), ["a", "b", "c"],
                                   cfg, CPU)
-        assert float(lpn["equivariance_psnr"].sel(scale=4.0, shift=0.5).max()) < metrics.EQUIVARIANCE_CAP_DB - 20
+        assert float(lpn["equivariance_psnr"].sel(scale=4.0, offset=0.5).max()) < metrics.EQUIVARIANCE_CAP_DB - 20
     with pytest.raises(ValueError, match="holds variant 'aelpn'"):
         sweeps.run_sweep(kind, cfg, "lpn", str(model_path), str(crops), str(tmp_path / "other.nc"))
 

@@ -57,9 +57,9 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
     assert np.allclose(noise["sigma"].values, cfg["noise_sweep"]["sigmas"])
     assert noise["psnr"].dims == ("variant", "sigma", "image")
     affine = _open(workdir / "results/metrics/affine_sweep.nc")
-    assert affine["denoising_psnr"].dims == ("variant", "scale", "shift", "image")
+    assert affine["denoising_psnr"].dims == ("variant", "scale", "offset", "image")
     assert np.allclose(affine["scale"].values, cfg["affine_sweep"]["scales"])
-    assert np.allclose(affine["shift"].values, cfg["affine_sweep"]["shifts"])
+    assert np.allclose(affine["offset"].values, cfg["affine_sweep"]["shifts"])
     prox1d = _open(workdir / "results/metrics/prox1d.nc")
     assert list(prox1d["variant"].values) == cfg["prox1d"]["variants"]
     for name in METRICS:

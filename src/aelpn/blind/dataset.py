@@ -1,6 +1,6 @@
 """blind.nc: the blind experiment's results, assembled as they are computed (``Results``) and written with CF
 attributes and provenance. Dims: estimator (coords ``prior``, ``blind``), prior (the exact-prox variants of
-blind.variants and the classical control; coords ``learned``, ``proper_prior``), image, theta_grid, init, round,
+blind.variants and the classical control; coords ``learned``, ``proper_prior``), image, theta_grid, init, alternation,
 scale, example, channel, y, x."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ UNITS = {
     "image": ("evaluation crop id", "1"),
     "theta_grid": ("blur width of the landscape grid (on the theta prior's support)", "pixel"),
     "init": ("initial width of the alternating joint MAP", "pixel"),
-    "round": ("round of the alternating joint MAP", "1"),
+    "alternation": ("round of the alternating joint MAP (0: the initial x-step)", "1"),
     "scale": ("factor a of the probe rays a x of the lower bound", "1"),
     "example": ("id of an example image", "1"),
     "blind": ("1 if the estimator estimates the width, 0 if given the true one", "1"),
@@ -110,8 +110,8 @@ PER_PRIOR = {
     "objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "theta_grid", "image"),
     "regularizer": ("prior", "theta_grid", "image"), "psnr_grid": ("prior", "theta_grid", "image"),
     "box_violation": ("prior", "theta_grid", "image"), "map_residual": ("prior", "theta_grid", "image"),
-    "theta_argmin": ("prior", "image"), "alternating_theta": ("prior", "init", "round", "image"),
-    "alternating_objective": ("prior", "init", "round", "image"),
+    "theta_argmin": ("prior", "image"), "alternating_theta": ("prior", "init", "alternation", "image"),
+    "alternating_objective": ("prior", "init", "alternation", "image"),
     "regularizer_truth": ("prior", "image"), "regularizer_truth_residual": ("prior", "image"),
     "regularizer_truth_refused": ("prior", "image"), "regularizer_blurred": ("prior", "image"),
     "regularizer_blurred_residual": ("prior", "image"), "regularizer_blurred_refused": ("prior", "image"),
@@ -144,7 +144,7 @@ def write_blind(res: Results, out: str, device: str) -> xr.Dataset:
     ds["theta_true"] = ("image", np.asarray(res.theta_true, dtype=float))
     bcfg = res.cfg["blind"]
     ds = ds.assign_coords(estimator=names, prior=priors, image=res.ids, theta_grid=res.grid, init=res.inits,
-                          round=np.arange(ds.sizes["round"]), scale=np.asarray(bcfg["properness"]["scales"], float),
+                          alternation=np.arange(ds.sizes["alternation"]), scale=np.asarray(bcfg["properness"]["scales"], float),
                           example=res.ids[: res.examples])
     ds = ds.assign_coords(blind=("estimator", [int(e["theta"] is not None) for e in res.estimates.values()]),
                           learned=("prior", [res.priors[p]["learned"] for p in priors]),

@@ -46,9 +46,9 @@ def noise_sweep_input_psnr(path, convention: str) -> xr.DataArray:
 
 
 def equivariance_psnr(path) -> xr.DataArray:
-    """Equivariance PSNR (variant, scale, shift, image) of affine_sweep.nc (capped at the metrics cap)."""
+    """Equivariance PSNR (variant, scale, offset, image) of affine_sweep.nc (capped at the metrics cap)."""
     ds = _open(path, "affine_sweep.nc")
-    return _require(ds, "equivariance_psnr", "affine_sweep.nc").transpose("variant", "scale", "shift", "image")
+    return _require(ds, "equivariance_psnr", "affine_sweep.nc").transpose("variant", "scale", "offset", "image")
 
 
 def jacobian_asymmetry(path) -> xr.DataArray:

@@ -169,9 +169,9 @@ def _equivariance_cap(data: ClaimData, cfg: dict) -> Measurement:
     for variant in ("aelpn", "normtrick"):
         per = _variant(eq, variant)
         for a in per["scale"].values:
-            for b in per["shift"].values:
+            for b in per["offset"].values:
                 cells.append(f"{variant} a={a:g} b={b:g}")
-                rows.append(per.sel(scale=a, shift=b).values)
+                rows.append(per.sel(scale=a, offset=b).values)
     return Measurement(np.array(rows), cells, "min")
 
 
@@ -179,10 +179,10 @@ def _lpn_equivariance(data: ClaimData, cfg: dict) -> Measurement:
     per = _variant(data.get("affine_sweep"), "lpn")
     cells, rows = [], []
     for a in per["scale"].values:
-        for b in per["shift"].values:
+        for b in per["offset"].values:
             if not (np.isclose(a, 1.0) and np.isclose(b, 0.0)):
                 cells.append(f"lpn a={a:g} b={b:g}")
-                rows.append(per.sel(scale=a, shift=b).values)
+                rows.append(per.sel(scale=a, offset=b).values)
     if not rows:
         raise NotMeasured("the affine sweep has no (a, b) other than (1, 0)")
     return Measurement(np.array(rows), cells, "max")

@@ -30,7 +30,7 @@ _VARS = {
     "source": ("where the claim is made", "1"),
     "statement": ("the claim", "1"),
     "quantity": ("the measured quantity", "1"),
-    "units": ("units of value, lower, upper, ci_low, ci_high", "1"),
+    "units": ("unit of value, lower, upper, ci_low, ci_high of the claim (dB, pixel, ratio or 1)", "1"),
     "psnr_convention": ("PSNR the claim compares: clipped (estimate clipped to [0, 1]), unclipped, equivariance", "1"),
     "threshold": ("the claim holds when the value satisfies this", "1"),
     "images": ("evaluation images behind the value (0: no image axis)", "1"),
@@ -40,8 +40,9 @@ _VARS = {
     "note": ("why a claim was not measured or fails whatever its value; budgets and other context", "1"),
     "claim": ("claim id (docs/claims.md)", "1"),
 }
-# The numbers of different claims have different units (dB, px, ratio, 1): each row's are in its ``units``
-# variable, so these carry no CF ``units`` attribute but point to it.
+# The numbers of different claims have different units (dB, pixel, ratio, 1), all dimensionless: CF has one
+# ``units`` per variable, so these carry units "1" and name each claim's unit in the auxiliary coordinate
+# ``units`` (dim claim, listed in their CF ``coordinates`` attribute).
 _PER_CLAIM_UNITS = {
     "lower": "lower bound of the holding range (NaN: none)",
     "upper": "upper bound of the holding range (NaN: none)",
@@ -120,8 +121,8 @@ def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
         ds[name] = ("claim", np.array([r[name] for r in rows], dtype=np.float64))
     ds["images"] = ("claim", np.array([r["images"] for r in rows], dtype=np.int32))
     for name, long_name in _PER_CLAIM_UNITS.items():
-        ds[name].attrs.update(long_name=f"{long_name}, in the claim's units", units_variable="units")
-    return provenance.annotate(ds, _VARS)
+        ds[name].attrs.update(long_name=f"{long_name}, in the claim's unit (coordinate 'units')", units="1")
+    return provenance.annotate(ds.set_coords("units"), _VARS)
 
 
 def failed(ds: xr.Dataset) -> list[str]:

@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 import xarray as xr
 
@@ -45,12 +46,26 @@ def _temporary_pattern(path: Path) -> str:
     return f".{glob.escape(path.name)}.{'?' * 8}{TEMPORARY_SUFFIX}"
 
 
-def write_netcdf(ds: xr.Dataset, path: str | Path, float32: bool = True) -> Path:
-    """Write ``ds`` atomically as netCDF-4 (zlib, float variables as float32 unless ``float32`` is False)."""
+INTEGER_FILL = -1
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path, float32: bool = True,
+                 integers: dict[str, str] | None = None) -> Path:
+    """Write ``ds`` atomically as netCDF-4 (zlib, float variables as float32 unless ``float32`` is False).
+    ``integers`` maps the variables that hold counts or flags (whole numbers, NaN where nothing ran) to their
+    netCDF integer type (e.g. int32, int8): NaN is stored as the CF ``_FillValue`` -1, which xarray reads back as
+    NaN. A value that is not a whole number is a ValueError."""
+    integers = integers or {}
     encoding = {}
     for name, var in ds.data_vars.items():
         enc = {"zlib": True, "complevel": 4}
-        if float32 and var.dtype.kind == "f":
+        if name in integers:
+            values = np.asarray(var.values, dtype=float)
+            finite = values[np.isfinite(values)]
+            if np.any(finite != np.round(finite)):
+                raise ValueError(f"variable '{name}' is stored as {integers[name]} but holds values that are not whole")
+            enc.update(dtype=integers[name], _FillValue=INTEGER_FILL)
+        elif float32 and var.dtype.kind == "f":
             enc["dtype"] = "float32"
         encoding[name] = enc
     with atomic_path(path) as tmp:

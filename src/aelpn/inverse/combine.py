@@ -13,7 +13,7 @@ from aelpn.core.combine import CombineError, combine_runs
 from aelpn.core.io import read_netcdf, write_netcdf
 from aelpn.core.provenance import annotate, attrs
 from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, priors, proximal_variants
-from aelpn.inverse.run import LAM_DESCRIPTION, PER_PRIOR, UNITS
+from aelpn.inverse.run import INTEGERS, LAM_DESCRIPTION, PER_PRIOR, UNITS
 
 # Every estimator that ran has these everywhere (the others may be NaN by design, e.g. psnr_sample).
 COMPLETE = ("psnr", "ssim", "seconds", "iterations", "reconstruction")
@@ -93,5 +93,5 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
     devices = sorted({q.get("device", "unknown") for q in json.loads(parts)})
     ds.attrs.update(attrs("aelpn inverse problems: PnP vs unrolled vs diffusion", cfg, ", ".join(devices)),
                     parts=parts, problems=json.dumps(icfg["problems"], sort_keys=True))
-    write_netcdf(ds, out)
+    write_netcdf(ds, out, integers=INTEGERS)
     return ds

@@ -23,6 +23,8 @@ from aelpn.inverse.methods.registry import get
 from aelpn.physics.problems import build_problem
 
 PER_IMAGE = ("psnr", "ssim", "seconds", "iterations", "diverged", "psnr_sample")
+# Counts and flags, stored as integers (NaN where a prior did not run: the fill value).
+INTEGERS = {"iterations": "int32", "diverged": "int8"}
 PER_PRIOR = PER_IMAGE + ("psnr_trace", "reconstruction", "posterior_std")
 LAM_DESCRIPTION = "weight lam of the MAP objective f + lam R the method minimises (NaN: none)"
 UNITS = {
@@ -153,5 +155,5 @@ def run_job(cfg: dict, algorithm: str, problem_name: str, crops_path: str, prior
                   "example": ("id of an example image", "1")})
     ds.attrs.update(attrs(f"aelpn inverse problem {problem_name}, algorithm {algorithm}", cfg, describe(device)),
                     algorithm=algorithm, problem=problem_name, problem_spec=json.dumps(problem.spec, sort_keys=True))
-    write_netcdf(ds, out)
+    write_netcdf(ds, out, integers=INTEGERS)
     return ds

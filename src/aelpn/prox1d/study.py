@@ -160,6 +160,7 @@ def evaluate_1d(cfg: dict, model_paths: list[str | Path], out: str | Path) -> No
         coords={"variant": np.array(variants, dtype=object), "x": x.numpy()},
     )
     provenance.annotate(ds, {
+        "variant": ("1-D model variant", "1"),
         "x": ("input (noisy value y for the prox, point x for the regularizer)", "1"),
         "prox": ("learned proximal operator f_theta(x)", "1"),
         "prox_true": ("true MAP denoiser prox_R(x) of the split-normal prior", "1"),
@@ -172,7 +173,6 @@ def evaluate_1d(cfg: dict, model_paths: list[str | Path], out: str | Path) -> No
         "prox_max_error_last_iterate": ("max over the grid of |f_theta(x) - prox_R(x)| of the last training "
                                         "iterate", "1"),
     })
-    ds["variant"].attrs["long_name"] = "1-D model variant"
     ds["prox_max_error"].attrs["target_max_error"] = pcfg["target_max_error"]
     ds["regularizer"].attrs["inversion_tolerance"] = INVERSION_TOL
     ds.attrs.update(provenance.attrs("aelpn 1-D split-normal study", cfg, describe(device)))

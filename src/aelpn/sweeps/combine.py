@@ -20,7 +20,7 @@ _TITLES = {
 def _sweep_coords(kind: str, cfg: dict) -> dict:
     if kind == "noise_sweep":
         return {"sigma": cfg["noise_sweep"]["sigmas"]}
-    return {"scale": cfg["affine_sweep"]["scales"], "shift": cfg["affine_sweep"]["shifts"]}
+    return {"scale": cfg["affine_sweep"]["scales"], "offset": cfg["affine_sweep"]["shifts"]}
 
 
 def combine_sweep(kind: str, cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:

@@ -57,7 +57,7 @@ _AFFINE_VARS = {
                         "data range 1, not clipped", "dB"),
     "brightness_shift": ("shift b of the paper protocol: 0 (darken) or 1 - a (brighten)", "1"),
     "scale": ("brightness scale a", "1"),
-    "shift": ("brightness shift b", "1"),
+    "offset": ("offset b of the affine map a y + b", "1"),
     "brightness": ("paper protocol shift: darken (b = 0) or brighten (b = 1 - a)", "1"),
 }
 # The paper's two shifts of the Fig. 4 protocol.
@@ -190,11 +190,11 @@ def affine_sweep(
         b = bright_shift[i, k] = brightness_shift(BRIGHTNESS[k], scales[i])
         clean = scales[i] * x + b
         bright[i, k] = metrics.psnr_unclipped(denoise(denoiser, clean + noise, sweep["batch_size"], device), clean)
-    dims = ("scale", "shift", "image")
+    dims = ("scale", "offset", "image")
     ds = xr.Dataset(
         {"equivariance_psnr": (dims, eq.numpy()), "denoising_psnr": (dims, den.numpy()),
          "brightness_psnr": (("scale", "brightness", "image"), bright.numpy())},
-        coords={"scale": scales, "shift": shifts, "brightness": np.array(BRIGHTNESS, dtype=object),
+        coords={"scale": scales, "offset": shifts, "brightness": np.array(BRIGHTNESS, dtype=object),
                 "brightness_shift": (("scale", "brightness"), bright_shift), **_image_coords(ids)},
     )
     return provenance.annotate(ds, _AFFINE_VARS)
@@ -210,7 +210,7 @@ def per_variant(ds: xr.Dataset, kind: str, variant: str) -> xr.Dataset:
 
 def run_sweep(kind: str, cfg: dict, variant: str, model_path: str, crops_path: str, out: str) -> xr.Dataset:
     """Run sweep ``kind`` (noise_sweep|affine_sweep) of the model at ``model_path`` on the crops at
-    ``crops_path``; write the per-variant netCDF ``out`` (dims variant[1], sigma|scale,shift, image)."""
+    ``crops_path``; write the per-variant netCDF ``out`` (dims variant[1], sigma|scale,offset, image)."""
     from aelpn.data import load_crops
     from aelpn.models import load_model
 

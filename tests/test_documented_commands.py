@@ -36,6 +36,7 @@ EXAMPLES = {"<GPUs>": "1", "<config>": "config/quick.yaml", "<verb>": "train", "
 PLACEHOLDER = re.compile(r"<[^<>]*>")
 DATASET = "results/metrics/noise_sweep.nc"
 SMOKE = "tests/smoke.yaml"
+MY_CONFIG = REPO / "config" / "quick.yaml"  # the documents' edited config, my.yaml
 
 
 def command_lines(text: str) -> list[str]:
@@ -123,7 +124,7 @@ def test_documented_aelpn_command(argv, tmp_path, monkeypatch, capsys):
     if not _read_only(argv):
         build_parser().parse_args(argv[1:])
         return
-    shutil.copy(REPO / SMOKE, tmp_path / "my.yaml")
+    shutil.copy(MY_CONFIG, tmp_path / "my.yaml")
     for name in ("noise_sweep", "affine_sweep", "inverse", "claims"):
         _dataset(tmp_path / "results" / "metrics" / f"{name}.nc")
     monkeypatch.chdir(tmp_path)
@@ -136,8 +137,8 @@ def test_documented_aelpn_command(argv, tmp_path, monkeypatch, capsys):
 
 
 def dry_run_argv(argv: list[str], tmp_path) -> list[str]:
-    """The documented command as a dry run: its own config, else the smoke config; `--report FILE` (which needs the
-    results of a run) left out, the rest of the command kept."""
+    """The documented command as a dry run: its own config (my.yaml: the copy in ``tmp_path``), else the smoke
+    config; `--report FILE` (which needs the results of a run) left out, the rest of the command kept."""
     args = [tmp_path / "my.yaml" if w == "my.yaml" else w for w in argv[1:]]
     if "--report" in args:
         i = args.index("--report")
@@ -151,7 +152,7 @@ def dry_run_argv(argv: list[str], tmp_path) -> list[str]:
 def test_documented_snakemake_command_reads_configs(argv, tmp_path):
     """Snakemake's own parser reads every --configfile of the command as a config (a target written after
     --configfile would be read as one) and every --profile as a directory."""
-    shutil.copy(REPO / "config" / "quick.yaml", tmp_path / "my.yaml")
+    shutil.copy(MY_CONFIG, tmp_path / "my.yaml")
     args = snakemake_parser().parse_args(dry_run_argv(list(argv), tmp_path))
     for path in args.configfile:
         assert (REPO / path).suffix in (".yaml", ".json"), f"{' '.join(argv)}: {path} read as a config file"
@@ -165,7 +166,7 @@ def test_documented_snakemake_command_reads_configs(argv, tmp_path):
 def test_documented_snakemake_command_dry_runs(argv, tmp_path):
     if "conda" in argv and shutil.which("conda") is None:
         pytest.skip("needs conda")
-    shutil.copy(REPO / "config" / "quick.yaml", tmp_path / "my.yaml")
+    shutil.copy(MY_CONFIG, tmp_path / "my.yaml")
     out = snakemake_args(tmp_path / "work", *dry_run_argv(list(argv), tmp_path))
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
 

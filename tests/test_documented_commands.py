@@ -103,7 +103,8 @@ def check_words(argv: list[str]) -> list[str]:
 
 def _dataset(path) -> None:
     rng = np.random.default_rng(0)
-    ds = xr.Dataset({name: (("variant", "sigma", "image"), rng.uniform(20, 30, (2, 2, 3))) for name in ("psnr", "ssim")},
+    ds = xr.Dataset({name: (("variant", "sigma", "image"), rng.uniform(20, 30, (2, 2, 3)))
+                     for name in ("psnr", "ssim")},
                     coords={"variant": ["lpn", "aelpn"], "sigma": np.array([0.1, 0.2], np.float32),
                             "image": ["a", "b", "c"]})
     path.parent.mkdir(parents=True, exist_ok=True)

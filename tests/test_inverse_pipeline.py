@@ -156,9 +156,9 @@ def test_a_proximal_network_is_known_by_the_variant_its_file_holds(pipeline, tmp
     np.testing.assert_array_equal(run["psnr"].sel(prior="aelpn").values, full["psnr"].sel(prior="aelpn").values)
 
 
-def test_combine_knows_a_file_by_the_job_it_holds(pipeline, tmp_path):
-    """A DiffPIR result copied over the DPS file is refused, not combined as DPS; so is a file that does not say
-    which job it holds."""
+def test_combine_knows_a_file_by_the_job_it_holds(pipeline, tmp_path, capsys):
+    """A DiffPIR result copied over the DPS file is refused, not combined as DPS (one line, exit 2, on the command
+    line); so is a file that does not say which job it holds."""
     cfg, tmp, outs = pipeline
     problem = next(p for a, p in jobs(cfg["inverse"]) if a == "dps")
     copied = []
@@ -171,6 +171,12 @@ def test_combine_knows_a_file_by_the_job_it_holds(pipeline, tmp_path):
     shutil.copy(tmp_path / "runs" / problem / "diffpir.nc", dps)
     with pytest.raises(CombineError, match=f"{dps}: holds algorithm 'diffpir' on problem '{problem}'"):
         combine_inverse(cfg, copied, tmp_path / "inverse.nc")
+    config = json.dumps(select(cfg, *sections("combine inverse")))
+    capsys.readouterr()
+    assert main(["combine", "inverse", "--config", config, "--out", str(tmp_path / "inverse.nc"),
+                 *map(str, copied)]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and f"{dps}: holds algorithm 'diffpir'" in errors[0], errors
     ds = read_netcdf(tmp / "runs" / problem / "dps.nc")
     del ds.attrs["algorithm"]
     write_netcdf(ds, dps)

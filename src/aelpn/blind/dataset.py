@@ -144,7 +144,8 @@ def write_blind(res: Results, out: str, device: str) -> xr.Dataset:
     ds["theta_true"] = ("image", np.asarray(res.theta_true, dtype=float))
     bcfg = res.cfg["blind"]
     ds = ds.assign_coords(estimator=names, prior=priors, image=res.ids, theta_grid=res.grid, init=res.inits,
-                          alternation=np.arange(ds.sizes["alternation"]), scale=np.asarray(bcfg["properness"]["scales"], float),
+                          alternation=np.arange(ds.sizes["alternation"]),
+                          scale=np.asarray(bcfg["properness"]["scales"], float),
                           example=res.ids[: res.examples])
     ds = ds.assign_coords(blind=("estimator", [int(e["theta"] is not None) for e in res.estimates.values()]),
                           learned=("prior", [res.priors[p]["learned"] for p in priors]),

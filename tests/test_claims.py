@@ -73,7 +73,7 @@ def holding_values() -> dict:
                           "pnp_admm_anscombe[aelpn]": 500.0, "pnp_admm_wls[lpn]": 500.0,
                           "pnp_admm_wls[aelpn]": 500.0},
         "adaptivity": 20.0,
-        "blind_argmin": dict(lpn=0.0, aelpn=0.0, scale=2.0, quadratic_gradient=0.0),  # scale: not in blind.variants
+        "blind_argmin": dict(lpn=0.0, aelpn=0.0, scale=2.0, quadratic_gradient=0.0),  # lpn proper; scale not in variants
         "blind_residual": dict(lpn=0.01, aelpn=0.03, scale=0.9, quadratic_gradient=0.0),  # ADMM residual (max)
         "blind_gap": dict(lpn=0.005, aelpn=0.01, scale=0.5, quadratic_gradient=0.3),  # ||f(x) - x|| / ||x||
         "blind_drift": dict(lpn=0.1, aelpn=0.05, scale=1.0, quadratic_gradient=0.0),  # local search from the truth
@@ -173,7 +173,7 @@ def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool
                             coords={"prior": blind_priors, "estimator": blind_names, "image": ids,
                                     "theta_grid": [0.0, 1.0],
                                     "learned": ("prior", [int(p != "quadratic_gradient") for p in blind_priors]),
-                                    "proper_prior": ("prior", [int(p != "scale") for p in blind_priors])}),
+                                    "proper_prior": ("prior", [int(p == "lpn") for p in blind_priors])}),
                  paths["blind"])
     return paths
 
@@ -478,3 +478,160 @@ def test_claims_figure_fits_every_cell_on_the_page(cfg, tmp_path):
         assert box.x0 <= text.x0 and text.x1 <= box.x1 + 0.5, (row, col, cell.get_text().get_text())
         assert box.y0 <= text.y0 + 0.5 and text.y1 <= box.y1 + 0.5, (row, col, cell.get_text().get_text())
     assert fig.get_suptitle().endswith("intervals over images)")
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("value, low, high, lower, upper, expected", [
+    # one-sided, holding range [0, inf)
+    (1.0, 0.5, 1.5, 0.0, NAN, "holds"),            # interval wholly inside
+    (0.0, 0.0, 0.5, 0.0, NAN, "holds"),            # touching the bound from inside (bounds are inclusive)
+    (0.2, -0.5, 1.0, 0.0, NAN, "inconclusive"),    # crossing the lower bound, value inside
+    (-0.2, -0.5, 1.0, 0.0, NAN, "inconclusive"),   # crossing the lower bound, value outside
+    (-0.5, -1.0, 0.0, 0.0, NAN, "inconclusive"),   # touching the bound from outside
+    (-1.5, -2.0, -1.0, 0.0, NAN, "fails"),         # wholly outside, below
+    # one-sided, holding range (-inf, 0]
+    (-1.0, -1.5, -0.5, NAN, 0.0, "holds"),
+    (-0.2, -1.0, 0.5, NAN, 0.0, "inconclusive"),   # crossing the upper bound
+    (1.5, 1.0, 2.0, NAN, 0.0, "fails"),            # wholly outside, above
+    # two-sided, holding range [0, 1]
+    (0.5, 0.2, 0.8, 0.0, 1.0, "holds"),
+    (0.1, -0.2, 0.4, 0.0, 1.0, "inconclusive"),    # crossing the lower bound
+    (0.9, 0.6, 1.2, 0.0, 1.0, "inconclusive"),     # crossing the upper bound
+    (0.5, -0.2, 1.2, 0.0, 1.0, "inconclusive"),    # crossing both
+    (-1.0, -1.5, -0.5, 0.0, 1.0, "fails"),         # wholly outside, below
+    (2.0, 1.5, 2.5, 0.0, 1.0, "fails"),            # wholly outside, above
+    # no interval (fewer than two images) and not finite values
+    (0.5, NAN, NAN, 0.0, 1.0, "inconclusive"),
+    (NAN, NAN, NAN, 0.0, 1.0, "not measured"),
+    (NAN, -1.0, 1.0, 0.0, NAN, "not measured"),
+    (float("inf"), NAN, NAN, 0.0, NAN, "not measured"),
+])
+def test_verdict_at_every_boundary(value, low, high, lower, upper, expected):
+    from aelpn.claims.evaluate import verdict
+
+    assert verdict(value, low, high, lower, upper, per_image=True) == expected
+
+
+@pytest.mark.parametrize("value, expected", [(0.5, "holds"), (0.0, "holds"), (1.0, "holds"), (-0.1, "fails"),
+                                             (1.1, "fails"), (NAN, "not measured")])
+def test_verdict_without_an_image_axis_is_the_value_against_the_range(value, expected):
+    from aelpn.claims.evaluate import verdict
+
+    assert verdict(value, NAN, NAN, 0.0, 1.0, per_image=False) == expected
+
+
+def test_a_nan_value_reads_not_measured_never_fails(cfg, tmp_path):
+    """NaN per-image values (e.g. every blind landscape solve lost) give 'not measured', not 'fails'."""
+    values = holding_values()
+    values["blind_argmin"]["lpn"] = NAN
+    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    assert verdicts["12a[lpn]"] == "not measured"
+
+
+def test_every_claim_declares_one_of_three_kinds(cfg):
+    """Kind is a required field of Claim, checked; the construction checks are exactly 4a, 5b and 11a."""
+    rows = claims(cfg)
+    assert {c.id for c in rows if c.kind == CHECK} == CONSTRUCTION_CHECKS
+    assert {"1b", "10", "14a", "14b", "14c", "14d"} <= {c.id for c in rows if c.kind == "project claim"}
+    first = rows[0]
+    with pytest.raises(ValueError, match="kind"):
+        Claim(first.id, first.source, first.statement, first.quantity, first.units, first.convention, first.bounds,
+              first.measure, "evidence")
+    with pytest.raises(TypeError):
+        Claim(first.id, first.source, first.statement, first.quantity, first.units, first.convention, first.bounds,
+              first.measure)
+
+
+def test_the_headline_counts_seed_claims_only(cfg, tmp_path):
+    """A failing construction check or project claim leaves the seed count unchanged; claims.nc carries the kind."""
+    from aelpn.claims.evaluate import headline
+
+    values = holding_values()
+    BREAK["4a"](values)
+    BREAK["14b"](values)
+    _, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    seeds = sum(c.kind == SEED for c in claims(cfg))
+    assert ds.sel(claim="4a")["kind"].item() == CHECK
+    text = headline(ds)
+    assert text.startswith(f"Of {seeds} seed claims, {seeds} holds;"), text
+    assert "of 3 construction checks, 2 holds, 1 fails" in text and "1 fails" in text.split(";")[1]
+
+
+def test_claim_12_has_a_row_for_every_learned_prior_improper_or_not(cfg, tmp_path):
+    """No properness filter: AE-LPN (improper by construction in blind.nc) has its own rows, decided by its own
+    argmin; the classical control and the priors outside blind.variants have none."""
+    values = holding_values()
+    BREAK["12a[aelpn]"](values)
+    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    assert xr.open_dataset(tmp_path / "blind.nc").load()["proper_prior"].sel(prior="aelpn").item() == 0
+    rows = {f"12{x}[{p}]" for x in "ab" for p in cfg["blind"]["variants"]}
+    assert {c for c in verdicts if c.startswith("12")} == rows
+    assert verdicts["12a[aelpn]"] == "fails" and verdicts["12a[lpn]"] == "holds"
+    assert ds.sel(claim="12a[aelpn]")["value"].item() == pytest.approx(1.5)
+
+
+def test_a_prior_whose_map_did_not_converge_is_not_measured_for_that_measured_reason(cfg, tmp_path):
+    """AE-LPN's largest ADMM residual above claims.blind_map_residual_max: both its rows are 'not measured' and
+    say so; at the tolerance it is measured; LPN is unaffected."""
+    tol = cfg["claims"]["blind_map_residual_max"]
+    values = holding_values()
+    BREAK["12a[aelpn]"](values)
+    values["blind_residual"]["aelpn"] = 1.5 * tol
+    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    for row in ("12a[aelpn]", "12b[aelpn]"):
+        assert verdicts[row] == "not measured" and "MAP not converged" in ds.sel(claim=row)["note"].item()
+    assert verdicts["12a[lpn]"] == verdicts["12b[lpn]"] == "holds"
+    values["blind_residual"]["aelpn"] = 0.9 * tol
+    verdicts, _ = _verdicts(cfg, write_datasets(tmp_path, values))
+    assert verdicts["12a[aelpn]"] == "fails"
+
+
+def test_truths_that_are_not_modes_leave_the_theorem_rows_premise_unmet(cfg, tmp_path):
+    """Median fixed-point gap above claims.blind_mode_gap_max: 12a and 12b of that prior are 'premise unmet'
+    whatever their value (here 12a would hold), never 'fails'; the value and the gap are kept."""
+    gap_max = cfg["claims"]["blind_mode_gap_max"]
+    values = holding_values()
+    values["blind_gap"]["lpn"] = 5.0 * gap_max
+    BREAK["12b[lpn]"](values)
+    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    assert verdicts["12a[lpn]"] == verdicts["12b[lpn]"] == "premise unmet"
+    note = ds.sel(claim="12a[lpn]")["note"].item()
+    assert "min_local" in note and f"{5.0 * gap_max:.3g}" in note
+    assert ds.sel(claim="12b[lpn]")["value"].item() == pytest.approx(1.0, abs=0.01)
+    assert verdicts["12a[aelpn]"] == "holds"
+
+
+def test_claim_13b_decides_on_blindness_penalties_not_the_raw_psnr(cfg, tmp_path):
+    """The MMSE network behind the joint MAP in raw PSNR (a head start of the MAP with the true width) but losing
+    less to blindness: 13b holds, its value is the penalty difference, the raw difference is in the note."""
+    values = holding_values()
+    values["blind_psnr"].update({"map_alternating[lpn]": 28.0, "map_alternating[aelpn]": 28.0})
+    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, values))
+    row = ds.sel(claim="13b")
+    assert verdicts["13b"] == "holds"
+    assert row["value"].item() == pytest.approx(1.5 - 0.1, abs=0.02)
+    assert "raw PSNR" in row["note"].item() and "map_alternating[lpn] -2.9" in row["note"].item()
+
+
+def test_claim_9a_is_the_share_of_pairs_with_one_row_per_pair(cfg, tmp_path):
+    """Two cross-operator pairs, one below PnP (holds) and one above (fails): each pair has its own row with its own
+    verdict, and the seed's claim is their share, 0.5, against claims.adaptivity_share_min."""
+    values = holding_values()
+    paths = write_datasets(tmp_path, values)
+    adapt = xr.open_dataset(paths["adaptivity"]).load()
+    psnr = xr.open_dataset(paths["inverse"]).load()["psnr"]
+    above = psnr.sel(estimator="admm_annealed", problem="poisson_blur1").values + 1.0
+    write_netcdf(xr.Dataset({"psnr": (("pair", "image"), np.concatenate([adapt["psnr"].values, above[None]]))},
+                            coords={"trained_on": ("pair", ["blur2", "blur2", "blur2"]),
+                                    "evaluated_on": ("pair", ["inpaint50", "blur2", "poisson_blur1"]),
+                                    "image": adapt["image"].values}), paths["adaptivity"])
+    cfg["inverse"]["adaptivity"].append({"trained_on": "blur2", "evaluated_on": "poisson_blur1"})
+    verdicts, ds = _verdicts(cfg, paths)
+    assert verdicts["9a[blur2>inpaint50]"] == "holds" and verdicts["9a[blur2>poisson_blur1]"] == "fails"
+    share = ds.sel(claim="9a")
+    assert share["value"].item() == 0.5 and share["kind"].item() == SEED
+    assert ds.sel(claim="9a[blur2>poisson_blur1]")["kind"].item() == "project claim"
+    assert verdicts["9a"] == ("holds" if 0.5 >= cfg["claims"]["adaptivity_share_min"] else "fails")
+    assert verdicts["9a"] == "fails"  # smoke: adaptivity_share_min 0.75

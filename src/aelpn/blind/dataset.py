@@ -66,8 +66,8 @@ UNITS = {
 
 
 class Results:
-    """What the experiment fills in, per prior (``landscape``, ``alternating``, ``local_search``, ``premises``) and per estimator
-    (``estimate``)."""
+    """What the experiment fills in, per prior (``landscape``, ``alternating``, ``local_search``, ``premises``) and
+    per estimator (``estimate``)."""
 
     def __init__(self, cfg: dict, ids: list[str], theta_true, grid, inits, y, x):
         self.cfg, self.ids, self.theta_true, self.grid, self.inits = cfg, ids, theta_true, grid, inits

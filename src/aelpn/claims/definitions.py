@@ -688,7 +688,8 @@ CLAIMS: tuple[Claim | PerCell, ...] = (
           _likelihood_order("pnp_admm", "pnp_admm_anscombe"), SEED),
     Claim("15c", f"{PROX}, its closing Poisson question", "the Anscombe transform beats weighted least squares",
           "min over Poisson problems and proximal networks of PSNR(pnp_admm_anscombe) - PSNR(pnp_admm_wls)", "dB",
-          _fixed("clipped"), _above("likelihood_margin_db"), _likelihood_order("pnp_admm_anscombe", "pnp_admm_wls"), SEED),
+          _fixed("clipped"), _above("likelihood_margin_db"), _likelihood_order("pnp_admm_anscombe", "pnp_admm_wls"),
+          SEED),
 )
 
 

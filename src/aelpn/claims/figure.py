@@ -47,8 +47,8 @@ def table_rows(ds: xr.Dataset) -> list[list[str]]:
     for i in grouped(ds):
         decided = str(ds["decided_by"].values[i])
         note = str(ds["note"].values[i])
-        rows.append([str(ds["kind"].values[i]), str(ds["claim"].values[i]), str(ds["source"].values[i]), str(ds["statement"].values[i]),
-                     str(ds["threshold"].values[i]), measured(ds, i), str(ds["verdict"].values[i]),
+        rows.append([str(ds["kind"].values[i]), str(ds["claim"].values[i]), str(ds["source"].values[i]),
+                     str(ds["statement"].values[i]), str(ds["threshold"].values[i]), measured(ds, i), str(ds["verdict"].values[i]),
                      str(ds["psnr_convention"].values[i]), "; ".join(t for t in (decided, note) if t)])
     return rows
 

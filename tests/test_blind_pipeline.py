@@ -31,6 +31,7 @@ DIMS = {"objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "t
         "map_residual": ("prior", "theta_grid", "image"), "regularizer_truth": ("prior", "image"), "regularizer_truth_residual": ("prior", "image"),
         "regularizer_blurred": ("prior", "image"), "regularizer_blurred_residual": ("prior", "image"),
         "premise_blur_lowers_regularizer": ("prior", "image"), "fixed_point_gap": ("prior", "image"),
+        "local_theta": ("prior", "round", "image"), "local_theta_drift": ("prior", "image"),
         "regularizer_lower_bound": ("prior", "scale", "image"), "regularizer_min": ("prior",),
         "blindness_penalty": ("estimator", "image"), "theta_error_constant": ("image",)}
 # NaN where a value does not apply: the width of a non-blind estimator, R where its inversion was refused.

@@ -170,7 +170,7 @@ def table(ds: xr.Dataset) -> str:
     """The claims as a plain-text table grouped by kind (id, verdict, value [interval], threshold, quantity), under
     the headline."""
     lines = [headline(ds)]
-    kinds = ds["kind"].values
+    kinds, width = ds["kind"].values, max(len(str(c)) for c in ds["claim"].values)
     for kind in KINDS:
         lines.append(f"-- {kind}s")
         for i in np.flatnonzero(kinds == kind):
@@ -178,6 +178,6 @@ def table(ds: xr.Dataset) -> str:
             interval = "" if not np.isfinite(r["ci_low"]) else f" [{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
             value = "-" if not np.isfinite(r["value"]) else f"{r['value']:.4g}{interval}"
             extra = r["note"] or r["decided_by"]
-            lines.append(f"{ds['claim'].values[i]:>4} {r['verdict']:<13} {value:<30} {r['threshold']:<18} "
+            lines.append(f"{ds['claim'].values[i]:>{width}} {r['verdict']:<13} {value:<30} {r['threshold']:<18} "
                          f"{r['quantity']} ({extra})")
     return "\n".join(lines)

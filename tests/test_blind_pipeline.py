@@ -94,6 +94,10 @@ def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
     assert np.allclose(ds["theta_grid"].values, np.linspace(prior["low"], prior["high"], bcfg["grid_points"]))
     assert np.allclose(ds["init"].values, bcfg["alternating"]["inits"])
     assert ds.sizes["round"] == bcfg["alternating"]["rounds"] + 1 and ds.sizes["image"] == bcfg["images"]
+    # the local search from the truth starts at theta_true; its drift is where it ends
+    truth = ds["theta_true"].values
+    assert np.allclose(ds["local_theta"].isel(round=0).values, truth[None])
+    assert np.allclose(ds["local_theta_drift"].values, np.abs(ds["local_theta"].isel(round=-1).values - truth[None]))
     priors = [*bcfg["variants"], "quadratic_gradient"]
     blind = [f"{m}[{v}]" for m in ("map_grid", "map_alternating") for v in priors] + ["blind_mmse"]
     bounds = [f"map_true_theta[{v}]" for v in priors] + ["unrolled_true_theta"]

@@ -138,7 +138,7 @@ def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
 
 
 def failed(ds: xr.Dataset) -> list[str]:
-    """Ids of the claims that do not hold (fails, inconclusive or not measured)."""
+    """Ids of the claims that do not hold (fails, inconclusive, premise unmet or not measured)."""
     return [str(c) for c, v in zip(ds["claim"].values, ds["verdict"].values) if v != HOLDS]
 
 

@@ -181,3 +181,16 @@ def test_alternating_map_never_raises_the_objective(start):
     path = alternating_map(prior(), y, torch.full((2,), start, dtype=torch.float64), cfg)
     assert path.objective.shape == path.theta.shape == (4, 2)
     assert (path.objective[1:] <= path.objective[:-1]).all(), path.objective
+
+
+def test_the_local_search_starts_its_first_x_step_at_the_given_image():
+    """alternating_map(..., x0=x): the initial MAP solve is warm-started at x (the local search from the truth), so
+    with one ADMM iteration and no rounds it ends where one ADMM iteration from x ends, not from data.init()."""
+    x, theta, y = measured()
+    cfg = {**BCFG, "map": {**BCFG["map"], "max_iter": 1, "tol": 0.0}, "alternating": {"rounds": 0, "search_points": 9}}
+    data = kernels.data_term(theta, y, SIZE, SIGMA)
+    from_truth = box_admm(data, prior(), LAM, 1, 0.0, False, z0=x).x
+    path = alternating_map(prior(), y, theta, cfg, x0=x)
+    assert torch.allclose(path.x, from_truth, rtol=0, atol=1e-12)
+    assert not torch.allclose(alternating_map(prior(), y, theta, cfg).x, from_truth, rtol=0, atol=1e-6)
+    assert torch.equal(path.theta[-1], theta)

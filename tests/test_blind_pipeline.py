@@ -32,6 +32,7 @@ DIMS = {"objective": ("prior", "theta_grid", "image"), "data_term": ("prior", "t
         "map_residual": ("prior", "theta_grid", "image"), "regularizer_truth": ("prior", "image"), "regularizer_truth_residual": ("prior", "image"),
         "regularizer_blurred": ("prior", "image"), "regularizer_blurred_residual": ("prior", "image"),
         "premise_blur_lowers_regularizer": ("prior", "image"), "fixed_point_gap": ("prior", "image"),
+        "local_theta": ("prior", "alternation", "image"), "local_theta_drift": ("prior", "image"),
         "regularizer_lower_bound": ("prior", "scale", "image"), "regularizer_min": ("prior",),
         "blindness_penalty": ("estimator", "image"), "theta_error_constant": ("image",)}
 # NaN where a value does not apply: the width of a non-blind estimator, R where its inversion was refused.
@@ -95,6 +96,10 @@ def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
     assert np.allclose(ds["theta_grid"].values, np.linspace(prior["low"], prior["high"], bcfg["grid_points"]))
     assert np.allclose(ds["init"].values, bcfg["alternating"]["inits"])
     assert ds.sizes["alternation"] == bcfg["alternating"]["rounds"] + 1 and ds.sizes["image"] == bcfg["images"]
+    # the local search from the truth starts at theta_true; its drift is where it ends
+    truth = ds["theta_true"].values
+    assert np.allclose(ds["local_theta"].isel(alternation=0).values, truth[None])
+    assert np.allclose(ds["local_theta_drift"].values, np.abs(ds["local_theta"].isel(alternation=-1).values - truth[None]))
     priors = [*bcfg["variants"], "quadratic_gradient"]
     blind = [f"{m}[{v}]" for m in ("map_grid", "map_alternating") for v in priors] + ["blind_mmse"]
     bounds = [f"map_true_theta[{v}]" for v in priors] + ["unrolled_true_theta"]

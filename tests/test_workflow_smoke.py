@@ -100,13 +100,15 @@ def test_every_dataset_selects_each_dimension_by_keyword(smoke_run):
 
 
 def test_claims_table_has_one_row_per_claim(smoke_run):
-    """The claims rule ran on the smoke metrics: one row per claim, each with a verdict (failing is a finding)."""
-    from aelpn.claims import CLAIMS
+    """The claims rule ran on the smoke metrics: one row per claim of the config, each with a verdict and a kind
+    (failing is a finding)."""
+    from aelpn.claims.definitions import KINDS, claims as rows
     from aelpn.claims.evaluate import VERDICTS
 
-    _, workdir, _ = smoke_run
+    cfg, workdir, _ = smoke_run
     claims = _open(workdir / "results/metrics/claims.nc")
-    assert list(claims["claim"].values) == [c.id for c in CLAIMS]
+    assert list(claims["claim"].values) == [c.id for c in rows(cfg)]
+    assert set(claims["kind"].values) <= set(KINDS)
     assert set(claims["verdict"].values) <= set(VERDICTS)
     jacobian = _open(workdir / "results/metrics/jacobian.nc")
     assert jacobian["asymmetry"].dims == ("variant", "image")

@@ -24,6 +24,9 @@ UNITS = {
     "theta_argmin": ("grid width of the smallest J(theta)", "pixel"),
     "alternating_theta": ("width of the alternating joint MAP after each round (round 0: the initial x-step)", "pixel"),
     "alternating_objective": ("J(theta, x) of the alternating joint MAP after each round", "1"),
+    "local_theta": ("width of the local search from the truth (the alternating joint MAP started at "
+                    "(theta_true, x)) after each round", "pixel"),
+    "local_theta_drift": ("|theta - theta_true| at the end of the local search from the truth", "pixel"),
     "regularizer_truth": ("R(x) of the true image (NaN: inversion refused)", "1"),
     "regularizer_truth_residual": ("inversion residual ||f(y) - x|| / ||x|| of R(x) (0: closed form)", "1"),
     "regularizer_truth_refused": ("1 if the inversion residual of R(x) exceeds blind.inversion.residual_tol", "1"),
@@ -63,8 +66,8 @@ UNITS = {
 
 
 class Results:
-    """What the experiment fills in, per prior (``landscape``, ``alternating``, ``premises``) and per estimator
-    (``estimate``)."""
+    """What the experiment fills in, per prior (``landscape``, ``alternating``, ``local_search``, ``premises``) and
+    per estimator (``estimate``)."""
 
     def __init__(self, cfg: dict, ids: list[str], theta_true, grid, inits, y, x):
         self.cfg, self.ids, self.theta_true, self.grid, self.inits = cfg, ids, theta_true, grid, inits
@@ -85,6 +88,12 @@ class Results:
         self.priors.setdefault(prior, {}).update(
             alternating_theta=np.stack([p.theta.double().numpy() for p in paths]),
             alternating_objective=np.stack([p.objective.double().numpy() for p in paths]))
+
+    def local_search(self, prior: str, path) -> None:
+        """The alternating joint MAP started at (theta_true, x) (aelpn.blind.alternating.AlternatingPath)."""
+        theta = path.theta.double().numpy()
+        self.priors.setdefault(prior, {}).update(local_theta=theta,
+                                                 local_theta_drift=np.abs(theta[-1] - self.theta_true))
 
     def premises(self, prior: str, prem, bound, proper: bool, reason: str, learned: bool) -> None:
         """The premises (aelpn.blind.premises.Premises), the lower bound on the probe rays, the properness."""
@@ -112,6 +121,7 @@ PER_PRIOR = {
     "box_violation": ("prior", "theta_grid", "image"), "map_residual": ("prior", "theta_grid", "image"),
     "theta_argmin": ("prior", "image"), "alternating_theta": ("prior", "init", "alternation", "image"),
     "alternating_objective": ("prior", "init", "alternation", "image"),
+    "local_theta": ("prior", "alternation", "image"), "local_theta_drift": ("prior", "image"),
     "regularizer_truth": ("prior", "image"), "regularizer_truth_residual": ("prior", "image"),
     "regularizer_truth_refused": ("prior", "image"), "regularizer_blurred": ("prior", "image"),
     "regularizer_blurred_residual": ("prior", "image"), "regularizer_blurred_refused": ("prior", "image"),

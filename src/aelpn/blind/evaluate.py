@@ -4,6 +4,7 @@ widths theta ~ U[theta_min, theta_max] (the same for every method), then per pri
 
 * the landscape J(theta) on ``blind.grid_points`` widths of the theta prior's support, with the exact R;
 * the alternating joint MAP from every initial width, and the MAP with the true width (the non-blind bound);
+* the local search from the truth: the alternating joint MAP started at (theta_true, x), its width drift;
 * the theorem's premises on the truths and the properness of the prior (aelpn.blind.premises);
 
 then the blind MMSE network and its HQS with the true width, each blind estimator's blindness penalty (PSNR with
@@ -55,7 +56,8 @@ def _priors(cfg: dict, prior_paths: list[str]) -> list[LearnedPrior]:
 
 
 def _map_prior(res: Results, prior, y, x_all, theta_true, grid, inits, bcfg: dict) -> None:
-    """Landscape, joint MAP, non-blind MAP, premises and properness of one prior into ``res``."""
+    """Landscape, joint MAP, non-blind MAP, local search from the truth, premises and properness of one prior into
+    ``res``."""
     n = x_all.shape[0]
     tic = time.perf_counter()
     land = landscape(prior, y, grid, bcfg, x_true=x_all)
@@ -78,6 +80,7 @@ def _map_prior(res: Results, prior, y, x_all, theta_true, grid, inits, bcfg: dic
     data = kernels.data_term(theta_true.to(y.dtype), y, bcfg["kernel_size"], bcfg["noise_sigma"])
     est = map_estimate(data, prior, bcfg["map"])
     _scores(res, f"map_true_theta[{prior.label}]", est.x, x_all, None, time.perf_counter() - tic)
+    res.local_search(prior.label, alternating_map(prior, y, theta_true.to(y.dtype), bcfg, x0=x_all))
     prem = premises.premises(prior, x_all, theta_true, bcfg)
     bound = premises.regularizer_lower_bound(prior, x_all, bcfg["properness"]["scales"])
     proper, reason = premises.properness(prior.label, bound, float(land.regularizer.min()))

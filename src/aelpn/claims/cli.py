@@ -34,4 +34,4 @@ def register(verbs: dict, commands) -> None:
         q.add_argument(f"--{name}", default=None,
                        help=f"{name.replace('-', '_')}.nc (absent: the claims that need it are 'not measured')")
     q.add_argument("--out", required=True, help="claims table (netCDF, dim claim)")
-    q.add_argument("--strict", action="store_true", help="exit 1 when any claim fails or is not measured")
+    q.add_argument("--strict", action="store_true", help="exit 1 when any claim does not hold (fails, inconclusive, premise unmet, not measured)")

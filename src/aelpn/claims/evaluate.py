@@ -4,9 +4,12 @@ Per claim: source, statement, quantity, units, the PSNR convention it uses, the 
 bounds), the measured value, its paired-bootstrap interval over images (``claims.resamples`` resamples at
 ``claims.confidence``, numpy generator seeded by (seed, "claims", claim id)), the cell that decided it, the
 verdict: ``holds`` when the value and its whole interval lie inside the holding range, ``fails`` when both lie
-outside it (or a premise of the claim is contradicted, ``Measurement.unmet``), ``inconclusive`` when the
-interval crosses a bound, ``not measured`` when a dataset is missing. Quantities without an image axis are
-decided by their value. A failing claim is a finding: it is written like any other.
+outside it, ``inconclusive`` when the interval crosses a bound, ``premise unmet`` when the data contradict a
+premise of the claim (``Measurement.unmet``: the value is kept, the claim is not tested), ``not measured`` when a
+dataset is missing, a measured reason sets the row aside (the note says which) or the value is not finite.
+Quantities without an image axis are decided by their value. Each row carries the claim's kind (seed claim,
+project claim, construction check); the headline counts the seed claims only. A failing claim is a finding: it
+is written like any other.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import numpy as np
 import xarray as xr
 
 from aelpn.claims.datasets import NotMeasured
-from aelpn.claims.definitions import CLAIMS, Claim, ClaimData
+from aelpn.claims.definitions import KINDS, SEED, Claim, ClaimData, claims
 from aelpn.claims.interval import bootstrap_interval
 from aelpn.core import io, provenance
 from aelpn.core.seeding import derive_seed
 
-HOLDS, FAILS, INCONCLUSIVE, NOT_MEASURED = "holds", "fails", "inconclusive", "not measured"
-VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_MEASURED)
+HOLDS, FAILS, INCONCLUSIVE, PREMISE_UNMET, NOT_MEASURED = (
+    "holds", "fails", "inconclusive", "premise unmet", "not measured")
+VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, PREMISE_UNMET, NOT_MEASURED)
 _TEXT = ("source", "statement", "quantity", "units", "psnr_convention", "threshold", "decided_by", "verdict", "note")
 _NUMBERS = ("lower", "upper", "value", "ci_low", "ci_high")
 _VARS = {
@@ -35,10 +39,13 @@ _VARS = {
     "threshold": ("the claim holds when the value satisfies this", "1"),
     "images": ("evaluation images behind the value (0: no image axis)", "1"),
     "decided_by": ("the cell (variant, problem, (a, b), ...) whose mean is the value", "1"),
-    "verdict": ("holds (value and interval inside the holding range), fails (both outside, or a premise "
-                "contradicted), inconclusive (the interval crosses a bound) or not measured", "1"),
-    "note": ("why a claim was not measured or fails whatever its value; budgets and other context", "1"),
+    "verdict": ("holds (value and interval inside the holding range), fails (both outside), inconclusive (the "
+                "interval crosses a bound), premise unmet (the data contradict a premise: not tested) or not "
+                "measured (missing data, a measured reason, or a value that is not finite)", "1"),
+    "note": ("why a claim was not measured or its premise is unmet; budgets and other context", "1"),
     "claim": ("claim id (docs/claims.md)", "1"),
+    "kind": ("seed claim (a seed's sentence), project claim (the pipeline's own) or construction check (cannot "
+             "fail by design: a regression test, not evidence)", "1"),
 }
 # The numbers of different claims have different units (dB, pixel, ratio, 1), all dimensionless: CF has one
 # ``units`` per variable, so these carry units "1" and name each claim's unit in the auxiliary coordinate
@@ -58,9 +65,10 @@ def _inside(value: float, lower: float, upper: float) -> bool:
 
 def verdict(value: float, low: float, high: float, lower: float, upper: float, per_image: bool) -> str:
     """holds / fails / inconclusive: by the value alone without an image axis; otherwise the value and the
-    whole interval [low, high] must lie inside (holds) or entirely outside (fails) the range [lower, upper]."""
+    whole interval [low, high] must lie inside (holds) or entirely outside (fails) the range [lower, upper]
+    (NaN bound: none). A value that is not finite is not measured."""
     if not math.isfinite(value):
-        return FAILS
+        return NOT_MEASURED
     holds = _inside(value, lower, upper)
     if not per_image:
         return HOLDS if holds else FAILS
@@ -104,7 +112,9 @@ def evaluate_claim(claim: Claim, data: ClaimData, cfg: dict) -> dict:
         low, high = bootstrap_interval(m.statistic, images, ccfg["resamples"], ccfg["confidence"], generator)
     else:
         low, high = math.nan, math.nan
-    decided = FAILS if m.unmet else verdict(value, low, high, lower, upper, m.per_image)
+    decided = verdict(value, low, high, lower, upper, m.per_image)
+    if m.unmet and decided != NOT_MEASURED:
+        decided = PREMISE_UNMET
     row.update(value=value, ci_low=low, ci_high=high, images=images,
                decided_by=m.cells[m.decisive(m.cell_means(everything))], verdict=decided,
                note="; ".join(text for text in (m.unmet, m.note) if text))
@@ -112,9 +122,12 @@ def evaluate_claim(claim: Claim, data: ClaimData, cfg: dict) -> dict:
 
 
 def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
-    """The claims table of every claim in ``CLAIMS`` (dim ``claim``). cfg: seed, train, prox1d, claims."""
-    rows = [evaluate_claim(claim, data, cfg) for claim in CLAIMS]
-    ds = xr.Dataset(coords={"claim": [c.id for c in CLAIMS]})
+    """The claims table of every row of ``claims(cfg)`` (dim ``claim``, coordinate ``kind``). cfg: seed, train,
+    prox1d, inverse, blind, claims."""
+    table_rows = claims(cfg)
+    rows = [evaluate_claim(claim, data, cfg) for claim in table_rows]
+    ds = xr.Dataset(coords={"claim": [c.id for c in table_rows],
+                            "kind": ("claim", np.array([c.kind for c in table_rows], dtype=object))})
     for name in _TEXT:
         ds[name] = ("claim", np.array([str(r[name]) for r in rows], dtype=object))
     for name in _NUMBERS:
@@ -126,7 +139,7 @@ def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
 
 
 def failed(ds: xr.Dataset) -> list[str]:
-    """Ids of the claims that do not hold (fails, inconclusive or not measured)."""
+    """Ids of the claims that do not hold (fails, inconclusive, premise unmet or not measured)."""
     return [str(c) for c, v in zip(ds["claim"].values, ds["verdict"].values) if v != HOLDS]
 
 
@@ -141,13 +154,31 @@ def run_claims(cfg: dict, data: ClaimData, out: str) -> xr.Dataset:
     return ds
 
 
+def counts(ds: xr.Dataset, kind: str) -> str:
+    """'of N seed claims, a holds, b fails, ...' for the rows of one kind (verdicts in VERDICTS order, zeros
+    left out)."""
+    verdicts = ds["verdict"].values[ds["kind"].values == kind]
+    parts = [f"{int((verdicts == v).sum())} {v}" for v in VERDICTS if (verdicts == v).any()]
+    return f"of {verdicts.size} {kind}s, " + ", ".join(parts) if parts else f"no {kind}s"
+
+
+def headline(ds: xr.Dataset) -> str:
+    """The count a reader takes away: the seed claims only; the other kinds follow, counted apart."""
+    return "; ".join([counts(ds, SEED).capitalize()] + [counts(ds, k) for k in KINDS if k != SEED])
+
+
 def table(ds: xr.Dataset) -> str:
-    """The claims as a plain-text table (id, value [interval], threshold, verdict)."""
-    lines = []
-    for i, claim in enumerate(ds["claim"].values):
-        r = {name: ds[name].values[i] for name in ds.data_vars}
-        interval = "" if not np.isfinite(r["ci_low"]) else f" [{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
-        value = "-" if not np.isfinite(r["value"]) else f"{r['value']:.4g}{interval}"
-        extra = r["note"] or r["decided_by"]
-        lines.append(f"{claim:>4} {r['verdict']:<12} {value:<30} {r['threshold']:<18} {r['quantity']} ({extra})")
+    """The claims as a plain-text table grouped by kind (id, verdict, value [interval], threshold, quantity), under
+    the headline."""
+    lines = [headline(ds)]
+    kinds, width = ds["kind"].values, max(len(str(c)) for c in ds["claim"].values)
+    for kind in KINDS:
+        lines.append(f"-- {kind}s")
+        for i in np.flatnonzero(kinds == kind):
+            r = {name: ds[name].values[i] for name in ds.data_vars}
+            interval = "" if not np.isfinite(r["ci_low"]) else f" [{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+            value = "-" if not np.isfinite(r["value"]) else f"{r['value']:.4g}{interval}"
+            extra = r["note"] or r["decided_by"]
+            lines.append(f"{ds['claim'].values[i]:>{width}} {r['verdict']:<13} {value:<30} {r['threshold']:<18} "
+                         f"{r['quantity']} ({extra})")
     return "\n".join(lines)

@@ -1,5 +1,7 @@
-"""The claims table as a figure: one row per claim of claims.nc, long cells wrapped to fixed column widths so that
-every cell is readable at the page width, the verdict cell coloured by the verdict."""
+"""The claims table as a figure: one row per claim of claims.nc, grouped by kind (seed claims, project claims,
+construction checks), long cells wrapped to fixed column widths so that every cell is readable at the page width,
+the verdict cell coloured by the verdict; the title is the headline (the seed claims counted, the other kinds
+apart)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,13 @@ import textwrap
 import numpy as np
 import xarray as xr
 
-VERDICT_COLOURS = {"holds": "#b7e4c7", "fails": "#f4a6a6", "inconclusive": "#ffe08a", "not measured": "#dddddd"}
+from aelpn.claims.definitions import KINDS
+from aelpn.claims.evaluate import headline
+
+VERDICT_COLOURS = {"holds": "#b7e4c7", "fails": "#f4a6a6", "inconclusive": "#ffe08a", "premise unmet": "#c9b8e8",
+                   "not measured": "#dddddd"}
 # (header, characters per line): the columns' wrap widths; their sum sets the page width
-COLUMNS = (("claim", 5), ("source", 20), ("statement", 44), ("threshold", 13), ("measured [95 % CI]", 22),
+COLUMNS = (("kind", 12), ("claim", 9), ("source", 20), ("statement", 44), ("threshold", 13), ("measured [95 % CI]", 22),
            ("verdict", 13), ("PSNR", 12), ("decided by / note", 46))
 FONT_SIZE = 7.0
 CHAR_INCH = 0.066   # width of one column character at FONT_SIZE (a wide glyph's), padding included
@@ -29,14 +35,20 @@ def measured(ds: xr.Dataset, i: int) -> str:
     return f"{value:.3g}{interval}{units}"
 
 
+def grouped(ds: xr.Dataset) -> list[int]:
+    """The claims' indices grouped by kind, in KINDS order (table order within a kind)."""
+    kinds = ds["kind"].values
+    return [int(i) for kind in KINDS for i in np.flatnonzero(kinds == kind)]
+
+
 def table_rows(ds: xr.Dataset) -> list[list[str]]:
-    """The text of every cell, one list per claim, in COLUMNS order (unwrapped)."""
+    """The text of every cell, one list per claim grouped by kind, in COLUMNS order (unwrapped)."""
     rows = []
-    for i, claim in enumerate(ds["claim"].values):
+    for i in grouped(ds):
         decided = str(ds["decided_by"].values[i])
         note = str(ds["note"].values[i])
-        rows.append([str(claim), str(ds["source"].values[i]), str(ds["statement"].values[i]),
-                     str(ds["threshold"].values[i]), measured(ds, i), str(ds["verdict"].values[i]),
+        rows.append([str(ds["kind"].values[i]), str(ds["claim"].values[i]), str(ds["source"].values[i]),
+                     str(ds["statement"].values[i]), str(ds["threshold"].values[i]), measured(ds, i), str(ds["verdict"].values[i]),
                      str(ds["psnr_convention"].values[i]), "; ".join(t for t in (decided, note) if t)])
     return rows
 
@@ -69,9 +81,8 @@ def claims_figure(ds: xr.Dataset):
         if r == 0:
             cell.set_text_props(weight="bold")
     verdict_col = [name for name, _ in COLUMNS].index("verdict")
-    for i, v in enumerate(ds["verdict"].values):
-        tab[i + 1, verdict_col].set_facecolor(VERDICT_COLOURS[str(v)])
-    counts = ", ".join(f"{int((ds['verdict'] == v).sum())} {v}" for v in VERDICT_COLOURS if (ds["verdict"] == v).any())
-    fig.suptitle(f"{len(wrapped)} claims: {counts} ({ds.attrs.get('confidence', 0.95):.0%} paired-bootstrap "
-                 f"intervals over images)", y=1.0 - 0.12 / height, va="top", fontsize=9)
+    for row, i in enumerate(grouped(ds)):
+        tab[row + 1, verdict_col].set_facecolor(VERDICT_COLOURS[str(ds["verdict"].values[i])])
+    fig.suptitle(f"{headline(ds)} ({ds.attrs.get('confidence', 0.95):.0%} paired-bootstrap intervals over images)",
+                 y=1.0 - 0.12 / height, va="top", fontsize=9)
     return fig, tab

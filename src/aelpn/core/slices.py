@@ -26,7 +26,7 @@ SLICES: dict[str, tuple[str, ...]] = {
     "combine noise_sweep": ("model", "noise_sweep"),
     "combine affine_sweep": ("model", "affine_sweep"),
     "combine inverse": ("model", "inverse"),
-    "claims": ("train", "prox1d", "inverse", "claims"),
+    "claims": ("train", "prox1d", "inverse", "blind", "claims"),
 }
 
 

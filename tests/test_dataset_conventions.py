@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from aelpn.claims import CLAIMS, ClaimData
+from aelpn.claims import ClaimData
 from aelpn.claims.evaluate import run_claims
+from aelpn.claims.definitions import claims
 from aelpn.core.io import NETCDF_ENGINE, read_netcdf, write_netcdf
 from sel_keywords import assert_selectable, shadowed
 
@@ -46,7 +47,7 @@ def test_claims_numbers_carry_cf_units_and_the_per_claim_unit_as_a_coordinate(sm
     ds = read_netcdf(out)
     assert_selectable(ds, out)
     assert "units" in ds.coords and ds["units"].dims == ("claim",)
-    assert ds["units"].values.tolist() == [claim.units for claim in CLAIMS]
+    assert ds["units"].values.tolist() == [claim.units for claim in claims(smoke_config)]
     with xr.open_dataset(out, engine=NETCDF_ENGINE, decode_coords=False) as raw:
         for name in ("value", "lower", "upper", "ci_low", "ci_high"):
             assert raw[name].attrs["units"] == "1", name

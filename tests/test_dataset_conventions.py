@@ -8,8 +8,8 @@ import pytest
 import xarray as xr
 
 from aelpn.claims import ClaimData
-from aelpn.claims.evaluate import run_claims
 from aelpn.claims.definitions import claims
+from aelpn.claims.evaluate import run_claims
 from aelpn.core.io import NETCDF_ENGINE, read_netcdf, write_netcdf
 from sel_keywords import assert_selectable, shadowed
 

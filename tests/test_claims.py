@@ -26,6 +26,8 @@ PROBLEMS = {"inpaint50": {"operator": "inpainting", "keep": 0.5, "noise": {"kind
                               "noise": {"kind": "poisson", "photons": 100.0, "background": 0.01}}}
 ESTIMATORS = [("pnp_admm[lpn]", "pnp_admm", "lpn"), ("pnp_admm[aelpn]", "pnp_admm", "aelpn"),
               ("pnp_fixed", "pnp_fixed", "denoiser"), ("continuation", "continuation", "denoiser"),
+              ("hqs_fixed", "hqs_fixed", "denoiser"), ("tv_admm", "tv_admm", "denoiser"),
+              ("wavelet_admm", "wavelet_admm", "denoiser"),
               ("admm_annealed", "admm_annealed", "denoiser"), ("admm_diffusion", "admm_diffusion", "denoiser"),
               ("unrolled", "unrolled", "denoiser"), ("ula", "ula", "denoiser"),
               ("pnp_admm_anscombe[lpn]", "pnp_admm_anscombe", "lpn"),
@@ -58,17 +60,20 @@ def holding_values() -> dict:
         "prox_error_last": dict(lpn=0.4, scale=0.2, normtrick=0.3),
         "psnr": {"pnp_admm[lpn]": 26.0, "pnp_admm[aelpn]": 25.0, "pnp_fixed": 25.0, "continuation": 27.0,
                  "admm_annealed": 25.5, "admm_diffusion": 27.5, "unrolled": 29.0, "ula": 26.0,
+                 "hqs_fixed": 26.0, "tv_admm": 26.0, "wavelet_admm": 26.2,
                  "pnp_admm_anscombe[lpn]": 25.5, "pnp_admm_anscombe[aelpn]": 24.5, "pnp_admm_wls[lpn]": 25.0,
                  "pnp_admm_wls[aelpn]": 24.0},
         "psnr_cell": {},  # (estimator, problem) -> value
         "sample_gap": SAMPLE_GAP_DB,
         "seconds": {"pnp_admm[lpn]": 1.0, "pnp_admm[aelpn]": 1.0, "pnp_fixed": 0.5, "continuation": 0.2,
                     "admm_annealed": 0.4, "admm_diffusion": 0.4, "unrolled": 0.01, "ula": 3.0,
+                    "hqs_fixed": 0.2, "tv_admm": 0.3, "wavelet_admm": 0.3,
                     "pnp_admm_anscombe[lpn]": 2.0, "pnp_admm_anscombe[aelpn]": 2.0, "pnp_admm_wls[lpn]": 2.0,
                     "pnp_admm_wls[aelpn]": 2.0},
-        "iterations": {"continuation": 3, "pnp_fixed": 3},  # smoke: pnp_fixed.max_iter 3; others 1
+        "iterations": {"continuation": 3, "pnp_fixed": 3},  # smoke: 3 iterations; others 1
         "train_seconds": {"pnp_admm[lpn]": 500.0, "pnp_admm[aelpn]": 500.0, "pnp_fixed": 150.0,
                           "continuation": 150.0, "admm_annealed": 150.0, "admm_diffusion": 150.0,
+                          "hqs_fixed": 150.0, "tv_admm": 0.0, "wavelet_admm": 0.0,
                           "unrolled": 100.0, "ula": 150.0, "pnp_admm_anscombe[lpn]": 500.0,
                           "pnp_admm_anscombe[aelpn]": 500.0, "pnp_admm_wls[lpn]": 500.0,
                           "pnp_admm_wls[aelpn]": 500.0},
@@ -202,7 +207,7 @@ BREAK = {
     "6a": _set(("prox_error", "scale"), 0.1),
     "6b": _set(("prox_error", "lpn"), 0.01),
     "7": _set(("psnr_cell", ("unrolled", "blur2")), 24.0),
-    "8": _set(("psnr_cell", ("continuation", "inpaint50")), 24.0),
+    "8": _set(("psnr_cell", ("hqs_fixed", "blur2")), 27.5),
     "9a": _set(("adaptivity",), 30.0),
     "9a[blur2>inpaint50]": _set(("adaptivity",), 30.0),
     "9b": _set(("psnr_cell", ("unrolled", "blur2")), 24.5),
@@ -218,9 +223,11 @@ BREAK = {
     "14b": _set(("denoise", 0.1, "aelpn_sq"), 28.5),
     "14c": _set(("denoise", 0.5, "aelpn_sq"), 24.0),
     "14d": _set(("denoise", 0.1, "scale_sq"), 28.0),
-    "15a": _set(("psnr_cell", ("admm_diffusion", "blur2")), 26.5),
+    "15a": _set(("psnr_cell", ("wavelet_admm", "blur2")), 27.3),
     "15b": _set(("psnr_cell", ("pnp_admm_anscombe[aelpn]", "poisson_blur1")), 25.5),
     "15c": _set(("psnr_cell", ("pnp_admm_wls[lpn]", "poisson_blur1")), 26.0),
+    "15d": _set(("psnr_cell", ("admm_annealed", "inpaint50")), 28.0),
+    "15e": _set(("psnr_cell", ("pnp_admm[lpn]", "blur2")), 27.5),
 }
 # Claims that no data can break: the unrolled network's training includes the denoiser's, so its cost per problem
 # is at least (number of problems) x the denoiser's share (test_training_cost_counts_the_denoiser).
@@ -297,11 +304,35 @@ def test_an_interval_across_the_bound_is_inconclusive(cfg, tmp_path):
     assert verdicts["3"] == "inconclusive"
 
 
-def test_unequal_budgets_leave_claim_8_unmeasured(cfg, tmp_path):
+def test_claim_8_counts_both_schedule_pairs_on_every_problem(cfg, tmp_path):
+    """Claim 8's cells: (problem, pair) for the ADMM pair and the HQS pair on every problem (Poisson included),
+    never continuation against pnp_fixed (two solvers)."""
+    _, ds = _verdicts(cfg, write_datasets(tmp_path, holding_values()))
     values = holding_values()
-    values["iterations"]["continuation"] = cfg["inverse"]["pnp_fixed"]["max_iter"] + 1
-    verdicts, ds = _verdicts(cfg, write_datasets(tmp_path, values))
-    assert verdicts["8"] == "not measured" and "unequal budgets" in ds.sel(claim="8")["note"].item()
+    values["psnr_cell"][("continuation", "poisson_blur1")] = 25.0
+    _, broken = _verdicts(cfg, write_datasets(tmp_path, values))
+    assert broken.sel(claim="8")["decided_by"].item() == "poisson_blur1: continuation - hqs_fixed"
+    assert broken.sel(claim="8")["verdict"].item() == "fails"
+    values = holding_values()
+    values["psnr_cell"][("admm_annealed", "inpaint50")] = 24.0
+    _, broken = _verdicts(cfg, write_datasets(tmp_path, values))
+    assert broken.sel(claim="8")["decided_by"].item() == "inpaint50: admm_annealed - pnp_fixed"
+    assert "the sigma schedule only" in ds.sel(claim="8")["note"].item()
+
+
+def test_equivalence_margin_decides_as_good_as(cfg, tmp_path):
+    """15b at exact - Anscombe = -0.2 dB: within a 0.5 dB equivalence margin it holds (as good as), with a
+    0 dB threshold the same small loss fails."""
+    values = holding_values()
+    values["psnr_cell"][("pnp_admm_anscombe[lpn]", "poisson_blur1")] = 26.2
+    values["psnr_cell"][("pnp_admm_anscombe[aelpn]", "poisson_blur1")] = 24.0
+    paths = write_datasets(tmp_path, values)
+    cfg["claims"]["equivalence_margin_db"] = 0.5
+    verdicts, ds = _verdicts(cfg, paths)
+    assert ds.sel(claim="15b")["value"].item() == pytest.approx(-0.2, abs=0.1)
+    assert verdicts["15b"] == "holds" and ds.sel(claim="15b")["threshold"].item() == ">= -0.5 dB"
+    cfg["claims"]["equivalence_margin_db"] = 0.0
+    assert _verdicts(cfg, paths)[0]["15b"] == "fails"
 
 
 def test_sample_gap_is_a_ratio_of_mean_mses_not_a_mean_of_psnrs(cfg, tmp_path):

@@ -56,7 +56,8 @@ def pipeline(tmp_path_factory, crops_file):
     outs = []
     for algorithm, problem in jobs(cfg["inverse"]):
         prior = {"proximal_network": models, "denoiser": [tmp / "denoiser.pt"],
-                 "unrolled": [unrolled[problem]], "flow": [tmp / "flow.pt"], "vae": [tmp / "vae.pt"]}[get(algorithm).prior]
+                 "unrolled": [unrolled[problem]], "flow": [tmp / "flow.pt"], "vae": [tmp / "vae.pt"],
+                 "handcrafted": []}[get(algorithm).prior]
         out = tmp / "runs" / problem / f"{algorithm}.nc"
         run_job(cfg, algorithm, problem, test, prior, out)
         outs.append(out)
@@ -205,9 +206,9 @@ def test_paper_dag_has_every_inverse_job(tmp_path, paper_config):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     counts = job_counts(out.stdout)
     icfg = paper_config["inverse"]
-    # 17 methods x 5 problems, less the Gaussian-only pnp_pgd, dps, ula, pnp_flow, flow_posterior on the Poisson
+    # 20 methods x 5 problems, less the Gaussian-only pnp_pgd, dps, ula, pnp_flow, flow_posterior on the Poisson
     # one and the Poisson-only pnp_admm_wls, pnp_admm_anscombe on the four Gaussian ones
-    assert counts["inverse_run"] == len(jobs(icfg)) == 17 * 5 - 5 - 2 * 4
+    assert counts["inverse_run"] == len(jobs(icfg)) == 20 * 5 - 5 - 2 * 4
     assert counts["inverse_unrolled"] == len(icfg["problems"])
     assert counts["inverse_denoiser"] == counts["inverse_combine"] == counts["inverse_adaptivity"] == 1
     assert counts["inverse_flow"] == counts["inverse_vae"] == 1

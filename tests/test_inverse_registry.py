@@ -68,7 +68,7 @@ def test_jobs_follow_each_methods_likelihoods(smoke_config):
 
 def test_trace_length_is_the_largest_traced_budget(smoke_config):
     icfg = smoke_config["inverse"]
-    icfg["pnp_fixed"]["max_iter"] = 17
+    icfg["pnp_fixed"]["iterations"] = 17
     icfg["ula"]["iterations"] = 1000  # untraced: does not count
     assert trace_length(icfg) == 17
 
@@ -123,7 +123,7 @@ def test_vanilla_pnp_equals_deepinv_admm_with_the_conditional_denoiser():
     data = problem.data_term(physics, y)
     denoiser = build_denoiser(3, {"width": 4, "blocks": 1, "pixel_std": 0.25}, seed=0).double().eval()
     assert isinstance(denoiser, dinv.models.Denoiser)
-    section = {"sigma": 0.05, "lam": 0.23, "max_iter": 6, "tol": 1e-300}
+    section = {"sigma": 0.05, "lam": 0.23, "iterations": 6}
     with torch.no_grad():
         ours = get("pnp_fixed").solve(data, LearnedPrior("denoiser", denoiser, None, 0.0, "cpu"), section, 0, x)
     theirs = deepinv_admm(problem, physics, y, denoiser, 0.05, 0.23, 6, data.init())
@@ -138,6 +138,6 @@ def test_map_weight_is_each_map_methods_own_lam(paper_config):
     assert map_weight(icfg, "pnp_pgd") == icfg["pnp_pgd"]["lam"] == 100.0
     assert map_weight(icfg, "red") == icfg["red"]["lam"]
     assert map_weight(icfg, "vae_admm") == icfg["vae_admm"]["lam"]
-    for name in ("continuation", "pnp_fixed", "unrolled", "diffpir", "dps", "ula", "pnp_flow", "flow_admm",
+    for name in ("continuation", "hqs_fixed", "pnp_fixed", "tv_admm", "wavelet_admm", "unrolled", "diffpir", "dps", "ula", "pnp_flow", "flow_admm",
                  "flow_posterior"):
         assert map_weight(icfg, name) != map_weight(icfg, name)  # NaN

@@ -104,6 +104,7 @@ def inverse_prior_files(kind, problem):
         "unrolled": [f"results/models/inverse/unrolled/{problem}.pt"],
         "flow": ["results/models/inverse/flow.pt"],
         "vae": ["results/models/inverse/vae.pt"],
+        "handcrafted": [],
     }[kind]
 
 

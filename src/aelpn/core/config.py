@@ -105,6 +105,7 @@ def cross_key_problems(cfg: dict) -> list[str]:
         if i["images"] is not None and i["examples"] > i["images"]:
             out.append(f"config key 'inverse.examples': {i['examples']} > inverse.images = {i['images']}")
         out += _generative_order(i)
+        out += one_factor_pairs(i)
         if has("model") and i["variants"] is not None:
             missing = [v for v in i["variants"] if v not in cfg["model"]["variants"]]
             if missing:
@@ -114,6 +115,14 @@ def cross_key_problems(cfg: dict) -> list[str]:
         out.append(f"config key 'data.crop_size': {cfg['data']['crop_size']} is not a multiple of 4, which the VAE "
                    f"of inverse.vae (for vae_admm) needs")
     return out
+
+
+def one_factor_pairs(icfg: dict) -> list[str]:
+    """The methods that a claim compares with one factor changed share every other setting
+    (aelpn.inverse.pairs)."""
+    from aelpn.inverse.pairs import problems
+
+    return problems(icfg)
 
 
 def _generative_order(icfg: dict) -> list[str]:

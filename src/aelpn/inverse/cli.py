@@ -14,9 +14,10 @@ def register(verbs: dict, commands) -> None:
                    help="inverse-problem method (one of inverse.algorithms; the registry's names)")
     q.add_argument("--problem", required=True, help="inverse problem (a key of inverse.problems)")
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
-    q.add_argument("--prior", nargs="+", required=True,
+    q.add_argument("--prior", nargs="*", default=[],
                    help="the learned prior of the method's kind: the proximal networks in inverse.variants order, "
-                        "the conditional denoiser, the problem's unrolled network, the flow model or the VAE (.pt)")
+                        "the conditional denoiser, the problem's unrolled network, the flow model or the VAE (.pt); "
+                        "none for a hand-crafted regulariser (tv_admm, wavelet_admm)")
     q.add_argument("--out", required=True, help="per-image metrics and traces (netCDF)")
     q = add_job(verbs["evaluate"], "adaptivity", "evaluate adaptivity",
                 "unrolled networks on the problems of inverse.adaptivity they were not trained on",

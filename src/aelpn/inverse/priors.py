@@ -1,7 +1,8 @@
 """Loading the learned priors an inverse-problem method runs with, by the prior kind its registry entry
 declares (aelpn.inverse.methods.base.PRIOR_KINDS): every trained proximal network of ``model.variants``, the
-conditional denoiser, the problem's unrolled network, the flow-matching model or the VAE. The single-network
-kinds all take the ``prior`` label ``denoiser`` (the method's one learned component)."""
+conditional denoiser, the problem's unrolled network, the flow-matching model or the VAE, or nothing for a
+hand-crafted regulariser. The single-network kinds and the hand-crafted one all take the ``prior`` label
+``denoiser`` (the method's one prior)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from aelpn.models.vae import load_vae
 
 @dataclass
 class LearnedPrior:
-    """One learned component: ``label`` (the ``prior`` coordinate: a variant name or ``denoiser``), the network,
+    """One learned component: ``label`` (the ``prior`` coordinate: a variant name or ``denoiser``), the network (None
+    for a hand-crafted regulariser),
     ``sigma`` (the noise level a proximal network is the prox at, recorded in its file; None for the others) and the
     training seconds and device recorded with it."""
 
     label: str
-    network: torch.nn.Module
+    network: torch.nn.Module | None
     sigma: float | None
     train_seconds: float
     train_device: str
@@ -56,10 +58,15 @@ def load_proximal_networks(paths, variants: list[str], device) -> list[LearnedPr
 def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedPrior]:
     """The learned priors of ``kind`` from ``paths``: the proximal networks of
     ``aelpn.inverse.jobs.proximal_variants`` (``load_proximal_networks``), or one conditional denoiser, unrolled
-    network, flow or VAE file. cfg: model, inverse."""
+    network, flow or VAE file, or, for a hand-crafted regulariser, no file and no network (nothing trained: 0 s).
+    cfg: model, inverse."""
     paths = [str(p) for p in paths]
     if kind == "proximal_network":
         return load_proximal_networks(paths, proximal_variants(cfg), device)
+    if kind == "handcrafted":
+        if paths:
+            raise ValueError(f"a hand-crafted prior takes no file, got {len(paths)} paths")
+        return [LearnedPrior(DENOISER_PRIOR, None, None, 0.0, "none")]
     if len(paths) != 1:
         raise ValueError(f"a {kind} prior is one file, got {len(paths)} paths")
     loader = {"denoiser": load_denoiser, "unrolled": load_unrolled, "flow": load_flow, "vae": load_vae}[kind]

@@ -8,7 +8,8 @@ level it was trained at), so every parameter below is tied to s explicitly:
 * RED: the fixed-point iteration of Romano et al. (2017), x <- prox_{(s^2/lam) f}(D(x)), whose fixed points solve
   grad f(x) + lam (x - D(x)) / s^2 = 0 (RED's stationarity condition, grad R(x) ~ (x - D(x)) / s^2 by Tweedie);
 * continuation (DPIR): HQS with the conditional denoiser D(., sigma_k), sigma_k decreasing log-linearly to the
-  noise level of each image.
+  noise level of each image; ``hqs_fixed``: the same HQS with sigma_k fixed at that last level (one factor, the
+  schedule, changed).
 
 Each solver stops an image when ||x_k - x_{k-1}|| / ||x_{k-1}|| < tol (that image is then frozen) or after
 max_iter, and returns the estimate, the per-image iteration count and the PSNR of every iterate. An image whose
@@ -131,16 +132,36 @@ def continuation_schedule(sigma_start: float, sigma_end, iterations: int) -> tor
     return torch.exp((1 - frac) * math.log(sigma_start) + frac * end.log())
 
 
+def fixed_schedule(level, iterations: int) -> torch.Tensor:
+    """The constant schedule sigma_k = ``level`` for every k: shape (iterations,) for a float level, (iterations, B)
+    for one level per image (a (B,) tensor); float64, on the CPU (``continuation_schedule``'s layout)."""
+    level = torch.as_tensor(level, dtype=torch.float64).cpu()
+    return level.expand(iterations, *level.shape).clone()
+
+
 @torch.no_grad()
-def pnp_continuation(data, denoiser, sigma_start: float, lam: float, iterations: int, x_true=None) -> Solution:
-    """HQS with continuation (DPIR): x = prox_{(sigma_k^2/lam) f}(z); z = D(x, sigma_k), sigma_k from
-    sigma_start down to the (Gaussian-equivalent) noise level of each image; lam = 0.23 in DPIR. Starts from
-    DPIR's z = A^T y (``data.back_projection``: zero where nothing is observed)."""
+def hqs(data, denoiser, sigmas: torch.Tensor, lam: float, x_true=None, desc: str = "hqs") -> Solution:
+    """HQS with the conditional denoiser on the schedule ``sigmas`` ((iterations,) or (iterations, B)):
+    x = prox_{(sigma_k^2/lam) f}(z); z = D(x, sigma_k), for len(sigmas) iterations (no early stop), from DPIR's
+    z = A^T y (``data.back_projection``: zero where nothing is observed)."""
     z0 = data.back_projection()
-    sigmas = continuation_schedule(sigma_start, data.noise_level, iterations).to(z0.device, z0.dtype)
+    sigmas = sigmas.to(z0.device, z0.dtype)
 
     def step(s, k):
         x = data.prox(s["z"], sigmas[k] ** 2 / lam)
         return {"z": denoiser(x, sigmas[k])}
 
-    return iterate(step, {"z": z0}, "z", iterations, 0.0, x_true, "continuation")
+    return iterate(step, {"z": z0}, "z", len(sigmas), 0.0, x_true, desc)
+
+
+def pnp_continuation(data, denoiser, sigma_start: float, lam: float, iterations: int, x_true=None) -> Solution:
+    """HQS with continuation (DPIR): ``hqs`` on sigma_k from sigma_start down to the (Gaussian-equivalent) noise
+    level of each image (``continuation_schedule``); lam = 0.23 in DPIR."""
+    sigmas = continuation_schedule(sigma_start, data.noise_level, iterations)
+    return hqs(data, denoiser, sigmas, lam, x_true, "continuation")
+
+
+def hqs_fixed(data, denoiser, lam: float, iterations: int, x_true=None) -> Solution:
+    """``hqs`` at one fixed level, the last of ``pnp_continuation``'s schedule: sigma_k = the noise level of each
+    image for every k (``fixed_schedule``), i.e. continuation without the continuation."""
+    return hqs(data, denoiser, fixed_schedule(data.noise_level, iterations), lam, x_true, "hqs-fixed")

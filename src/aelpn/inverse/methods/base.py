@@ -13,6 +13,7 @@ PRIOR_KINDS = {
     "unrolled": "the unrolled network trained on the problem",
     "flow": "the flow-matching model v(x_t, t) and its one-step denoiser",
     "vae": "the convolutional VAE (projection onto its range)",
+    "handcrafted": "none: a hand-crafted regulariser (TV, L1-wavelet) whose prox is a formula, nothing trained",
 }
 
 

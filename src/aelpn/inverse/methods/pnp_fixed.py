@@ -1,17 +1,21 @@
 """Vanilla PnP: PnP-ADMM with the conditional denoiser frozen at one noise level s = ``sigma``, i.e. D(., s) in
-place of prox_{s^2 R} and penalty rho = lam / s^2 (aelpn.solvers.pnp.pnp_admm); the baseline that continuation
-and the unrolled network improve on."""
+place of prox_{s^2 R} and penalty rho = lam / s^2, for ``iterations`` iterations from z = data.init(): the ADMM of
+``admm_annealed`` (aelpn.solvers.admm_diffusion_step) on the constant schedule sigma_k = s, so that the two
+differ in the schedule only (claim 8; inverse.pairs)."""
 
 from aelpn.inverse.methods.base import Estimate, Method
 
 
 def solve(data, prior, section, seed, x_true) -> Estimate:
-    from aelpn.solvers import pnp
+    import torch
 
-    sigma = section["sigma"]
-    sol = pnp.pnp_admm(data, lambda x: prior.network(x, sigma), sigma, section["lam"], section["max_iter"],
-                       section["tol"], x_true)
+    from aelpn.solvers import admm_diffusion_step as diffusion_step
+
+    sigmas = diffusion_step.sigma_schedule(section["sigma"], section["sigma"], section["iterations"])
+    sol = diffusion_step.admm_diffusion(data, prior.network, section["lam"], sigmas, 0.0,
+                                       torch.Generator().manual_seed(seed), x_true)
     return Estimate.of(sol)
 
 
-METHOD = Method("pnp_fixed", prior="denoiser", likelihoods=("gaussian", "poisson"), trace="max_iter", solve=solve)
+METHOD = Method("pnp_fixed", prior="denoiser", likelihoods=("gaussian", "poisson"), trace="iterations",
+                solve=solve)

@@ -6,8 +6,8 @@ read it."""
 from __future__ import annotations
 
 from aelpn.inverse.methods import (admm_annealed, admm_diffusion, continuation, diffpir, dps, flow_admm,
-                                   flow_posterior, pnp_admm, pnp_admm_anscombe, pnp_admm_wls, pnp_fixed, pnp_flow,
-                                   pnp_pgd, red, ula, unrolled, vae_admm)
+                                   flow_posterior, hqs_fixed, pnp_admm, pnp_admm_anscombe, pnp_admm_wls, pnp_fixed,
+                                   pnp_flow, pnp_pgd, red, tv_admm, ula, unrolled, vae_admm, wavelet_admm)
 from aelpn.inverse.methods.base import Method
 
 METHODS: dict[str, Method] = {m.name: m for m in (
@@ -15,6 +15,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     pnp_pgd.METHOD,
     red.METHOD,
     continuation.METHOD,
+    hqs_fixed.METHOD,
     pnp_fixed.METHOD,
     unrolled.METHOD,
     diffpir.METHOD,
@@ -22,6 +23,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     ula.METHOD,
     admm_annealed.METHOD,
     admm_diffusion.METHOD,
+    tv_admm.METHOD,
+    wavelet_admm.METHOD,
     pnp_admm_wls.METHOD,
     pnp_admm_anscombe.METHOD,
     pnp_flow.METHOD,

@@ -12,7 +12,7 @@ import torch
 
 from aelpn.inverse.jobs import DENOISER_PRIOR, proximal_variants
 from aelpn.models.denoiser import load_denoiser
-from aelpn.models.files import load_model, proximal_sigma, read_model_file
+from aelpn.models.files import ModelFileError, load_model, proximal_sigma, read_model_file
 from aelpn.models.flow import load_flow
 from aelpn.models.unrolled import load_unrolled
 from aelpn.models.vae import load_vae
@@ -43,12 +43,13 @@ def load_proximal_networks(paths, variants: list[str], device) -> list[LearnedPr
     (``results/models/{variant}/model.pt``), each the prox of sigma^2 R with the sigma its file records."""
     paths = [str(p) for p in paths]
     if len(paths) != len(variants):
-        raise ValueError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} paths")
+        raise ModelFileError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} "
+                             f"(--prior {' '.join(paths)})")
     out = []
     for variant, path in zip(variants, paths):
         if Path(path).parent.name != variant:
-            raise ValueError(f"{path}: expected the model of variant '{variant}' (results/models/{variant}/model.pt)")
-        out.append(LearnedPrior(variant, load_model(path, device=device), proximal_sigma(path),
+            raise ModelFileError(f"{path}: expected the model of variant '{variant}' (results/models/{variant}/model.pt)")
+        out.append(LearnedPrior(variant, load_model(path, device=device, kind="proxnet"), proximal_sigma(path),
                                 *_prox_network_cost(path)))
     return out
 
@@ -61,7 +62,7 @@ def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedP
     if kind == "proximal_network":
         return load_proximal_networks(paths, proximal_variants(cfg), device)
     if len(paths) != 1:
-        raise ValueError(f"a {kind} prior is one file, got {len(paths)} paths")
+        raise ModelFileError(f"a {kind} prior is one file, got {len(paths)} (--prior {' '.join(paths)})")
     loader = {"denoiser": load_denoiser, "unrolled": load_unrolled, "flow": load_flow, "vae": load_vae}[kind]
     model, meta = loader(paths[0], device=device)
     return [LearnedPrior(DENOISER_PRIOR, model, None, meta["train_seconds"], meta["train_device"])]

@@ -338,3 +338,38 @@ def test_a_float_without_a_dot_is_a_number(smoke_config, tmp_path):
     assert type(cfg["seed"]) is int and cfg["train"]["lr_pretrain"] == smoke_config["train"]["lr_pretrain"]
     with pytest.raises(ConfigError, match="seed"):  # a quoted number stays a string
         load(_config_file(tmp_path, text.replace("\nseed: 0\n", "\nseed: '1e3'\n")))
+
+
+def test_a_float_read_as_a_string_says_how_to_write_it(smoke_config):
+    """The workflow validates the config Snakemake read (YAML 1.1): there 1e-3 is a string; the message says how to
+    write it."""
+    smoke_config["prox1d"]["lrs"] = ["1e-3", 1e-4]
+    with pytest.raises(ConfigError, match=r"'prox1d.lrs.0': '1e-3' is not of type 'number'; write 1.0e-03 "):
+        load(smoke_config)
+
+
+# ---- claims given a file of the wrong kind
+
+@pytest.mark.parametrize("given", ["per-job sweep", "crops", "untitled"])
+def test_claims_refuse_a_file_of_another_kind(smoke_config, tmp_path, capsys, crops_file, lpn_file, given):
+    """A per-job noise sweep (its title says so), crops, or a file without an aelpn title that lacks the dataset's
+    variable: one line naming it, before any claim is evaluated (not every claim 'not measured', exit 0)."""
+    import xarray as xr
+
+    from aelpn.core.io import write_netcdf
+
+    crops = crops_file(tmp_path / "test.nc", "test", 3, 16)
+    if given == "per-job sweep":
+        part = tmp_path / "lpn.nc"
+        assert main(_sweep(smoke_config, tmp_path, lpn_file, crops)[:-1] + [str(part)]) == 0
+        option, path, message = "--noise-sweep", part, "holds 'aelpn noise sweep of variant lpn'"
+    elif given == "crops":
+        option, path, message = "--affine-sweep", crops, "not a affine_sweep.nc dataset"
+    else:
+        path = write_netcdf(xr.Dataset({"asymmetry": ("image", [0.1, 0.2])}), tmp_path / "untitled.nc")
+        option, message = "--jacobian", "no variable 'asymmetry' over variant, image"
+    capsys.readouterr()
+    out = tmp_path / "claims.nc"
+    assert main(["claims", "--config", _slice(smoke_config, "claims"), option, str(path), "--out", str(out)]) == 2
+    _one_line(capsys, "DatasetError", str(path), message)
+    assert not out.exists()

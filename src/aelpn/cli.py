@@ -108,11 +108,11 @@ def main(argv: list[str] | None = None) -> int:
 def _on_user_path(err: OSError, args: argparse.Namespace) -> bool:
     """Whether ``err`` concerns a path the user named on the command line (an input or output), a file inside it, a
     folder above it or its writer's temporary (``aelpn.core.io.atomic_path``): a user error, not a bug."""
-    if err.filename is None:
+    if not isinstance(err.filename, (str, bytes, os.PathLike)):
         return False
     named = [v for v in vars(args).values() if isinstance(v, str)]
     named += [x for v in vars(args).values() if isinstance(v, list) for x in v if isinstance(x, str)]
-    failed = Path(os.fspath(err.filename)).absolute()
+    failed = Path(os.fsdecode(err.filename)).absolute()
     for value in named:
         path = Path(value).absolute()
         if failed == path or path in failed.parents or failed in path.parents or (

@@ -55,7 +55,7 @@ def identify(path: str | Path, kind: str, ds: xr.Dataset | None = None) -> xr.Da
 def _open(path: str | Path | None, name: str) -> xr.Dataset:
     if path is None:
         raise NotMeasured(f"no {name} dataset was given")
-    return identify(path, name.removesuffix(".nc"))
+    return io.read_netcdf(path)
 
 
 def _require(ds: xr.Dataset, variable: str, name: str) -> xr.DataArray:

@@ -45,6 +45,8 @@ def _schema_lines(err: jsonschema.ValidationError) -> list[str]:
         detail = f"unknown value {err.instance!r} (one of: {', '.join(map(str, err.validator_value))})"
     if err.validator in ("oneOf", "anyOf") and err.context:
         detail = min(err.context, key=lambda e: len(e.message)).message
+    if isinstance(err.instance, str) and _FLOAT.match(err.instance) and "number" in str(err.schema.get("type", "")):
+        detail += f"; write {float(err.instance):.1e} (Snakemake's YAML 1.1 reader takes {err.instance} for a string)"
     return [f"config key '{_key_path(err)}': {detail}"]
 
 

@@ -48,7 +48,8 @@ def load_proximal_networks(paths, variants: list[str], device) -> list[LearnedPr
     out = []
     for variant, path in zip(variants, paths):
         if Path(path).parent.name != variant:
-            raise ModelFileError(f"{path}: expected the model of variant '{variant}' (results/models/{variant}/model.pt)")
+            raise ModelFileError(f"{path}: expected the model of variant '{variant}' "
+                                 f"(results/models/{variant}/model.pt)")
         out.append(LearnedPrior(variant, load_model(path, device=device, kind="proxnet"), proximal_sigma(path),
                                 *_prox_network_cost(path)))
     return out

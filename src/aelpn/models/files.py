@@ -149,8 +149,8 @@ def _check_state(path, model: torch.nn.Module, state: dict) -> None:
     unexpected = [k for k in state if k not in expected]
     shapes = [f"{k} {tuple(state[k].shape)} instead of {tuple(v.shape)}" for k, v in expected.items()
               if k in state and (not isinstance(state[k], torch.Tensor) or state[k].shape != v.shape)]
-    problems = [f"{label}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
-                for label, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes)) if names]
+    found = (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
+    problems = [f"{label}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" for label, names in found if names]
     if problems:
         raise ModelFileError(f"{path}: its weights do not fit the network its spec describes ({'; '.join(problems)}); "
                              "the file was altered or written by another program")

@@ -207,8 +207,8 @@ CATALOGUE: tuple[Mutation, ...] = (
     # what the files say about themselves
     _m("prox-sigma-from-elsewhere", "io", ("test_models_io.py",),
        "the proximal networks are loaded at a fixed sigma, not the one their file records",
-       Edit("inverse/priors.py", "load_model(path, device=device), proximal_sigma(path),",
-            "load_model(path, device=device), 0.1,")),
+       Edit("inverse/priors.py", 'load_model(path, device=device, kind="proxnet"), proximal_sigma(path),',
+            'load_model(path, device=device, kind="proxnet"), 0.1,')),
     _m("lam-not-from-the-job", "io", ("test_inverse_pipeline.py",), "inverse.nc's lam is not the one each job wrote",
        Edit("inverse/combine.py", 'ran[ei, pi], lam[ei] = 1, float(part["lam"])', 'ran[ei, pi] = 1')),
     _m("channels-unlabelled-order", "io", ("test_inverse_pipeline.py",), "colour channels labelled in the wrong order",

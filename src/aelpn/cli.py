@@ -7,9 +7,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+from pathlib import Path
 
 from aelpn import __version__
+from aelpn.core.commands import check_outputs
 from aelpn.core.config import ConfigError, load
 
 DESCRIPTION = """\
@@ -61,14 +64,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from aelpn.bench.gpu import GPUCheckError
     from aelpn.core.combine import CombineError
     from aelpn.core.device import DeviceError
-    from aelpn.core.io import DatasetError
+    from aelpn.core.io import DatasetError, OutputError
     from aelpn.data.errors import DataError
     from aelpn.models.files import ModelFileError
     from aelpn.report.results import ResultsError
     from aelpn.training import CheckpointError, TrainingError
 
     return (ConfigError, DataError, DatasetError, CombineError, DeviceError, ResultsError, ModelFileError,
-            CheckpointError, TrainingError, GPUCheckError)
+            CheckpointError, TrainingError, GPUCheckError, OutputError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,11 +81,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.threads is not None and args.threads < 1:
+        print(f"aelpn: --threads {args.threads}: expected a positive number of threads", file=sys.stderr)
+        return 2
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     try:
+        check_outputs(args)
         code = args.func(args)
     except ConfigError as err:
         print(f"aelpn: {err}", file=sys.stderr)
@@ -91,8 +98,27 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, _user_errors()):
             print(f"aelpn: {type(err).__name__}: {err}", file=sys.stderr)
             return 2
+        if isinstance(err, OSError) and _on_user_path(err, args):
+            print(f"aelpn: {err.filename}: {err.strerror or type(err).__name__}", file=sys.stderr)
+            return 2
         raise
     return code or 0
+
+
+def _on_user_path(err: OSError, args: argparse.Namespace) -> bool:
+    """Whether ``err`` concerns a path the user named on the command line (an input or output), a file inside it, a
+    folder above it or its writer's temporary (``aelpn.core.io.atomic_path``): a user error, not a bug."""
+    if not isinstance(err.filename, (str, bytes, os.PathLike)):
+        return False
+    named = [v for v in vars(args).values() if isinstance(v, str)]
+    named += [x for v in vars(args).values() if isinstance(v, list) for x in v if isinstance(x, str)]
+    failed = Path(os.fsdecode(err.filename)).absolute()
+    for value in named:
+        path = Path(value).absolute()
+        if failed == path or path in failed.parents or failed in path.parents or (
+                failed.parent == path.parent and failed.name.startswith(f".{path.name}.")):
+            return True
+    return False
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aelpn.core.commands import add_output
 from aelpn.core.config import load
 from aelpn.models.names import VARIANTS
 
@@ -39,7 +40,7 @@ def register(verbs: dict, commands) -> None:
     q = commands.add_parser("bench", help="benchmarks of the fast paths against baselines (prints a table)")
     q.add_argument("--quick", default="config/quick.yaml", help="quick-scale config file")
     q.add_argument("--paper", default="config/config.yaml", help="paper-scale config file (its model widths)")
-    q.add_argument("--out", default="results/bench/bench.nc", help="measurements (netCDF)")
+    add_output(q, "--out", "measurements (netCDF)", default="results/bench/bench.nc")
     q.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
                    help="variants whose training step is timed")
     q.add_argument("--images", default="../shared/data/BSDS500",
@@ -65,5 +66,5 @@ def register(verbs: dict, commands) -> None:
     q.add_argument("--gpu-size", type=int, default=128, help="crop size of the GPU check (from --images)")
     q.add_argument("--gpu-crops", type=int, default=72, help="number of real crops drawn from --images")
     q.add_argument("--crops", default=None, help="crops netCDF ('aelpn data crops') to use instead of --images")
-    q.add_argument("--gpu-out", default="results/bench/gpu_check.nc", help="netCDF written by the GPU check")
+    add_output(q, "--gpu-out", "netCDF written by the GPU check", default="results/bench/gpu_check.nc")
     q.set_defaults(func=_bench)

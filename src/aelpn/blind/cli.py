@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aelpn.core.commands import add_job, training_outputs
+from aelpn.core.commands import add_job, add_output, training_outputs
 
 
 def register(verbs: dict, commands) -> None:
@@ -17,4 +17,4 @@ def register(verbs: dict, commands) -> None:
     q.add_argument("--prior", nargs="+", required=True,
                    help="the proximal networks of blind.variants, in that order (results/models/{variant}/model.pt)")
     q.add_argument("--network", required=True, help="trained blind network (.pt)")
-    q.add_argument("--out", required=True, help="results file (blind.nc)")
+    add_output(q, "--out", "results file (blind.nc)")

@@ -10,6 +10,7 @@ import xarray as xr
 
 from aelpn.core.io import write_netcdf
 from aelpn.core.provenance import annotate, attrs
+from aelpn.core.titles import TITLES
 
 UNITS = {
     "theta_true": ("true blur width of the measurement", "pixel"),
@@ -162,7 +163,7 @@ def write_blind(res: Results, out: str, device: str) -> xr.Dataset:
                           proper_prior=("prior", [res.priors[p]["proper_prior"] for p in priors]))
     annotate(ds, UNITS)
     ds["theta_error_constant"].attrs["constant"] = constant
-    ds.attrs.update(attrs("aelpn blind deblurring: MAP landscape vs blind MMSE", res.cfg, device),
+    ds.attrs.update(attrs(TITLES["blind"], res.cfg, device),
                     map_lam=bcfg["map"]["lam"], map_box=int(bcfg["map"]["box"]), train_sigma=res.cfg["train"]["sigma"],
                     noise_sigma=bcfg["noise_sigma"], kernel_size=bcfg["kernel_size"],
                     theta_prior_low=bcfg["theta_prior"]["low"], theta_prior_high=bcfg["theta_prior"]["high"],

@@ -103,7 +103,7 @@ def run_blind(cfg: dict, crops_path: str, prior_paths: list[str], network_path: 
     res = Results(cfg, ids, theta_true.numpy(), grid.numpy(), inits.numpy(), y, x_all)
     for prior in _priors(cfg, prior_paths):
         _map_prior(res, prior, y, x_all, theta_true, grid, inits, bcfg)
-    net = load_model(network_path, device="cpu")
+    net = load_model(network_path, device="cpu", kind="blind")
     with torch.no_grad():
         tic = time.perf_counter()
         x_net, theta_net = net(y.float())

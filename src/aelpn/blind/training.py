@@ -56,7 +56,7 @@ def build_network(cfg: dict, channels: int, denoiser) -> BlindUnrolled:
 
 
 def _built(cfg: dict, crops: torch.Tensor, denoiser_path: str) -> BlindUnrolled:
-    net = build_network(cfg, crops.shape[1], load_model(denoiser_path, device="cpu"))
+    net = build_network(cfg, crops.shape[1], load_model(denoiser_path, device="cpu", kind="denoiser"))
     fit_head(net, crops, cfg["blind"], derive_seed(cfg["seed"], "blind", "head_fit"))
     return net
 

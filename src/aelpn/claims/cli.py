@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from aelpn.core.commands import add_job, job_config
+from aelpn.core.commands import add_job, add_output, job_config
 
 DATASETS = ("noise-sweep", "affine-sweep", "jacobian", "prox1d", "inverse", "adaptivity", "blind")
 
@@ -26,12 +26,12 @@ def register(verbs: dict, commands) -> None:
                 "Jacobian asymmetry and spectrum of every trained variant on evaluation images",
                 "aelpn.claims.jacobian:measure_jacobian", ("models", "crops", "out"))
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
-    q.add_argument("--out", required=True, help="output netCDF (dims variant, image)")
+    add_output(q, "--out", "output netCDF (dims variant, image)")
     q.add_argument("models", nargs="+", help="model.pt of each variant, in model.variants order")
     q = add_job(commands, "claims", "claims", "check the paper's and the notes' claims on the metrics datasets",
                 _claims)
     for name in DATASETS:
         q.add_argument(f"--{name}", default=None,
                        help=f"{name.replace('-', '_')}.nc (absent: the claims that need it are 'not measured')")
-    q.add_argument("--out", required=True, help="claims table (netCDF, dim claim)")
+    add_output(q, "--out", "claims table (netCDF, dim claim)")
     q.add_argument("--strict", action="store_true", help="exit 1 when any claim does not hold (fails, inconclusive, premise unmet, not measured)")

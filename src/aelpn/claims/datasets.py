@@ -14,10 +14,42 @@ import numpy as np
 import xarray as xr
 
 from aelpn.core import io
+from aelpn.core.titles import TITLES
 
 
 class NotMeasured(LookupError):
     """The data a claim needs is not in the pipeline's datasets; the message says what is missing."""
+
+
+# What each metrics dataset holds: a file without the pipeline's title (written elsewhere) must have this variable
+# with these dimensions.
+CONTENTS = {
+    "noise_sweep": ("psnr", ("variant", "sigma", "image")),
+    "affine_sweep": ("equivariance_psnr", ("variant", "scale", "image")),
+    "jacobian": ("asymmetry", ("variant", "image")),
+    "prox1d": ("prox_max_error", ("variant",)),
+    "inverse": ("psnr", ("image",)),
+    "adaptivity": ("psnr", ("image",)),
+    "blind": ("theta_argmin", ("image",)),
+}
+
+
+def identify(path: str | Path, kind: str, ds: xr.Dataset | None = None) -> xr.Dataset:
+    """The dataset at ``path``, checked to be the ``kind`` dataset (a key of ``aelpn.core.titles.TITLES``): a file
+    with an aelpn title must have that kind's title (a per-job file or crops have another); one without a title must
+    hold the kind's variable with its dimensions (``CONTENTS``). Otherwise a DatasetError naming the file."""
+    ds = io.read_netcdf(path) if ds is None else ds
+    title = ds.attrs.get("title")
+    if title is not None and str(title).startswith("aelpn "):
+        if title != TITLES[kind]:
+            raise io.DatasetError(f"{path}: holds '{title}', not the {kind}.nc dataset ('{TITLES[kind]}'); pass "
+                                  f"results/metrics/{kind}.nc")
+        return ds
+    variable, dims = CONTENTS[kind]
+    if variable not in ds or not set(dims) <= set(ds[variable].dims):
+        raise io.DatasetError(f"{path}: not a {kind}.nc dataset (no variable '{variable}' over {', '.join(dims)}); "
+                              f"pass results/metrics/{kind}.nc")
+    return ds
 
 
 def _open(path: str | Path | None, name: str) -> xr.Dataset:

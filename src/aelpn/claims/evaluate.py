@@ -19,11 +19,12 @@ import math
 import numpy as np
 import xarray as xr
 
-from aelpn.claims.datasets import NotMeasured
+from aelpn.claims.datasets import NotMeasured, identify
 from aelpn.claims.definitions import KINDS, SEED, Claim, ClaimData, claims
 from aelpn.claims.interval import bootstrap_interval
 from aelpn.core import io, provenance
 from aelpn.core.seeding import derive_seed
+from aelpn.core.titles import TITLES
 
 HOLDS, FAILS, INCONCLUSIVE, PREMISE_UNMET, NOT_MEASURED = (
     "holds", "fails", "inconclusive", "premise unmet", "not measured")
@@ -144,7 +145,11 @@ def failed(ds: xr.Dataset) -> list[str]:
 
 
 def run_claims(cfg: dict, data: ClaimData, out: str) -> xr.Dataset:
-    """Evaluate the claims, print the table and write ``out`` (claims.nc)."""
+    """Check that each given file is the dataset it is given as (``aelpn.claims.datasets.identify``), then evaluate
+    the claims, print the table and write ``out`` (claims.nc)."""
+    for kind in TITLES:
+        if getattr(data, kind) is not None:
+            identify(getattr(data, kind), kind)
     ds = evaluate_claims(cfg, data)
     ds.attrs = provenance.attrs("aelpn claims of the AE-LPN paper and the PnP-vs-unrolled notes, checked", cfg, "cpu")
     ds.attrs.update(confidence=float(cfg["claims"]["confidence"]), resamples=int(cfg["claims"]["resamples"]),

@@ -30,7 +30,8 @@ from tqdm import tqdm
 from aelpn.core import io, provenance
 from aelpn.core.device import configure, describe
 from aelpn.core.seeding import derive_seed
-from aelpn.models.files import ModelFileError, proximal_sigma
+from aelpn.core.titles import TITLES
+from aelpn.models.files import ModelFileError, check_image_model, proximal_sigma
 from aelpn.sweeps.evaluate import gaussian_noise, noise_seed
 
 _VARS = {
@@ -101,6 +102,8 @@ def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: st
         raise ModelFileError(f"one model per variant {variants} expected, got {len(model_paths)} paths")
     device = configure(cfg["compute"])
     x, ids = load_crops(crops_path)
+    for path in model_paths:
+        check_image_model(path, tuple(x.shape[1:]))
     n = min(jcfg["images"] or len(ids), len(ids))
     x, ids = x[:n].double(), list(ids[:n])
     noise = gaussian_noise(x.shape, [noise_seed(cfg["seed"], "jacobian", i) for i in range(n)])
@@ -130,7 +133,7 @@ def measure_jacobian(cfg: dict, model_paths: list[str], crops_path: str, out: st
                 "image": np.array(ids, dtype=object), "rank_index": np.arange(1, jcfg["rank_directions"] + 1)},
     )
     provenance.annotate(ds, _VARS)
-    ds.attrs = provenance.attrs("aelpn Jacobian asymmetry of the proximal networks", cfg, describe(device))
+    ds.attrs = provenance.attrs(TITLES["jacobian"], cfg, describe(device))
     ds.attrs.update(probes=int(jcfg["probes"]), dtype="float64")
     io.write_netcdf(ds, out, float32=False)
     return ds

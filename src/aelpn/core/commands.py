@@ -41,8 +41,26 @@ def job_config(args: argparse.Namespace) -> dict:
     return load(args.config, partial=True, needs=sections(args.command))
 
 
+def add_output(p: argparse.ArgumentParser, flag: str, help: str, directory: bool = False, **kwargs) -> None:
+    """Add the option ``flag`` naming a path the command writes (a file, or a ``directory``; required unless
+    ``kwargs`` give a default). The CLI checks every such path (``check_outputs``) before the command runs."""
+    kwargs.setdefault("required", "default" not in kwargs)
+    action = p.add_argument(flag, help=help, **kwargs)
+    p.set_defaults(outputs=(*(p.get_default("outputs") or ()), (action.dest, directory)))
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Raise OutputError (``aelpn.core.io.check_writable``) for the first output path of the command that cannot
+    be written: before any input is read or anything computed."""
+    from aelpn.core.io import check_writable
+
+    for dest, directory in getattr(args, "outputs", ()):
+        if getattr(args, dest) is not None:
+            check_writable(getattr(args, dest), directory)
+
+
 def training_outputs(p: argparse.ArgumentParser, data: str = "training crops (netCDF)") -> None:
     """The options of a training command: its crops, the weights and the training log it writes."""
     p.add_argument("--crops", required=True, help=data)
-    p.add_argument("--out", required=True, help="weights (.pt model file)")
-    p.add_argument("--train-log", required=True, help="training log (netCDF)")
+    add_output(p, "--out", "weights (.pt model file)")
+    add_output(p, "--train-log", "training log (netCDF)")

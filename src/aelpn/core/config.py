@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib.resources import files
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import jsonschema
 import yaml
-
 
 
 class ConfigError(ValueError):
@@ -45,6 +45,8 @@ def _schema_lines(err: jsonschema.ValidationError) -> list[str]:
         detail = f"unknown value {err.instance!r} (one of: {', '.join(map(str, err.validator_value))})"
     if err.validator in ("oneOf", "anyOf") and err.context:
         detail = min(err.context, key=lambda e: len(e.message)).message
+    if isinstance(err.instance, str) and _FLOAT.match(err.instance) and "number" in str(err.schema.get("type", "")):
+        detail += f"; write {float(err.instance):.1e} (Snakemake's YAML 1.1 reader takes {err.instance} for a string)"
     return [f"config key '{_key_path(err)}': {detail}"]
 
 
@@ -171,7 +173,9 @@ def validate(cfg: dict, partial: bool = False, needs: Iterable[str] = ()) -> dic
         sch = dict(sch, required=[k for k in sch["required"] if k in cfg or k in needs])
     validator = jsonschema.Draft202012Validator(sch)
     errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    lines = [line for err in errors for line in _schema_lines(err)] or cross_key_problems(cfg)
+    # one line per problem, once: several schema rules (the root's required list, each conditional section's)
+    # can report the same missing key
+    lines = list(dict.fromkeys(line for err in errors for line in _schema_lines(err))) or cross_key_problems(cfg)
     if lines:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     if "inverse" in cfg:
@@ -212,6 +216,45 @@ def load(source: str | Path | dict, partial: bool = False, needs: Iterable[str] 
     return validate(cfg, partial=partial, needs=needs)
 
 
+# A float as YAML 1.2 and JSON write it: YAML 1.1 (PyYAML) requires a dot and a signed exponent, so it reads
+# ``lr: 1e-3`` as the string '1e-3'; this resolver reads it as the number 0.001 (and ``1e3`` as 1000.0).
+_FLOAT = re.compile(r"""^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?$""")
+_FLOAT_START = list("-+0123456789.")
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """The YAML loader of config files: floats written as ``1e-3`` are numbers, and a key given twice in one
+    mapping is an error (PyYAML would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"{self.name}: duplicate key '{key}' at line {key_node.start_mark.line + 1} "
+                                  f"(first at line {seen[key] + 1}); keep one of them")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, _FLOAT_START)
+for _special in (r"^[-+]?\.(?:inf|Inf|INF)$", r"^\.(?:nan|NaN|NAN)$"):
+    _ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_special), list("-+."))
+
+
+def read_yaml(path: Path, text: str):
+    """The YAML document ``text`` of the config file ``path`` (``_ConfigLoader``)."""
+    loader = _ConfigLoader(text)
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _read_file(path: Path) -> dict:
     """A YAML/JSON config file's mapping (a .json file is read as JSON: YAML 1.1 would read its 1e-06 as a string);
     a missing, binary or malformed file or a directory is a ConfigError naming it."""
@@ -221,7 +264,7 @@ def _read_file(path: Path) -> dict:
         raise ConfigError(f"config file not found: {path}")
     try:
         text = path.read_text(encoding="utf-8")
-        cfg = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        cfg = json.loads(text) if path.suffix == ".json" else read_yaml(path, text)
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path}: broken JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
     except UnicodeDecodeError as err:

@@ -77,6 +77,36 @@ class DatasetError(ValueError):
     """A netCDF file that is missing or cannot be read; the message names it and says what to do."""
 
 
+class OutputError(ValueError):
+    """An output path that cannot be written (a directory where a file goes, a file where a directory goes, a
+    folder that is read-only or missing on a read-only disk); found before any computation."""
+
+
+def check_writable(path: str | Path, directory: bool = False) -> Path:
+    """Raise OutputError naming ``path`` unless a writer can create it: it is not an existing directory (a file
+    output) or an existing non-directory (a ``directory`` output), and its nearest existing ancestor is a directory
+    in which a file can be created (tried with a temporary file, removed at once: permission bits do not tell for
+    root or on a read-only mount). Nothing else is created."""
+    path = Path(path)
+    if directory and path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: is a file, but this output is a directory; remove it or choose another path")
+    if not directory and path.is_dir():
+        raise OutputError(f"{path}: is a directory, but this output is a file; name a file (in it or elsewhere)")
+    ancestor = path.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(f"{path}: cannot be written: {ancestor} is a file, not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".aelpn-write-check.", dir=ancestor)
+    except OSError as err:
+        raise OutputError(f"{path}: cannot be written in {ancestor} ({err.strerror}); choose a writable "
+                          "directory") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
 def read_netcdf(path: str | Path) -> xr.Dataset:
     """Open a netCDF file fully into memory and close it (no file handle is kept); a missing, truncated or
     non-netCDF file is a DatasetError naming it."""

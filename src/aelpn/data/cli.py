@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aelpn.core.commands import add_job, job_config
+from aelpn.core.commands import add_job, add_output, job_config
 
 
 def _fetch(a):
@@ -22,8 +22,8 @@ def _crops(a):
 def register(verbs: dict, commands) -> None:
     q = add_job(verbs["data"], "fetch", "data fetch", "fetch, verify and safely extract BSDS500 into a directory",
                 _fetch)
-    q.add_argument("--out", required=True, help="output directory (images/{train,val,test}/*.jpg)")
+    add_output(q, "--out", "output directory (images/{train,val,test}/*.jpg)", directory=True)
     q = add_job(verbs["data"], "crops", "data crops", "crop one split into a netCDF file", _crops)
     q.add_argument("--images", required=True, help="directory written by 'aelpn data fetch'")
     q.add_argument("--split", required=True, choices=["train", "val", "test"], help="BSDS500 split to crop")
-    q.add_argument("--out", required=True, help="output crops (netCDF)")
+    add_output(q, "--out", "output crops (netCDF)")

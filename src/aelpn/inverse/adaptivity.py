@@ -13,6 +13,7 @@ import xarray as xr
 from aelpn.core.device import configure, describe
 from aelpn.core.io import write_netcdf
 from aelpn.core.provenance import annotate, attrs
+from aelpn.core.titles import TITLES
 from aelpn.inverse.priors import load_priors
 from aelpn.inverse.jobs import adaptivity_pairs, pair_label
 from aelpn.inverse.methods.registry import get
@@ -50,7 +51,7 @@ def evaluate_adaptivity(cfg: dict, crops_path: str, unrolled_paths, out: str) ->
                   "trained_on": ("problem the unrolled network was trained on", "1"),
                   "evaluated_on": ("problem whose measurements it solves", "1"),
                   "image": ("evaluation crop id", "1")})
-    ds.attrs.update(attrs("aelpn inverse problems: unrolled networks across operators", cfg, describe(device)),
+    ds.attrs.update(attrs(TITLES["adaptivity"], cfg, describe(device)),
                     problems=json.dumps(icfg["problems"], sort_keys=True))
     write_netcdf(ds, out)
     return ds

@@ -12,6 +12,7 @@ import xarray as xr
 from aelpn.core.combine import CombineError, combine_runs
 from aelpn.core.io import read_netcdf, write_netcdf
 from aelpn.core.provenance import annotate, attrs
+from aelpn.core.titles import TITLES
 from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, priors, proximal_variants
 from aelpn.inverse.run import INTEGERS, LAM_DESCRIPTION, PER_PRIOR, UNITS
 
@@ -91,7 +92,7 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
                   "iteration": ("iteration", "1"), "example": ("id of an example image", "1")})
     parts = runs.attrs["parts"]
     devices = sorted({q.get("device", "unknown") for q in json.loads(parts)})
-    ds.attrs.update(attrs("aelpn inverse problems: PnP vs unrolled vs diffusion", cfg, ", ".join(devices)),
+    ds.attrs.update(attrs(TITLES["inverse"], cfg, ", ".join(devices)),
                     parts=parts, problems=json.dumps(icfg["problems"], sort_keys=True))
     write_netcdf(ds, out, integers=INTEGERS)
     return ds

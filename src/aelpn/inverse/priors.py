@@ -44,10 +44,11 @@ def load_proximal_networks(paths, variants: list[str], device) -> list[LearnedPr
     known by the variant its file records, not by its path: a file holding another variant is refused."""
     paths = [str(p) for p in paths]
     if len(paths) != len(variants):
-        raise ValueError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} paths")
+        raise ModelFileError(f"proximal-network methods need one model per variant {variants}, got {len(paths)} "
+                             f"(--prior {' '.join(paths)})")
     out = []
     for variant, path in zip(variants, paths):
-        network = load_model(path, device=device)
+        network = load_model(path, device=device, kind="proxnet")
         if network.variant != variant:
             raise ModelFileError(f"{path}: holds variant '{network.variant}', expected '{variant}' "
                                  "(the models in the order of the config's variants)")
@@ -65,10 +66,11 @@ def load_priors(kind: str, paths: list[str], cfg: dict, device) -> list[LearnedP
         return load_proximal_networks(paths, proximal_variants(cfg), device)
     if kind == "handcrafted":
         if paths:
-            raise ValueError(f"a hand-crafted prior takes no file, got {len(paths)} paths")
+            raise ModelFileError(f"a hand-crafted prior takes no model file, got {len(paths)} "
+                                 f"(--prior {' '.join(paths)})")
         return [LearnedPrior(DENOISER_PRIOR, None, None, 0.0, "none")]
     if len(paths) != 1:
-        raise ValueError(f"a {kind} prior is one file, got {len(paths)} paths")
+        raise ModelFileError(f"a {kind} prior is one file, got {len(paths)} (--prior {' '.join(paths)})")
     loader = {"denoiser": load_denoiser, "unrolled": load_unrolled, "flow": load_flow, "vae": load_vae}[kind]
     model, meta = loader(paths[0], device=device)
     return [LearnedPrior(DENOISER_PRIOR, model, None, meta["train_seconds"], meta["train_device"])]

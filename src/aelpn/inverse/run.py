@@ -13,6 +13,7 @@ import torch
 import xarray as xr
 
 from aelpn.core import metrics
+from aelpn.core.config import ConfigError
 from aelpn.core.device import configure, describe
 from aelpn.core.io import write_netcdf
 from aelpn.core.provenance import annotate, attrs, channel_labels
@@ -20,6 +21,7 @@ from aelpn.core.seeding import derive_seed
 from aelpn.inverse.priors import load_priors
 from aelpn.inverse.jobs import DENOISER_PRIOR, applicable, map_weight, proximal_variants, trace_length
 from aelpn.inverse.methods.registry import get
+from aelpn.models.files import check_image_model
 from aelpn.physics.problems import build_problem
 
 PER_IMAGE = ("psnr", "ssim", "seconds", "iterations", "diverged", "psnr_sample")
@@ -119,8 +121,11 @@ def run_job(cfg: dict, algorithm: str, problem_name: str, crops_path: str, prior
     x_all, ids = evaluation_set(cfg, crops_path)
     problem = build_problem(problem_name, icfg, tuple(x_all.shape[1:]))
     if not applicable(algorithm, problem.spec):
-        raise ValueError(f"algorithm '{algorithm}' supports {method.likelihoods} likelihoods, not the "
+        raise ConfigError(f"algorithm '{algorithm}' supports {method.likelihoods} likelihoods, not the "
                          f"{problem.spec['noise']['kind']} noise of problem '{problem_name}'")
+    for path in prior_paths:
+        check_image_model(path, tuple(x_all.shape[1:]))
+    priors = load_priors(method.prior, prior_paths, cfg, device)
     params, y_all = measurements(problem, x_all, cfg["seed"])
     all_priors = proximal_variants(cfg) + [DENOISER_PRIOR]
     n, (c, h, w) = len(ids), x_all.shape[1:]
@@ -133,7 +138,7 @@ def run_job(cfg: dict, algorithm: str, problem_name: str, crops_path: str, prior
     }
     train_seconds = np.full(len(all_priors), np.nan)
     train_device = np.array([""] * len(all_priors), dtype=object)
-    for prior in load_priors(method.prior, prior_paths, cfg, device):
+    for prior in priors:
         j = all_priors.index(prior.label)
         train_seconds[j], train_device[j] = prior.train_seconds, prior.train_device
         for name, values in solve_images(cfg, method, prior, problem, x_all, params, y_all, device, n_ex).items():

@@ -56,4 +56,4 @@ def denoiser_from_spec(spec: dict) -> ConditionalDenoiser:
 def load_denoiser(path: str, device="cpu") -> tuple[ConditionalDenoiser, dict]:
     """The trained denoiser in eval mode (``aelpn.load_model``) and its metadata (train_seconds, train_device,
     steps)."""
-    return load_model(path, device=device), training_record(path)
+    return load_model(path, device=device, kind="denoiser"), training_record(path)

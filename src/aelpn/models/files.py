@@ -10,6 +10,7 @@ Files of the earlier proximal-network format ``aelpn-model-v1`` are read as kind
 from __future__ import annotations
 
 import importlib
+import pickle
 from pathlib import Path
 
 import torch
@@ -30,6 +31,8 @@ KINDS = {
     "flow": "aelpn.models.flow:flow_from_spec",
     "vae": "aelpn.models.vae:vae_from_spec",
 }
+# What torch's weights-only unpickler says when it refuses an object it would have to run code to build.
+UNTRUSTED = "Weights only load failed"
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor)
 
 
@@ -78,17 +81,36 @@ def read_model_file(path: str | Path) -> dict:
         raise ModelFileError(f"{path}: model file not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated or not a torch file, or refused by the weights-only unpickler
+    except pickle.UnpicklingError as err:
+        if UNTRUSTED in str(err):  # the weights-only unpickler met an object it would have to run code to build
+            raise ModelFileError(f"{path}: refused as untrusted content: it holds Python objects that would run code "
+                                 "when loaded (nothing was run); use model files written by aelpn") from None
+        raise ModelFileError(f"{path}: unreadable model file (UnpicklingError: truncated or corrupt); {redo}") from None
+    except Exception as err:  # truncated or not a torch file
         raise ModelFileError(f"{path}: unreadable model file ({type(err).__name__}: truncated or corrupt); "
                              f"{redo}") from None
     if isinstance(payload, dict) and payload.get("format") == LEGACY_V1:
         payload = {**payload, "format": FORMAT, "version": 1, "kind": "proxnet"}
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an aelpn model file (no '{FORMAT}' tag); {redo}")
-    if payload["version"] > VERSION or payload["kind"] not in KINDS:
-        raise ModelFileError(f"{path}: model file version {payload['version']}, kind {payload['kind']!r} is not "
-                             f"known to aelpn {__version__}; update aelpn or {redo}")
+    _check_fields(path, payload, redo)
     return payload
+
+
+def _check_fields(path: Path, payload: dict, redo: str) -> None:
+    """Raise ModelFileError naming the first field of a tagged model file that is missing or of the wrong type."""
+    version = payload.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelFileError(f"{path}: model file without an integer 'version' (got {version!r}); {redo}")
+    kind = payload.get("kind")
+    if kind is None:
+        raise ModelFileError(f"{path}: model file without a 'kind' (one of {', '.join(KINDS)}); {redo}")
+    if version > VERSION or kind not in KINDS:
+        raise ModelFileError(f"{path}: model file version {version}, kind {kind!r} is not known to aelpn "
+                             f"{__version__} (kinds: {', '.join(KINDS)}); update aelpn or {redo}")
+    for field, expected in (("spec", dict), ("state_dict", dict), ("extra", dict)):
+        if not isinstance(payload.get(field), expected):
+            raise ModelFileError(f"{path}: model file without a '{field}' mapping; {redo}")
 
 
 def build(kind: str, spec: dict) -> torch.nn.Module:
@@ -97,17 +119,60 @@ def build(kind: str, spec: dict) -> torch.nn.Module:
     return getattr(importlib.import_module(module), function)(spec)
 
 
-def load_model(path: str | Path, device: str | torch.device = "auto") -> torch.nn.Module:
-    """Rebuild any learned network from its model file, load its weights (strictly), eval mode, on ``device``.
-    The file's ``extra`` (training record) is available from ``read_model_file``."""
+def load_model(path: str | Path, device: str | torch.device = "auto", kind: str | None = None) -> torch.nn.Module:
+    """Rebuild any learned network from its model file, load its weights (strictly), eval mode, on ``device``;
+    with ``kind``, a file of another kind is a ModelFileError. The file's ``extra`` (training record) is available
+    from ``read_model_file``."""
     payload = read_model_file(path)
-    model = build(payload["kind"], payload["spec"])
+    if kind is not None and payload["kind"] != kind:
+        raise ModelFileError(f"{path}: a {payload['kind']} model file, but a {kind} is expected here")
+    try:
+        model = build(payload["kind"], payload["spec"])
+    except KeyError as err:
+        raise ModelFileError(f"{path}: the spec of this {payload['kind']} model file lacks the key {err}") from None
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(f"{path}: the spec of this {payload['kind']} model file does not describe a network "
+                             f"({str(err).splitlines()[0]})") from None
     state = payload["state_dict"]
+    _check_state(path, model, state)
     dtypes = {v.dtype for v in state.values() if v.is_floating_point()}
     if len(dtypes) == 1:
         model.to(dtypes.pop())
     model.load_state_dict(state, strict=True)
     return model.to(_device.resolve(device)).eval()
+
+
+def _check_state(path, model: torch.nn.Module, state: dict) -> None:
+    """Raise ModelFileError in one line unless ``state`` holds exactly the tensors of ``model``, of its shapes."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k} {tuple(state[k].shape)} instead of {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and (not isinstance(state[k], torch.Tensor) or state[k].shape != v.shape)]
+    found = (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
+    problems = [f"{label}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}" for label, names in found if names]
+    if problems:
+        raise ModelFileError(f"{path}: its weights do not fit the network its spec describes ({'; '.join(problems)}); "
+                             "the file was altered or written by another program")
+
+
+def check_image_model(path, shape: tuple[int, ...]) -> None:
+    """Raise ModelFileError unless the image network in the model file ``path`` can take images of ``shape``
+    (channels, height, width): a 1-D proximal network cannot; a network whose spec records ``channels`` needs that
+    many; a proximal network, built for one ``image_size`` (its head's kernel covers the whole map), needs that
+    size. The convolutional networks without an ``image_size`` take any size."""
+    spec = read_model_file(path)["spec"]
+    channels, height, width = (int(n) for n in shape)
+    if spec.get("kind") == "1d":
+        raise ModelFileError(f"{path}: a 1-D model (variant {spec.get('variant')!r}, of the prox1d study), not an "
+                             "image model")
+    if "channels" in spec and int(spec["channels"]) != channels:
+        raise ModelFileError(f"{path}: a model of {spec['channels']}-channel images, given {channels}-channel crops "
+                             "(data.grayscale differs from its training)")
+    size = spec.get("image_size")
+    if size is not None and (int(size), int(size)) != (height, width):
+        raise ModelFileError(f"{path}: a model trained on {size}x{size} crops, given {height}x{width} crops; use "
+                             f"crops of data.crop_size = {size} or retrain it")
 
 
 def proximal_sigma(path) -> float:

@@ -74,4 +74,4 @@ def flow_from_spec(spec: dict) -> FlowMatchingModel:
 
 def load_flow(path: str, device="cpu") -> tuple[FlowMatchingModel, dict]:
     """The trained flow model in eval mode and its metadata (train_seconds, train_device, steps)."""
-    return load_model(path, device=device), training_record(path)
+    return load_model(path, device=device, kind="flow"), training_record(path)

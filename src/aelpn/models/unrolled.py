@@ -45,5 +45,5 @@ def unrolled_from_spec(spec: dict) -> UnrolledHQS:
 def load_unrolled(path: str, device="cpu") -> tuple[UnrolledHQS, dict]:
     """The trained unrolled network in eval mode (``aelpn.load_model``) and its metadata (problem,
     train_seconds, train_device, steps)."""
-    return load_model(path, device=device), {"problem": read_model_file(path)["extra"]["problem"],
+    return load_model(path, device=device, kind="unrolled"), {"problem": read_model_file(path)["extra"]["problem"],
                                              **training_record(path)}

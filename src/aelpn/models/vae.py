@@ -58,4 +58,4 @@ def vae_from_spec(spec: dict) -> ConvVAE:
 
 def load_vae(path: str, device="cpu") -> tuple[ConvVAE, dict]:
     """The trained VAE in eval mode and its metadata (train_seconds, train_device, steps)."""
-    return load_model(path, device=device), training_record(path)
+    return load_model(path, device=device, kind="vae"), training_record(path)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import deepinv as dinv
 import torch
 
+from aelpn.core.config import ConfigError
 from aelpn.physics.poisson import PoissonLikelihood
 
 
@@ -158,6 +159,6 @@ def build_problem(name: str, inverse_cfg: dict, shape: tuple[int, int, int]) -> 
     """The problem ``name`` of ``inverse.problems`` on images of shape (C, H, W)."""
     problems = inverse_cfg["problems"]
     if name not in problems:
-        raise KeyError(f"config key 'inverse.problems.{name}': no such problem (have {sorted(problems)})")
+        raise ConfigError(f"config key 'inverse.problems.{name}': no such problem (have {', '.join(sorted(problems))})")
     return Problem(name=name, spec=problems[name], shape=tuple(shape), poisson=inverse_cfg["poisson"])
 

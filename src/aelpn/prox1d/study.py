@@ -23,8 +23,10 @@ from aelpn.core.device import configure, describe
 from aelpn.core.io import write_netcdf
 from aelpn.core.progress import progress_bar
 from aelpn.core.seeding import derive_seed, generator
+from aelpn.core.titles import TITLES
 from aelpn.models import build_model_1d, load_model, read_model_file, save_model
 from aelpn.prox1d.splitnormal import SplitNormal
+from aelpn.models.files import ModelFileError
 from aelpn.models.regularizer import regularizer
 from aelpn.training import Recipe, Run, Step, fields, fit, losses
 
@@ -125,15 +127,18 @@ def evaluate_1d(cfg: dict, model_paths: list[str | Path], out: str | Path) -> No
     prior = SplitNormal.from_config(pcfg)
     models, last_error = {}, {}
     for path in model_paths:
-        model = load_model(path, device=device)
+        if read_model_file(path)["spec"].get("kind") != "1d":
+            raise ModelFileError(f"{path}: not a 1-D model of the prox1d study (an image model?); pass the files "
+                                 "'aelpn train prox1d' writes")
+        model = load_model(path, device=device, kind="proxnet")
         if model.variant in models:
-            raise ValueError(f"{path}: a second model of variant {model.variant!r}")
+            raise ModelFileError(f"{path}: a second model of variant {model.variant!r}")
         models[model.variant] = model
         last_error[model.variant] = float(read_model_file(path)["extra"].get("last_iterate_max_prox_error", np.nan))
     missing = [v for v in pcfg["variants"] if v not in models]
     extra = [v for v in models if v not in pcfg["variants"]]
     if missing or extra:
-        raise ValueError(f"models {list(map(str, model_paths))} do not match config key 'prox1d.variants' "
+        raise ModelFileError(f"models {list(map(str, model_paths))} do not match config key 'prox1d.variants' "
                          f"{pcfg['variants']}: missing {missing}, unexpected {extra}")
     variants = list(pcfg["variants"])
     x = grid(pcfg)
@@ -175,7 +180,7 @@ def evaluate_1d(cfg: dict, model_paths: list[str | Path], out: str | Path) -> No
     })
     ds["prox_max_error"].attrs["target_max_error"] = pcfg["target_max_error"]
     ds["regularizer"].attrs["inversion_tolerance"] = INVERSION_TOL
-    ds.attrs.update(provenance.attrs("aelpn 1-D split-normal study", cfg, describe(device)))
+    ds.attrs.update(provenance.attrs(TITLES["prox1d"], cfg, describe(device)))
     ds.attrs["target_max_error"] = pcfg["target_max_error"]
     ds.attrs["target_variant"] = "scale"
     write_netcdf(ds, out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aelpn.core.commands import add_job, job_config
+from aelpn.core.commands import add_job, add_output, job_config
 from aelpn.sweeps import KINDS
 
 
@@ -27,7 +27,7 @@ def register(verbs: dict, commands) -> None:
         q.add_argument("--variant", required=True, help="variant name recorded in the output (model.variants)")
         q.add_argument("--model", required=True, help="trained weights (model.pt)")
         q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
-        q.add_argument("--out", required=True, help="per-image PSNR/SSIM of this variant (netCDF)")
+        add_output(q, "--out", "per-image PSNR/SSIM of this variant (netCDF)")
         q = add_job(verbs["combine"], kind, f"combine {kind}", f"combine the per-variant {kind} files", _combine)
-        q.add_argument("--out", required=True, help="combined netCDF file")
+        add_output(q, "--out", "combined netCDF file")
         q.add_argument("inputs", nargs="+", help="per-variant netCDF files")

@@ -9,13 +9,8 @@ from pathlib import Path
 import xarray as xr
 
 from aelpn.core.combine import combine_variants
+from aelpn.core.titles import TITLES
 from aelpn.sweeps.evaluate import KINDS, SHARED
-
-_TITLES = {
-    "noise_sweep": "aelpn noise-level sweep of all variants",
-    "affine_sweep": "aelpn affine (brightness) sweep of all variants",
-}
-
 
 def _sweep_coords(kind: str, cfg: dict) -> dict:
     if kind == "noise_sweep":
@@ -29,4 +24,4 @@ def combine_sweep(kind: str, cfg: dict, inputs: Sequence[str | Path], out: str |
     inputs (``SHARED``) are stored once."""
     if kind not in KINDS:
         raise ValueError(f"unknown sweep kind '{kind}'; expected one of {list(KINDS)}")
-    return combine_variants(inputs, cfg, _TITLES[kind], out, coords=_sweep_coords(kind, cfg), shared=SHARED[kind])
+    return combine_variants(inputs, cfg, TITLES[kind], out, coords=_sweep_coords(kind, cfg), shared=SHARED[kind])

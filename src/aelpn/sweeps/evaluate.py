@@ -26,7 +26,7 @@ import xarray as xr
 from aelpn.core import metrics
 from aelpn.core import io, provenance
 from aelpn.core.config import ConfigError
-from aelpn.models.files import ModelFileError
+from aelpn.models.files import ModelFileError, check_image_model
 from aelpn.core.device import configure, describe
 from aelpn.core.progress import progress_bar
 from aelpn.core.seeding import derive_seed
@@ -217,10 +217,11 @@ def run_sweep(kind: str, cfg: dict, variant: str, model_path: str, crops_path: s
     if kind not in KINDS:
         raise ConfigError(f"unknown sweep kind '{kind}'; expected one of {KINDS}")
     device = configure(cfg["compute"])
-    model = load_model(model_path, device=device)
+    model = load_model(model_path, device=device, kind="proxnet")
     if model.variant != variant:
         raise ModelFileError(f"{model_path}: holds variant '{model.variant}', but the sweep is for '{variant}'")
     x, ids = load_crops(crops_path)
+    check_image_model(model_path, tuple(x.shape[1:]))
     run = noise_sweep if kind == "noise_sweep" else affine_sweep
     ds = per_variant(run(model, x, ids, cfg, device), kind, variant)
     ds.attrs = provenance.attrs(f"aelpn {kind.replace('_', ' ')} of variant {variant}", cfg, describe(device))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aelpn.core.commands import add_job, training_outputs
+from aelpn.core.commands import add_job, add_output, training_outputs
 from aelpn.models.names import VARIANTS
 
 OUTPUTS = ("crops", "out", "train_log")
@@ -15,8 +15,8 @@ def register(verbs: dict, commands) -> None:
     q.add_argument("--variant", required=True, choices=VARIANTS, help="proximal network variant (model.variants)")
     q.add_argument("--train", required=True, help="training crops (netCDF)")
     q.add_argument("--val", required=True, help="validation crops (netCDF)")
-    q.add_argument("--out", required=True, help="weights (.pt model file)")
-    q.add_argument("--train-log", required=True, help="training log (netCDF)")
+    add_output(q, "--out", "weights (.pt model file)")
+    add_output(q, "--train-log", "training log (netCDF)")
     training_outputs(add_job(train, "denoiser", "train denoiser", "train the noise-conditional denoiser D(x, sigma)",
                              "aelpn.training.denoiser:train_denoiser", OUTPUTS))
     q = add_job(train, "unrolled", "train unrolled", "train the unrolled network of one problem",
@@ -30,5 +30,5 @@ def register(verbs: dict, commands) -> None:
                              OUTPUTS))
     q = add_job(verbs["combine"], "training", "combine training", "combine the training logs of every variant",
                 "aelpn.training.proxnets:combine_logs", ("inputs", "out"))
-    q.add_argument("--out", required=True, help="combined netCDF file")
+    add_output(q, "--out", "combined netCDF file")
     q.add_argument("inputs", nargs="+", help="training logs, one per variant")

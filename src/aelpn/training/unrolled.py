@@ -36,7 +36,7 @@ def train_unrolled(cfg: dict, problem_name: str, crops_path: str, denoiser_path:
     def build(x):
         nonlocal problem
         problem = build_problem(problem_name, icfg, tuple(x.shape[1:]))
-        return UnrolledHQS(load_model(denoiser_path, device="cpu"), ucfg["iterations"],
+        return UnrolledHQS(load_model(denoiser_path, device="cpu", kind="denoiser"), ucfg["iterations"],
                            ucfg["sigma_start"], ucfg["lam"])
 
     def loss(model, xb, gen, device) -> Step:

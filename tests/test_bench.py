@@ -15,7 +15,9 @@ from torch import nn
 from aelpn.bench import BenchSettings, run_bench
 from aelpn.bench.baseline import scipy_regularizer
 from aelpn.bench.crops import bench_crops
-from aelpn.bench.flops import core_macs
+from aelpn.bench.flops import conv3x3_flops, core_macs, matmul_flops
+from aelpn.bench.peak import _conv, _matmul
+from aelpn.bench.run import _peak_fractions
 from aelpn.bench.gpu import GPUCheckError, _on_device, gpu_check, gpu_table
 from aelpn.bench.timing import _quartiles
 from aelpn.bench.training import trained_model
@@ -45,7 +47,10 @@ def test_bench_end_to_end(tmp_path, smoke_config, shared_bsds, capsys):
     assert ds["regularizer_speedup"] > 0 and ds["pnp_ratio"] > 0
     assert math.isnan(float(ds["workflow_full_s"]))  # not requested
     assert ds["training_speedup"].attrs["target"] == 1.5
-    assert table.count("| train step") == 6 and "PnP-ADMM iteration" in table and "not run" in table
+    assert table.count("| train step") == 6 + 3 and "PnP-ADMM iteration" in table and "not run" in table
+    assert ds["peak_cpu_conv_gflops"] > 0 and ds["peak_cpu_matmul_gflops"] > 0
+    assert math.isnan(float(ds["peak_gpu_bf16_gflops"])) == (not torch.cuda.is_available())
+    assert "| peak: CPU fp32 3x3 convolution |" in table and "| train step aelpn (paper) / peak |" in table
 
 
 def test_bench_cli(tmp_path, repo, shared_bsds, capsys):
@@ -131,13 +136,15 @@ def test_gpu_check_path_runs_on_cpu_and_keeps_everything_on_the_device(smoke_con
     (amp and TF32 are no-ops on the CPU, so their numbers equal fp32's: same seeds, same batches)."""
     torch.set_num_threads(1)
     crops = bench_crops(shared_bsds, 16, 6, 3, seed=0)
-    ds = gpu_check(smoke_config, crops, steps=4, batch=2, variants=("lpn", "aelpn"), require_cuda=False)
+    ds = gpu_check(smoke_config, crops, steps=4, batch=2, variants=("lpn", "aelpn"), require_cuda=False,
+                   peak_rounds=1)
     assert ds.sizes == {"variant": 2, "precision": 3}
     for name in ("images_per_s", "achieved_tflops", "final_loss", "val_psnr"):
         assert np.isfinite(ds[name].values).all(), name
     assert (ds["val_psnr"].sel(precision="amp") == ds["val_psnr"].sel(precision="fp32")).all()
     assert np.isfinite(float(ds["pnp_admm_psnr"])) and float(ds["diffpir_seconds"]) > 0
-    assert "| aelpn | amp |" in gpu_table(ds)
+    assert "| aelpn | amp |" in gpu_table(ds) and "aelpn not run" in gpu_table(ds)  # no bf16 peak on a CPU
+    assert np.isnan(ds["bf16_peak_fraction"].values).all() and ds["bf16_peak_fraction"].attrs["target"] == 0.4
 
 
 def test_gpu_check_refuses_to_fall_back_to_the_cpu():
@@ -152,3 +159,50 @@ def test_gpu_check_cli_without_cuda_exits_non_zero(repo, capsys):
     smoke = str(repo / "tests" / "smoke.yaml")
     assert main(["bench", "--paper", smoke, "--gpu-check", "--gpu-size", "16", "--gpu-crops", "4"]) != 0
     assert "torch cannot see a CUDA device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("m,n,k", [(3, 5, 7), (16, 1, 9)])
+def test_matmul_peak_flops_are_2mnk_as_torch_counts_them(m, n, k):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    a, b = torch.ones(m, k), torch.ones(k, n)
+    with FlopCounterMode(display=False) as counter:
+        torch.mm(a, b)
+    assert matmul_flops(m, n, k) == counter.get_total_flops() == 2 * m * n * k
+
+
+def test_conv_peak_flops_match_the_bench_flop_counter():
+    """conv3x3_flops is 2 N Cout H W Cin 9, the count torch's FLOP counter gives and, for the first layer of a
+    model (one stride-1 conv reading x), the bench's own ``core_macs`` layer count."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    fn, flops = _conv(torch.device("cpu"), torch.Generator().manual_seed(0))
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    assert flops == counter.get_total_flops()
+    with FlopCounterMode(display=False) as counter:
+        torch.nn.functional.conv2d(torch.ones(2, 3, 6, 5), torch.ones(4, 3, 3, 3), padding=1)
+    assert conv3x3_flops(2, 3, 4, 6, 5) == counter.get_total_flops() == 2 * 2 * 4 * 6 * 5 * 3 * 9
+    spec = {"channels": 3, "image_size": 8, "width": 4, "depth": 1, "head_width": 2}
+    first_layer = spec["width"] * spec["image_size"] ** 2 * spec["channels"] * 9
+    assert conv3x3_flops(1, 3, 4, 8, 8) == 2 * first_layer
+    assert core_macs(spec)[0] >= first_layer
+    _, mm_flops = _matmul(6, torch.float32, torch.device("cpu"), torch.Generator().manual_seed(0))
+    assert mm_flops == 2 * 6**3
+
+
+def test_peak_fraction_is_the_achieved_rate_over_the_peak_of_the_device():
+    import xarray as xr
+
+    ds = xr.Dataset({"training_achieved_gflops": (("width_setting", "variant"), [[10.0, 20.0], [30.0, 60.0]])},
+                    coords={"width_setting": ["quick", "paper"], "variant": ["lpn", "aelpn"]})
+    rates = {"cpu_matmul": 200e9, "cpu_conv": 100e9, "gpu_tf32": 400e12, "gpu_bf16": 800e12}
+    _peak_fractions(ds, rates, torch.device("cpu"))
+    assert ds["training_peak_fraction"].values.tolist() == [[0.1, 0.2], [0.3, 0.6]]
+    assert ds["training_peak_fraction"].attrs == {"peak": "cpu_conv", "target": 0.6}
+    assert float(ds["peak_cpu_matmul_gflops"]) == 200.0
+    _peak_fractions(ds, rates, torch.device("cuda"))
+    assert ds["training_peak_fraction"].values.tolist() == [[10 / 8e5, 20 / 8e5], [30 / 8e5, 60 / 8e5]]
+    assert ds["training_peak_fraction"].attrs == {"peak": "gpu_bf16", "target": 0.4}
+    _peak_fractions(ds, {"cpu_conv": 100e9}, torch.device("cpu"))
+    assert math.isnan(float(ds["peak_gpu_bf16_gflops"]))

@@ -263,3 +263,17 @@ def test_ssim_scores_the_estimate_clipped_to_the_image_range():
     assert bool((x_hat < 0).any() and (x_hat > 1).any())
     torch.testing.assert_close(metrics.ssim(x_hat, x), metrics.ssim(x_hat.clamp(0, 1), x))
     assert not torch.allclose(metrics.ssim(x_hat, x), metrics._SSIM(x_hat, x))
+
+
+def test_ssim_is_computed_a_chunk_of_images_at_a_time(monkeypatch):
+    """The SSIM of many images is the per-image SSIM, computed at most ``SSIM_CHUNK`` images per call (its
+    unfolded-window buffer grows with the batch)."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(2 * metrics.SSIM_CHUNK + 3, 1, 16, 16, generator=gen, dtype=torch.float64)
+    x_hat = x + 0.2 * torch.randn(x.shape, generator=gen, dtype=torch.float64)
+    one_by_one = torch.cat([metrics._SSIM(x_hat[i : i + 1].clamp(0, 1), x[i : i + 1]) for i in range(len(x))])
+    batches = []
+    whole = metrics._SSIM
+    monkeypatch.setattr(metrics, "_SSIM", lambda a, b: batches.append(len(a)) or whole(a, b))
+    torch.testing.assert_close(metrics.ssim(x_hat, x), one_by_one, rtol=0, atol=1e-12)
+    assert batches == [metrics.SSIM_CHUNK, metrics.SSIM_CHUNK, 3]

@@ -14,6 +14,7 @@ from pathlib import Path
 from aelpn import __version__
 from aelpn.core.commands import check_outputs
 from aelpn.core.config import ConfigError, load
+from aelpn.core.malloc import keep_freed_memory
 
 DESCRIPTION = """\
 aelpn: the steps of the AE-LPN / PnP-vs-unrolled-vs-diffusion pipeline, one command per Snakemake job.
@@ -75,6 +76,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # before any tensor: large freed buffers are reused, not faulted in again
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.verb is None:

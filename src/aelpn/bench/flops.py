@@ -1,5 +1,6 @@
-"""Analytic FLOP count of one training step of an image ProxNet (2 FLOPs per multiply-add of the convolution
-and linear layers; element-wise work is not counted)."""
+"""Analytic FLOP counts: one training step of an image ProxNet (2 FLOPs per multiply-add of the convolution
+and linear layers; element-wise work is not counted) and the matrix product and convolution that measure the
+machine's peak (``aelpn.bench.peak``)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,13 @@ def training_step_flops(spec: dict, batch: int) -> int:
     multiply-adds per image."""
     reads_x, reads_z = core_macs(spec)
     return 2 * batch * (5 * reads_x + 6 * reads_z)
+
+
+def matmul_flops(m: int, n: int, k: int) -> int:
+    """FLOPs of an (m, k) @ (k, n) matrix product: 2 m n k (one multiply and one add per term)."""
+    return 2 * m * n * k
+
+
+def conv3x3_flops(batch: int, in_channels: int, out_channels: int, height: int, width: int) -> int:
+    """FLOPs of a stride-1, padding-1 3x3 convolution: 2 N C_out H W C_in 9."""
+    return 2 * batch * out_channels * height * width * in_channels * 9

@@ -5,7 +5,8 @@ minutes, with numbers a cluster profile can use.
   (``aelpn.training.proxnets.image_batch_loss`` in ``aelpn.training.fit``: schedule, Adam, projection after every step) in three precisions: fp32, TF32 matmuls/convolutions
   (``compute.tf32``) and bfloat16 autocast (``compute.amp``), each from the same seed and batches, so the
   loss and validation-PSNR differences against fp32 are what the precision causes. Reported: images/s, the
-  achieved TFLOP/s against the analytic FLOP count of a step, peak device memory.
+  achieved TFLOP/s against the analytic FLOP count of a step and as a share of the device's measured bf16
+  matrix-product peak (``aelpn.bench.peak``; target: the bf16 step at >= 40 %), peak device memory.
 - One denoising-sweep batch, one PnP-ADMM deblurring run and one DiffPIR run at the crops' size.
 - Every result is checked to live on the device (a silent CPU fallback is an error), every loss and output to
   be finite; any CUDA error propagates. The CLI exits non-zero on any of them.
@@ -26,6 +27,7 @@ import xarray as xr
 from aelpn.core import metrics
 from aelpn.bench.flops import training_step_flops
 from aelpn.bench.machine import machine_attrs
+from aelpn.bench.peak import peak_rates
 from aelpn.bench.pnp import deblurring_problem
 from aelpn.bench.timing import synchronize
 from aelpn.core import provenance
@@ -42,6 +44,8 @@ from aelpn.training.proxnets import LOG_FIELDS, image_batch_loss
 
 PRECISIONS = {"fp32": {"tf32": False, "amp": False}, "tf32": {"tf32": True, "amp": False},
               "amp": {"tf32": False, "amp": True}}
+# The paper-width bf16 (amp) training step's share of the measured bf16 matrix-product peak.
+BF16_PEAK_TARGET = 0.4
 
 
 class GPUCheckError(RuntimeError):
@@ -118,9 +122,10 @@ def _timed(fn, device: torch.device):
 
 
 def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=VARIANTS,
-              require_cuda: bool = True) -> xr.Dataset:
+              require_cuda: bool = True, peak_rounds: int = 5) -> xr.Dataset:
     """Run the check with the paper config ``cfg`` on ``crops`` (N, C, S, S); the last ``batch`` crops are held
-    out for validation, the sweep batch and the inverse problems."""
+    out for validation, the sweep batch and the inverse problems. The device's TF32 and bf16 matrix-product
+    peaks are timed over ``peak_rounds`` rounds (NaN on the CPU)."""
     if require_cuda and not torch.cuda.is_available():
         raise GPUCheckError("torch cannot see a CUDA device (torch.cuda.is_available() is False): install a CUDA "
                             "build of torch and run on a GPU node")
@@ -140,6 +145,14 @@ def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=V
     fields = next(iter(rows.values()))
     ds = xr.Dataset({f: (("variant", "precision"), [[rows[v, p][f] for p in PRECISIONS] for v in variants])
                      for f in fields}, coords={"variant": list(variants), "precision": list(PRECISIONS)})
+    rates = peak_rates(device, peak_rounds, 2, cfg["seed"])
+    for name in ("gpu_tf32", "gpu_bf16"):
+        ds[f"peak_{name}_tflops"] = rates.get(name, math.nan) / 1e12
+        ds[f"peak_{name}_tflops"].attrs.update(long_name=f"measured {name[4:]} matrix-product peak (NaN: no GPU)",
+                                               units="1e12 s-1")
+    ds["bf16_peak_fraction"] = ds["achieved_tflops"] / ds["peak_gpu_bf16_tflops"]
+    ds["bf16_peak_fraction"].attrs.update(long_name="achieved TFLOP/s / measured bf16 matrix-product peak",
+                                          units="1", target=BF16_PEAK_TARGET)
     lpn = models[variants[0]]
     sigma = cfg["train"]["sigma"]
     noisy = (held_out + sigma * torch.randn(held_out.shape, generator=torch.Generator().manual_seed(2))).to(device)
@@ -174,15 +187,23 @@ def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=V
 
 def gpu_table(ds: xr.Dataset) -> str:
     """Markdown table of the GPU check."""
-    lines = ["| variant | precision | img/s | TFLOP/s | peak GiB | final loss | val PSNR (dB) | vs fp32 (dB) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [f"measured peaks: TF32 {float(ds['peak_gpu_tf32_tflops']):.1f}, bf16 "
+             f"{float(ds['peak_gpu_bf16_tflops']):.1f} TFLOP/s (matrix products)\n",
+             "| variant | precision | img/s | TFLOP/s | of bf16 peak | peak GiB | final loss | val PSNR (dB) | "
+             "vs fp32 (dB) |", "|---|---|---|---|---|---|---|---|---|"]
     for v in ds["variant"].values:
         ref = float(ds["val_psnr"].sel(variant=v, precision="fp32"))
         for p in ds["precision"].values:
             r = ds.sel(variant=v, precision=p)
             lines.append(f"| {v} | {p} | {float(r['images_per_s']):.1f} | {float(r['achieved_tflops']):.2f} | "
-                         f"{float(r['peak_memory_gib']):.2f} | {float(r['final_loss']):.4g} | "
+                         f"{float(r['bf16_peak_fraction']):.0%} | {float(r['peak_memory_gib']):.2f} | "
+                         f"{float(r['final_loss']):.4g} | "
                          f"{float(r['val_psnr']):.2f} | {float(r['val_psnr']) - ref:+.2f} |")
+    amp = ds["bf16_peak_fraction"].sel(precision="amp")
+    met = {v: "not run" if math.isnan(float(amp.sel(variant=v))) else
+           "met" if float(amp.sel(variant=v)) >= BF16_PEAK_TARGET else "not met" for v in ds["variant"].values}
+    lines.append(f"\nbf16 training step >= {BF16_PEAK_TARGET:.0%} of the bf16 peak: "
+                 + ", ".join(f"{v} {m}" for v, m in met.items()))
     lines.append(f"\nsweep batch: {float(ds['sweep_seconds']):.3f} s, PSNR {float(ds['sweep_psnr']):.2f} dB; "
                  f"PnP-ADMM ({ds.attrs['problem']}): {float(ds['pnp_admm_seconds']):.2f} s, "
                  f"PSNR {float(ds['pnp_admm_psnr']):.2f} dB; DiffPIR: {float(ds['diffpir_seconds']):.2f} s; "

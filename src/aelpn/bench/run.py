@@ -12,6 +12,7 @@ import xarray as xr
 
 from aelpn.bench.crops import bench_crops
 from aelpn.bench.machine import machine_attrs
+from aelpn.bench.peak import peak_rates
 from aelpn.bench.pnp import deblurring_problem, pnp_iteration_cost
 from aelpn.bench.regularizer import regularizer_speed
 from aelpn.bench.training import trained_model, training_throughput
@@ -24,6 +25,11 @@ from aelpn.models import VARIANTS, build_model, load_model
 
 TARGETS = {"training_speedup": 1.5, "regularizer_speedup": 10.0, "pnp_ratio": 1.1, "workflow_full_s": 900.0,
            "workflow_noop_s": 10.0}
+# The paper-width training step's share of the machine's peak: of the 3x3 convolution on a CPU, of the bf16
+# matrix product on a GPU (``aelpn.bench.peak``).
+PEAK_TARGETS = {"cpu": ("cpu_conv", 0.6), "cuda": ("gpu_bf16", 0.4)}
+PEAK_LABELS = {"cpu_matmul": "CPU fp32 matrix product", "cpu_conv": "CPU fp32 3x3 convolution",
+               "gpu_tf32": "GPU TF32 matrix product", "gpu_bf16": "GPU bf16 matrix product"}
 
 
 @dataclass
@@ -81,6 +87,16 @@ def _training(quick: dict, paper: dict, s: BenchSettings, device) -> xr.Dataset:
     return xr.Dataset(data, coords=coords)
 
 
+def _peak_fractions(ds: xr.Dataset, rates: dict[str, float], device) -> None:
+    """Add the measured peaks (GFLOP/s; NaN where not measured) and every training row's share of the peak
+    its target names, ``training_peak_fraction = training_achieved_gflops / peak``."""
+    for name in PEAK_LABELS:
+        ds[f"peak_{name}_gflops"] = rates.get(name, math.nan) / 1e9
+    peak, target = PEAK_TARGETS[device.type]
+    ds["training_peak_fraction"] = ds["training_achieved_gflops"] / ds[f"peak_{peak}_gflops"]
+    ds["training_peak_fraction"].attrs.update(peak=peak, target=target)
+
+
 def _regularizer_model(quick: dict, s: BenchSettings, device):
     if s.regularizer_model:
         return load_model(s.regularizer_model, device=device)
@@ -94,6 +110,7 @@ def run_bench(quick: dict, paper: dict, out: str | Path, settings: BenchSettings
     s = settings or BenchSettings()
     device = configure(quick["compute"])
     ds = _training(quick, paper, s, device)
+    _peak_fractions(ds, peak_rates(device, s.rounds, s.calls, quick["seed"]), device)
     reg = regularizer_speed(_regularizer_model(quick, s, device), s.regularizer_images, s.regularizer_tol,
                             quick["seed"])
     channels = _settings(quick)[0]
@@ -141,6 +158,10 @@ def _annotate(ds: xr.Dataset) -> None:
         "weights_state": ("state of the timed weights (trained model file or warm-up steps)", "1"),
         "training_step_gflop": ("analytic FLOPs of one training step", "1e9"),
         "training_achieved_gflops": ("achieved FLOP rate of the training step", "1e9 s-1"),
+        "training_peak_fraction": ("training step FLOP rate / the measured peak of its device (attribute peak)",
+                                   "1"),
+        **{f"peak_{k}_gflops": (f"measured peak: {label} (NaN: not measured)", "1e9 s-1")
+           for k, label in PEAK_LABELS.items()},
         "regularizer_torch_s": ("wall time of the batched torch regularizer", "s"),
         "regularizer_scipy_s": ("wall time of the per-image scipy CG regularizer", "s"),
         "regularizer_speedup": ("regularizer speed-up over per-image scipy CG", "1"),
@@ -167,6 +188,12 @@ def _met(value: float, target: float, higher_is_better: bool) -> str:
 def table(ds: xr.Dataset) -> str:
     """Markdown table of the measured ratios against the targets."""
     lines = ["| measurement | value | baseline | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for name, label in PEAK_LABELS.items():
+        if not math.isnan(float(ds[f"peak_{name}_gflops"])):
+            lines.append(f"| peak: {label} | {float(ds[f'peak_{name}_gflops']):.1f} GFLOP/s | | | | |")
+    fraction = ds["training_peak_fraction"]
+    peak_label, peak_target = PEAK_LABELS[fraction.attrs["peak"]], fraction.attrs["target"]
+    peak_value = float(ds[f"peak_{fraction.attrs['peak']}_gflops"])
     target = TARGETS["training_speedup"]
     for w in ds["width_setting"].values:
         sel = ds.sel(width_setting=w)
@@ -176,12 +203,19 @@ def table(ds: xr.Dataset) -> str:
             ratio = float(r["training_speedup"])
             lines.append(f"| train step {v} ({w}: {setup}) | {float(r['training_images_per_s']):.1f} img/s "
                          f"[{float(r['training_images_per_s_q1']):.1f}, {float(r['training_images_per_s_q3']):.1f}], "
-                         f"{float(r['training_achieved_gflops']):.1f} GFLOP/s | "
+                         f"{float(r['training_achieved_gflops']):.1f} GFLOP/s "
+                         f"({float(r['training_peak_fraction']):.0%} of peak) | "
                          f"{float(r['baseline_images_per_s']):.1f} img/s "
                          f"[{float(r['baseline_images_per_s_q1']):.1f}, {float(r['baseline_images_per_s_q3']):.1f}] "
                          f"(reference, same flush) | {ratio:.2f}x "
                          f"(CPU {float(r['training_cpu_speedup']):.2f}x) | >= {target}x | "
                          f"{_met(ratio, target, True)} |")
+    paper = ds.sel(width_setting="paper")
+    for v in ds["variant"].values:
+        share = float(paper["training_peak_fraction"].sel(variant=v))
+        lines.append(f"| train step {v} (paper) / peak | {share:.0%} of {peak_label} | "
+                     f"{peak_value:.1f} GFLOP/s | {share:.2f} | "
+                     f">= {peak_target:.0%} | {_met(share, peak_target, True)} |")
     ratio = float(ds["regularizer_speedup"])
     lines.append(f"| regularizer, {float(ds['regularizer_torch_residual']):.1e} max residual | "
                  f"{float(ds['regularizer_torch_s']):.2f} s | {float(ds['regularizer_scipy_s']):.2f} s (scipy CG, "

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from aelpn.core.combine import CombineError
-from aelpn.core.io import read_netcdf
+from aelpn.core.io import read_netcdf, write_netcdf
 from aelpn.training.denoiser import train_denoiser
 from aelpn.training.flow import train_flow
 from aelpn.training.vae import train_vae
@@ -103,6 +103,20 @@ def test_combine_refuses_a_missing_job(pipeline, tmp_path):
     cfg, _, outs = pipeline
     with pytest.raises(CombineError, match="missing job"):
         combine_inverse(cfg, outs[:-1], tmp_path / "inverse.nc")
+
+
+def test_combine_refuses_nan_on_one_image_of_an_estimator_that_ran(pipeline, tmp_path):
+    """A NaN PSNR on one image of one prior of a job that ran is refused, not only an all-NaN estimator; the
+    estimators that did not run stay NaN (``applicable`` 0)."""
+    cfg, _, outs = pipeline
+    copies = []
+    for out in outs:
+        ds = read_netcdf(out)
+        if out.stem == "pnp_admm":
+            ds["psnr"].loc[{"prior": "lpn", "image": ds["image"].values[0]}] = np.nan
+        copies.append(write_netcdf(ds, tmp_path / out.parent.name / out.name))
+    with pytest.raises(CombineError, match="'psnr' holds NaN for estimator pnp_admm\\[lpn\\] on problem"):
+        combine_inverse(cfg, copies, tmp_path / "inverse.nc")
 
 
 def test_inverse_variants_choose_the_proximal_networks_of_the_pnp_methods(pipeline, tmp_path):

@@ -4,13 +4,16 @@ they are meant to be: a key read in place of its twin changes what these tests s
 from __future__ import annotations
 
 import copy
+import re
+from numbers import Number
 from types import SimpleNamespace
 
-from aelpn.claims import jacobian
+from aelpn.claims import CLAIMS, jacobian
 from aelpn.inverse.methods.diffpir import METHOD as DIFFPIR
 from aelpn.models import save_model
 from aelpn.prox1d.splitnormal import SplitNormal
 from aelpn.solvers import diffusion
+from configs import REPO
 from model_helpers import image_model
 
 
@@ -45,3 +48,35 @@ def test_jacobian_probes_are_jacobian_probes(smoke_config, tmp_path, crops_file,
                               str(tmp_path / "jacobian.nc"))
     # the asymmetry probes, then the start directions of the spectrum
     assert counts == [cfg["jacobian"]["probes"], cfg["jacobian"]["rank_directions"]]
+
+
+def _claim_rows() -> dict[str, str]:
+    """The row of docs/claims.md's claim table for each claim id ("2a–c" and "9a/9b" name several)."""
+    rows = {}
+    table = (REPO / "docs" / "claims.md").read_text().split("## The claims", 1)[1].split("\n#", 1)[0]
+    for line in table.splitlines():
+        cell = re.match(r"\| ([0-9][0-9a-z–/]*) \|", line)
+        if not cell:
+            continue
+        for part in cell.group(1).split("/"):
+            number, first, last = re.fullmatch(r"(\d+)([a-z]?)(?:–([a-z]))?", part).groups()
+            letters = [chr(c) for c in range(ord(first), ord(last or first) + 1)] if first else [""]
+            rows.update({number + letter: line for letter in letters})
+    return rows
+
+
+def test_each_claim_threshold_is_the_key_docs_claims_md_names(smoke_config):
+    """Every claims.* key gets a value of its own, so a claim's bound names the key it was read from: that key is
+    the one docs/claims.md gives for the claim (a margin read from its twin would name another)."""
+    cfg = copy.deepcopy(smoke_config)
+    keys = [k for k, v in cfg["claims"].items() if isinstance(v, Number) and not isinstance(v, bool)]
+    cfg["claims"].update({k: 1000.0 + i for i, k in enumerate(keys)})
+    rows = _claim_rows()
+    checked = []
+    for claim in CLAIMS:
+        for bound in claim.bounds(cfg):
+            named = [k for k in keys if abs(bound) == cfg["claims"][k]]
+            if named:
+                assert f"`{named[0]}`" in rows[claim.id], f"claim {claim.id} reads claims.{named[0]}"
+                checked.append(claim.id)
+    assert len(checked) >= 25

@@ -11,6 +11,7 @@ import xarray as xr
 
 from aelpn.core.io import read_netcdf, write_netcdf
 from aelpn.models import load_model, save_model
+from aelpn.training.log import Field, fields, write_log
 from model_helpers import image_model
 
 # 1 + 2^-40 is not a float32: storing it as float32 rounds it to 1
@@ -41,3 +42,14 @@ def test_model_files_keep_the_dtype_of_their_weights(tmp_path, dtype):
     x = torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(0), dtype=dtype)
     with torch.no_grad():
         assert torch.equal(model(x), loaded(x))
+
+
+def test_training_logs_store_each_field_in_its_declared_dtype(tmp_path):
+    """Integer fields and rollback records keep their dtype (Field.dtype); float fields follow write_netcdf."""
+    spec = fields(phase=Field("training phase", dtype="int8"), gamma=Field("gamma"))
+    log = {"loss": [1.0, 0.5], "phase": [0, 1], "gamma": [np.nan, 0.1], "lr": [1e-3, 1e-3], "seconds": [0.1, 0.1]}
+    rollback = {"step": 2, "loss": 9.0, "to_step": 1, "lr_scale": 0.5, "lr": 5e-4}
+    ds = read_netcdf(write_log(log, spec, tmp_path / "log.nc", "log", {"seed": 0}, "cpu", {}, [rollback]))
+    assert ds["phase"].dtype == np.int8 and ds["loss"].dtype == np.float32
+    assert ds["rollback_step"].dtype == ds["rollback_to_step"].dtype == np.int64
+    assert list(ds["phase"].values) == [0, 1] and int(ds["rollback_to_step"][0]) == 1

@@ -269,6 +269,11 @@ CATALOGUE: tuple[Mutation, ...] = (
        Edit("blind/dataset.py", "write_netcdf(ds, out, float32=False)", "write_netcdf(ds, out)")),
     _m("model-dtype-ignored", "precision", PRECISION, "load_model builds float32 whatever the file's weights hold",
        Edit("models/files.py", "model.to(dtypes.pop())", "dtypes.pop()")),
+    _m("log-field-dtype-ignored", "precision", PRECISION, "training logs store every field as a float",
+       Edit("training/log.py", "np.asarray(log[name], dtype=f.dtype)", "np.asarray(log[name], dtype=float)")),
+    _m("rollback-record-dtype-ignored", "precision", PRECISION, "the rollback records' steps stored as floats",
+       Edit("training/log.py", "np.asarray([r[key] for r in rollbacks], dtype=dtype)",
+            "np.asarray([r[key] for r in rollbacks], dtype=float)")),
     # (c) a step size or stability bound with the wrong power or a dropped term
     _m("ula-step-prior-sigma-power", "step-bound", STEP_BOUNDS, "ULA's step bound uses alpha / s instead of alpha / s^2",
        Edit("solvers/langevin.py", "return fraction / (data.lipschitz() + alpha / sigma**2)",

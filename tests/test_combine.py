@@ -160,7 +160,8 @@ def test_training_log_combine_refuses_one_nan_loss_and_keeps_the_unvalidated_ste
     inputs = []
     for v, loss in [("lpn", [1.0, 0.5, 0.4]), ("scale", [1.0, np.nan, 0.4])]:
         ds = xr.Dataset({"loss": ("step", loss), "val_psnr": ("step", [np.nan, 20.0, np.nan]),
-                         "gamma": ("step", [np.nan, 0.1, 0.05]), "lr": ("step", [1e-3] * 3)}, coords={"step": [1, 2, 3]})
+                         "gamma": ("step", [np.nan, 0.1, 0.05]), "lr": ("step", [1e-3] * 3)},
+                        coords={"step": [1, 2, 3]})
         inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
     with pytest.raises(CombineError, match="variable 'loss' holds NaN \\(in variant scale\\)"):
         combine_logs(cfg, inputs, tmp_path / "training.nc")

@@ -86,6 +86,7 @@ def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
                  "--network", str(network), "--out", str(out)]) == 0
     ds = read_netcdf(out)
     assert_selectable(ds, out)
+    assert all(ds[v].dtype == np.float64 for v in ds.data_vars if ds[v].dtype.kind == "f")  # float32=False
     for name, dims in DIMS.items():
         assert ds[name].dims == dims, name
         assert "long_name" in ds[name].attrs and "units" in ds[name].attrs, name

@@ -458,6 +458,7 @@ def test_strict_exit_code(cfg, tmp_path):
     assert _cli(cfg, paths, tmp_path) == 0  # a failing claim is a finding ...
     ds = xr.open_dataset(tmp_path / "claims.nc").load()
     assert ds.sel(claim="6a")["verdict"].item() == "fails"
+    assert ds["value"].dtype == np.float64  # claims.nc is stored in float64 (thresholds down to 1e-8)
     assert _cli(cfg, paths, tmp_path, "--strict") == 1  # ... and a gate with --strict
 
 

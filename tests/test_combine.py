@@ -138,3 +138,35 @@ def test_training_logs_with_and_without_a_rollback_coordinate_combine(smoke_conf
         inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
     ds = combine_logs(cfg, inputs, tmp_path / "training.nc")
     assert "rollback" not in ds.dims and list(ds["variant"].values) == ["lpn", "scale"]
+
+
+@pytest.mark.parametrize("kind, name", [("noise_sweep", "psnr"), ("affine_sweep", "denoising_psnr")])
+def test_sweep_combine_refuses_nan_on_one_image_of_a_variant(smoke_config, tmp_path, kind, name):
+    """Every variant runs on every image: one NaN image (not only an all-NaN variant) is refused."""
+    cfg = _cfg(smoke_config)
+    paths = [_write_variant(tmp_path, kind, cfg, v, f) for v, f in [("lpn", 1.0), ("aelpn", 0.9)]]
+    ds = read_netcdf(paths[1])
+    ds[name][..., 0] = np.nan
+    assert not bool(ds[name].isnull().all())
+    write_netcdf(ds, paths[1])
+    with pytest.raises(CombineError, match=f"variable '{name}' holds NaN \\(in variant aelpn\\)"):
+        combine_sweep(kind, cfg, [str(p) for p in paths], tmp_path / "out.nc")
+
+
+def test_training_log_combine_refuses_one_nan_loss_and_keeps_the_unvalidated_steps_nan(smoke_config, tmp_path):
+    """A training log's loss is finite at every step; val_psnr and gamma are NaN by design on the steps without
+    validation and during pre-training (LOG_NAN_OK)."""
+    cfg = {"seed": 0, "model": dict(smoke_config["model"], variants=["lpn", "scale"]), "train": smoke_config["train"]}
+    inputs = []
+    for v, loss in [("lpn", [1.0, 0.5, 0.4]), ("scale", [1.0, np.nan, 0.4])]:
+        ds = xr.Dataset({"loss": ("step", loss), "val_psnr": ("step", [np.nan, 20.0, np.nan]),
+                         "gamma": ("step", [np.nan, 0.1, 0.05]), "lr": ("step", [1e-3] * 3)},
+                        coords={"step": [1, 2, 3]})
+        inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
+    with pytest.raises(CombineError, match="variable 'loss' holds NaN \\(in variant scale\\)"):
+        combine_logs(cfg, inputs, tmp_path / "training.nc")
+    ds = read_netcdf(inputs[1])
+    ds["loss"][1] = 0.45
+    write_netcdf(ds, inputs[1])
+    combined = combine_logs(cfg, inputs, tmp_path / "training.nc")
+    assert int(combined["val_psnr"].isnull().sum()) == 4 and int(combined["gamma"].isnull().sum()) == 2

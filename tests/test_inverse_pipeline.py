@@ -113,6 +113,20 @@ def test_combine_refuses_a_missing_job(pipeline, tmp_path):
         combine_inverse(cfg, outs[:-1], tmp_path / "inverse.nc")
 
 
+def test_combine_refuses_nan_on_one_image_of_an_estimator_that_ran(pipeline, tmp_path):
+    """A NaN PSNR on one image of one prior of a job that ran is refused, not only an all-NaN estimator; the
+    estimators that did not run stay NaN (``applicable`` 0)."""
+    cfg, _, outs = pipeline
+    copies = []
+    for out in outs:
+        ds = read_netcdf(out)
+        if out.stem == "pnp_admm":
+            ds["psnr"].loc[{"prior": "lpn", "image": ds["image"].values[0]}] = np.nan
+        copies.append(write_netcdf(ds, tmp_path / out.parent.name / out.name))
+    with pytest.raises(CombineError, match="'psnr' holds NaN for estimator pnp_admm\\[lpn\\] on problem"):
+        combine_inverse(cfg, copies, tmp_path / "inverse.nc")
+
+
 def test_inverse_variants_choose_the_proximal_networks_of_the_pnp_methods(pipeline, tmp_path):
     """inverse.variants = [aelpn, lpn]: a proximal-network job runs those two, in that order, with the results of
     the run over every variant, and refuses the models of every variant."""

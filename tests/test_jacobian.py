@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 
 from aelpn.claims.jacobian import jacobian_asymmetry, measure_jacobian, probe_directions, top_singular_values
+from aelpn.core.io import read_netcdf
 from aelpn.models import save_model
 from model_helpers import EXACT_VARIANTS, image_model
 
@@ -61,6 +63,9 @@ def test_measure_jacobian_writes_every_variant_reproducibly(smoke_config, tmp_pa
     assert float(asym.where(first["exact_prox"] == 1).max()) < 1e-10
     assert (first["asymmetry_max"] >= first["asymmetry"]).all()
     assert first["asymmetry"].equals(second["asymmetry"])
+    stored = read_netcdf(tmp_path / "a.nc")  # float64 on disk: the exact-prox asymmetries are ~1e-12
+    assert all(stored[v].dtype == np.float64 for v in first.data_vars)
+    assert stored["asymmetry"].equals(first["asymmetry"])
     ratio = first["singular_value_ratio"]
     assert ratio.dims == ("variant", "image", "rank_index") and (ratio.sel(rank_index=1) == 1).all()
     assert first["singular_value_ratio"].equals(second["singular_value_ratio"])

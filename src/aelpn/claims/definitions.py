@@ -486,6 +486,7 @@ def _below(key: str, sign: float = 1.0) -> Callable[[dict], tuple[float, float]]
 
 PAPER, NOTES, PROX = "AE-LPN paper", "PnP vs unrolled notes", "Neural proximal operators notes"
 BEYOND = "beyond the paper (squared features)"
+OWN = "this project: the price of exactness at equal capacity"
 CLAIMS: tuple[Claim, ...] = (
     Claim("1a", f"{PAPER} §4", "AE-LPN is below LPN at the training noise level",
           "PSNR(lpn) - PSNR(aelpn) at train.sigma", "dB", _denoising,
@@ -579,4 +580,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("15c", f"{PROX}, its closing Poisson question", "the Anscombe transform beats weighted least squares",
           "min over Poisson problems and proximal networks of PSNR(pnp_admm_anscombe) - PSNR(pnp_admm_wls)", "dB",
           _fixed("clipped"), _above("likelihood_margin_db"), _likelihood_order("pnp_admm_anscombe", "pnp_admm_wls")),
+    Claim("16a", OWN, "LPN's exact prox costs little against an unconstrained network of the same size",
+          "PSNR(unconstrained) - PSNR(lpn) at train.sigma", "dB", _denoising,
+          _below("exactness_price_max_db"), _psnr_difference("unconstrained", "lpn", "train.sigma")),
+    Claim("16b", OWN, "the squared-feature AE-LPN's exact, equivariant prox costs little against an unconstrained "
+          "network of the same size", "PSNR(unconstrained) - PSNR(aelpn_sq) at train.sigma", "dB", _denoising,
+          _below("exactness_price_max_db"), _psnr_difference("unconstrained", "aelpn_sq", "train.sigma")),
 )

@@ -34,7 +34,7 @@ def setup(tmp_path, smoke_config):
     cfg = copy.deepcopy(smoke_config)
     cfg["compute"]["device"] = "cpu"
     cfg["train"]["sigma"] = 0.1
-    cfg["cbsd68"].update(images=2, sigmas=[0.2, 0.05], crop=None)
+    cfg["cbsd68"].update(images=2, sigmas=[0.2, 0.05])
     models = []
     for variant in ("lpn", "aelpn"):
         path = tmp_path / variant / "model.pt"
@@ -55,7 +55,7 @@ def test_every_method_on_full_size_cbsd68_images(fetched, setup, tmp_path):
     assert sorted(zip(ds["height"].values.tolist(), ds["width"].values.tolist()))[0] in {(321, 481), (481, 321)}
     assert np.isfinite(ds["psnr"].values).all() and np.isfinite(ds["ssim"].values).all()
     # the noisy row is the PSNR of x + sigma n with the documented per-(image, sigma) noise
-    x = read_image(fetched / "images" / "val" / f"{cbsd68_ids()[1]}.jpg", None)
+    x = read_image(fetched / "images" / "val" / f"{cbsd68_ids()[1]}.jpg")
     n = gaussian_noise((3, *x.shape[1:]), [noise_seed(cfg["seed"], "cbsd68", 1, j) for j in range(3)])
     expected = psnr(x + 0.2 * n[2:3], x).item()
     assert ds["psnr"].sel({"method": "noisy", "sigma": 0.2}).values[1] == pytest.approx(expected, abs=1e-4)

@@ -31,15 +31,11 @@ NOISY, DENOISER = "noisy", "denoiser"
 DRUNET_MULTIPLE = 8
 
 
-def read_image(path: Path, side: int | None) -> torch.Tensor:
-    """An RGB JPEG as (1, 3, H, W) float32 in [0, 1]; with ``side``, its centre side x side crop."""
+def read_image(path: Path) -> torch.Tensor:
+    """An RGB JPEG as (1, 3, H, W) float32 in [0, 1] (uint8 / 255)."""
     with Image.open(path) as im:
         x = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1).copy())
-    x = x[None].float() / 255.0
-    if side is not None:
-        top, left = (x.shape[-2] - side) // 2, (x.shape[-1] - side) // 2
-        x = x[..., top : top + side, left : left + side]
-    return x
+    return x[None].float() / 255.0
 
 
 def conditional(denoiser, y: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -70,7 +66,7 @@ def evaluate_cbsd68(cfg: dict, images: str, models: list[str], denoiser: str, ou
     ssim = np.empty_like(psnr)
     shapes = []
     for i, path in enumerate(progress_bar(paths, desc="cbsd68", unit="image")):
-        x = read_image(path, bcfg["crop"])
+        x = read_image(path)
         shapes.append(tuple(x.shape[-2:]))
         noise = gaussian_noise((len(sigmas), *x.shape[1:]), [noise_seed(cfg["seed"], "cbsd68", i, j)
                                                               for j in range(len(sigmas))])
@@ -99,7 +95,7 @@ def evaluate_cbsd68(cfg: dict, images: str, models: list[str], denoiser: str, ou
         "width": ("columns of the evaluated image", "1"),
     })
     ds.attrs.update(provenance.attrs("aelpn CBSD68 denoising benchmark", cfg, describe(device)))
-    ds.attrs.update(train_sigma=float(cfg["train"]["sigma"]), full_size=int(bcfg["crop"] is None))
+    ds.attrs.update(train_sigma=float(cfg["train"]["sigma"]))
     io.write_netcdf(ds, out)
     return ds
 

@@ -25,7 +25,8 @@ def _cfg(**kw):
 
 def _baseline(seed=0):
     """Signed random z-path weights, then the projection every training step applies (a no-op here)."""
-    return randomize_(build_model("unconstrained", _cfg(), C, S, seed=seed).double(), seed + 100, signed=True).project_()
+    model = build_model("unconstrained", _cfg(), C, S, seed=seed).double()
+    return randomize_(model, seed + 100, signed=True).project_()
 
 
 def _rand(shape, seed, lo=0.0, hi=1.0):
@@ -38,7 +39,8 @@ def _rel(a, b):
 
 
 def _zpath(model):
-    return torch.cat([m.weight.detach().flatten() for m in model.modules() if isinstance(m, (NonNegConv2d, NonNegLinear))])
+    layers = [m for m in model.modules() if isinstance(m, (NonNegConv2d, NonNegLinear))]
+    return torch.cat([m.weight.detach().flatten() for m in layers])
 
 
 def test_same_parameter_count_as_lpn():

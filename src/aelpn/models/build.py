@@ -8,7 +8,8 @@ from aelpn.models.base import ProxNet
 from aelpn.models.icnn import ConvICNN, DenseICNN
 from aelpn.models.names import BEYOND_PAPER_VARIANTS, VARIANTS, VARIANTS_1D
 from aelpn.models.layers import NonNegLinear, init_parameters_
-from aelpn.models.variants import LPN, MeanSplit, NormTrick, NormTrick1d, ScaleLPN, SquaredFeatureLPN, UnconstrainedLPN
+from aelpn.models.variants import (LPN, MeanSplit, NormTrick, NormTrick1d, ScaleLPN, SquaredFeatureLPN,
+                                   UnconstrainedLPN)
 
 # Variants whose potential is 2-homogeneous: bias-free leaky-ReLU core, psi = h^2/2 or the squared features.
 HOMOGENEOUS = {"scale", "aelpn", "scale_sq", "aelpn_sq"}

@@ -70,6 +70,7 @@ JOB_ARGUMENTS = {
     "evaluate prox1d": ["--out", "o.nc", "m.pt"],
     "evaluate noise_sweep": ["--variant", "lpn", "--model", "m.pt", "--crops", "c.nc", "--out", "o.nc"],
     "evaluate affine_sweep": ["--variant", "lpn", "--model", "m.pt", "--crops", "c.nc", "--out", "o.nc"],
+    "evaluate cbsd68": ["--images", "d", "--denoiser", "d.pt", "--out", "o.nc", "m.pt"],
     "evaluate inverse": ["--algorithm", "pnp_admm", "--problem", "p", "--crops", "c.nc", "--prior", "m.pt", "--out",
                          "o.nc"],
     "evaluate adaptivity": ["--crops", "c.nc", "--out", "o.nc", "u.pt"],

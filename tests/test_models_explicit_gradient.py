@@ -30,7 +30,7 @@ def _check(model, y, x):
     assert max(g.abs().max() for g in g_ref) > 1e-6  # the model is not saturated: the check has teeth
     for a, b in zip(g_exp, g_ref):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12 * max(1.0, b.abs().max().item()))
-    if model.exact_prox:
+    if model.gradient_field:
         psi, grad = model.potential_and_gradient(y)
         torch.testing.assert_close(psi, model.potential(y), **TOL)
         torch.testing.assert_close(grad, f_ref, **TOL)

@@ -101,7 +101,7 @@ def test_weights_from_elsewhere_are_not_retrained(tmp_path, smoke_config):
 
 
 # Every rule that trains a network or runs networks over the test set: GPU partition and one GPU on a cluster.
-GPU_RULES = {"train", "prox1d_train", "sweep", "jacobian", "inverse_denoiser", "inverse_unrolled", "inverse_flow",
+GPU_RULES = {"train", "prox1d_train", "sweep", "cbsd68", "jacobian", "inverse_denoiser", "inverse_unrolled", "inverse_flow",
              "inverse_vae", "inverse_run", "inverse_adaptivity", "blind_train", "blind_run"}
 
 

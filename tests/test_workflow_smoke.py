@@ -14,7 +14,7 @@ from workflow_utils import snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
-METRICS = ["noise_sweep", "affine_sweep", "prox1d", "training", "inverse", "adaptivity", "blind"]
+METRICS = ["noise_sweep", "affine_sweep", "prox1d", "training", "inverse", "adaptivity", "blind", "cbsd68"]
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "workflow" / "notebooks"
 
 
@@ -62,6 +62,9 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
     assert np.allclose(affine["offset"].values, cfg["affine_sweep"]["shifts"])
     prox1d = _open(workdir / "results/metrics/prox1d.nc")
     assert list(prox1d["variant"].values) == cfg["prox1d"]["variants"]
+    cbsd68 = _open(workdir / "results/metrics/cbsd68.nc")
+    assert list(cbsd68["method"].values) == ["noisy", *variants, "denoiser"]
+    assert cbsd68["psnr"].dims == ("method", "sigma", "image") and cbsd68.sizes["image"] == cfg["cbsd68"]["images"]
     for name in METRICS:
         ds = _open(workdir / f"results/metrics/{name}.nc")
         assert ds.attrs["Conventions"].startswith("CF-")

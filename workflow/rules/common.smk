@@ -48,6 +48,7 @@ MEM_MB = {
     "blind_train": 4000,
     "blind_run": 4000,
     "jacobian": 4000,
+    "cbsd68": 4000,
 }
 
 # Every rule file appends the figures and report tables it renders, and the datasets no figure reads; `rule all`

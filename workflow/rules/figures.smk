@@ -8,6 +8,7 @@ FIGURE_SOURCES = {
     "noise_sweep": ("results/metrics/noise_sweep.nc", {"train_sigma": config["train"]["sigma"]}),
     "denoising_examples": ("results/metrics/noise_sweep.nc", {}),
     "affine_sweep": ("results/metrics/affine_sweep.nc", {"sigma": config["affine_sweep"]["sigma"]}),
+    "cbsd68": ("results/metrics/cbsd68.nc", {"train_sigma": config["train"]["sigma"]}),
     "training_curves": ("results/metrics/training.nc", {}),
     "inverse_table": ("results/metrics/inverse.nc", {}),
     "inverse_grid": ("results/metrics/inverse.nc", {}),

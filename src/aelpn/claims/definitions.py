@@ -588,6 +588,7 @@ PAPER, NOTES, PROX = "AE-LPN paper", "PnP vs unrolled notes", "Neural proximal o
 PROX_QUESTION = "question in seed 000 (neural proximal operators notes), answered here"
 OWN = "the project's own comparison"
 BEYOND = "beyond the paper (squared features)"
+PRICE = "this project: the price of exactness at equal capacity"
 CLAIMS: tuple[Claim | PerCell, ...] = (
     Claim("1a", f"{PAPER} §4", "\"AE-LPNs' performance is lower than that of more flexible LPNs when "
           "tested at the same noise level seen during training\"",
@@ -713,6 +714,13 @@ CLAIMS: tuple[Claim | PerCell, ...] = (
     Claim("15e", f"{OWN} (learned proxes)", "ADMM with the diffusion step beats PnP-ADMM with the best learned "
           "proximal network", "min over problems of PSNR(admm_diffusion) - PSNR(pnp_admm[best proximal network "
           "on the problem])", "dB", _fixed("clipped"), _above("diffusion_step_margin_db"), _diffusion_step_gain, PROJECT),
+    Claim("16a", PRICE, "LPN's exact prox costs little against an unconstrained network of the same size",
+          "PSNR(unconstrained) - PSNR(lpn) at train.sigma", "dB", _denoising,
+          _below("exactness_price_max_db"), _psnr_difference("unconstrained", "lpn", "train.sigma"), PROJECT),
+    Claim("16b", PRICE, "the squared-feature AE-LPN's exact, equivariant prox costs little against an unconstrained "
+          "network of the same size", "PSNR(unconstrained) - PSNR(aelpn_sq) at train.sigma", "dB", _denoising,
+          _below("exactness_price_max_db"), _psnr_difference("unconstrained", "aelpn_sq", "train.sigma"),
+          PROJECT),
 )
 
 

@@ -18,6 +18,7 @@ SLICES: dict[str, tuple[str, ...]] = {
     "evaluate prox1d": ("compute", "prox1d"),
     "evaluate noise_sweep": ("compute", "noise_sweep", "figures"),
     "evaluate affine_sweep": ("compute", "affine_sweep"),
+    "evaluate cbsd68": ("compute", "train", "cbsd68"),
     "evaluate inverse": ("compute", "model", "inverse"),
     "evaluate adaptivity": ("compute", "inverse"),
     "evaluate blind": ("train", "blind"),

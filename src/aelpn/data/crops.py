@@ -1,6 +1,7 @@
 """Square crops of one BSDS500 split, stored as one netCDF file (variable ``crops``, uint8, dims
 image, channel, y, x). The training split gets ``train_crops_per_image`` seeded random crops per image,
-the other splits one centre crop per image."""
+the other splits one centre crop per image. The training and validation splits never read a CBSD68 image
+(``aelpn.data.cbsd68.held_out``): validation on BSDS500 ``val`` uses its 32 images outside CBSD68."""
 
 from __future__ import annotations
 
@@ -16,20 +17,26 @@ from aelpn.core.io import read_netcdf, write_netcdf
 from aelpn.core.progress import progress_bar
 from aelpn.core.provenance import annotate, attrs, channel_labels
 from aelpn.core.seeding import generator
+from aelpn.data.cbsd68 import held_out
 from aelpn.data.errors import DataError
 from aelpn.data.fetch import read_source
 from aelpn.data.layout import IMAGES_DIR, is_image
 
 
-def image_files(images_dir: str | Path, split: str, max_images: int | None = None) -> list[Path]:
-    """The JPEGs of ``split`` in id order (file stem; numeric ids numerically), the first ``max_images``."""
+def image_files(images_dir: str | Path, split: str, max_images: int | None = None,
+                exclude_cbsd68: bool = False) -> list[Path]:
+    """The JPEGs of ``split`` in id order (file stem; numeric ids numerically), without the CBSD68 images when
+    ``exclude_cbsd68``, the first ``max_images``."""
     folder = Path(images_dir) / IMAGES_DIR / split
     if not folder.is_dir():
         raise DataError(f"{folder}: no such directory; run 'aelpn data fetch' first")
     paths = sorted((p for p in folder.iterdir() if is_image(p.name)), key=_id_order)
+    if exclude_cbsd68:
+        paths = held_out(paths)
     if max_images is not None:
         if max_images > len(paths):
-            raise ConfigError(f"config key 'data.max_images.{split}': {max_images} > {len(paths)} images in {folder}")
+            raise ConfigError(f"config key 'data.max_images.{split}': {max_images} > {len(paths)} images in {folder}"
+                              + (" outside CBSD68" if exclude_cbsd68 else ""))
         paths = paths[:max_images]
     return paths
 
@@ -63,13 +70,15 @@ def make_crops(images_dir: str | Path, split: str, data_cfg: dict, seed: int, ou
     """Crop ``split`` of a directory written by ``fetch`` into the netCDF file ``out_path``.
 
     Random crops when ``split`` is ``data.splits.train``, else one centre crop per image; RGB, or one
-    luminance channel (PIL "L") when ``data.grayscale``."""
+    luminance channel (PIL "L") when ``data.grayscale``. The training and validation splits leave out the
+    CBSD68 images (the benchmark's test set)."""
     size = data_cfg["crop_size"]
     training = split == data_cfg["splits"]["train"]
     per_image = data_cfg["train_crops_per_image"] if training else 1
     mode = "L" if data_cfg["grayscale"] else "RGB"
     source = read_source(images_dir)
-    paths = image_files(images_dir, split, data_cfg["max_images"][split])
+    held = split in (data_cfg["splits"]["train"], data_cfg["splits"]["validate"])
+    paths = image_files(images_dir, split, data_cfg["max_images"][split], exclude_cbsd68=held)
 
     crops, names, owners, tops, lefts = [], [], [], [], []
     for path in progress_bar(paths, desc=f"crops {split}", unit="image"):
@@ -117,6 +126,7 @@ def make_crops(images_dir: str | Path, split: str, data_cfg: dict, seed: int, ou
         split=split,
         crop_size=size,
         crop_kind="random" if training else "centre",
+        cbsd68_excluded=int(held),
         color_mode=mode,
     )
     return write_netcdf(ds, out_path)

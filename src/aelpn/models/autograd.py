@@ -34,7 +34,7 @@ def _autograd_inner(model: ProxNet):
 
 def autograd_prox(model: ProxNet, x: torch.Tensor) -> torch.Tensor:
     """f(x) of ``model`` with every grad psi taken by autograd (the reference implementation)."""
-    if model.exact_prox:
+    if model.gradient_field:
         return autograd_gradient(model.potential, x)
     with _autograd_inner(model):
         return model(x)

@@ -19,7 +19,8 @@ class ProxNet(nn.Module, abc.ABC):
     """A learned proximal operator f: R^n -> R^n on batches (B, ...).
 
     ``forward(x, sigma=None)`` returns f(x) (sigma is ignored: deepinv's ``denoiser(x, sigma)`` signature);
-    ``potential(x)`` returns psi(x) of shape (B,) with f = grad psi when ``exact_prox``;
+    ``potential(x)`` returns psi(x) of shape (B,) with f = grad psi when ``gradient_field`` (psi convex, so f is a
+    prox, when ``exact_prox``);
     ``potential_and_gradient(x)`` returns (psi(x), grad psi(x)) from one forward and one hand-written reverse pass
     of torch ops: a graph of its own only in grad mode, so a training loss backpropagates through it once and
     ``torch.no_grad()`` inference builds none; ``project_()`` restores
@@ -28,6 +29,7 @@ class ProxNet(nn.Module, abc.ABC):
     """
 
     exact_prox: bool = True
+    gradient_field: bool = True
     variant: str
 
     def __init__(self, spec: dict):

@@ -8,7 +8,8 @@ from aelpn.models.base import ProxNet
 from aelpn.models.icnn import ConvICNN, DenseICNN
 from aelpn.models.names import BEYOND_PAPER_VARIANTS, VARIANTS, VARIANTS_1D
 from aelpn.models.layers import NonNegLinear, init_parameters_
-from aelpn.models.variants import LPN, MeanSplit, NormTrick, NormTrick1d, ScaleLPN, SquaredFeatureLPN
+from aelpn.models.variants import (LPN, MeanSplit, NormTrick, NormTrick1d, ScaleLPN, SquaredFeatureLPN,
+                                   UnconstrainedLPN)
 
 # Variants whose potential is 2-homogeneous: bias-free leaky-ReLU core, psi = h^2/2 or the squared features.
 HOMOGENEOUS = {"scale", "aelpn", "scale_sq", "aelpn_sq"}
@@ -72,6 +73,8 @@ def build_from_spec(spec: dict) -> ProxNet:
     homogeneous, squared = variant in HOMOGENEOUS, variant in SQUARED_FEATURES
     if variant in ("lpn", "scale", "scale_sq"):
         return _potential_net(spec, homogeneous, generator, squared)
+    if variant == "unconstrained":
+        return UnconstrainedLPN(spec, _potential_net(spec, False, generator).core, spec["alpha"])
     if variant in ("shift", "aelpn", "aelpn_sq"):
         return MeanSplit(spec, _potential_net(spec, homogeneous, generator, squared))
     inner = _potential_net(spec, False, generator)
@@ -85,7 +88,8 @@ def _require(cfg: dict, keys, section: str) -> None:
 
 
 def build_model(variant: str, model_cfg: dict, channels: int, image_size: int, seed: int = 0) -> ProxNet:
-    """Image model ``variant`` (lpn|scale|shift|normtrick|aelpn, or beyond the paper scale_sq|aelpn_sq) for
+    """Image model ``variant`` (lpn|scale|shift|normtrick|aelpn, beyond the paper scale_sq|aelpn_sq, or the
+    unconstrained baseline) for
     (B, channels, image_size, image_size) inputs from the config's ``model`` section; weights drawn from ``torch.Generator().manual_seed(seed)``, the
     constrained ones by the variant's ``model.nonneg_init`` (``aelpn.models.layers.init_parameters_``)."""
     _require(model_cfg, (*ARCH_KEYS, "nonneg_init"), "model")

@@ -27,7 +27,7 @@ class NonNegLinear(nn.Linear):
         self.weight.data.clamp_(min=0)
 
 
-NONNEG_INITS = ("exp", "uniform", "unit_gain")
+NONNEG_INITS = ("exp", "uniform", "unit_gain", "signed")
 
 
 def init_parameters_(module: nn.Module, generator: torch.Generator, nonneg_init: str = "exp") -> None:
@@ -37,8 +37,9 @@ def init_parameters_(module: nn.Module, generator: torch.Generator, nonneg_init:
     w = max(U(-1/sqrt(fan_in), 1/sqrt(fan_in)), 0), the projection onto W >= 0 of PyTorch's default init, which
     the reference 1-D networks keep (their exp-init is never called; they clamp after the first step);
     ``unit_gain``: w = exp(N(-log fan_in, 0.1^2)), mean ~ 1 / fan_in, so each constrained layer averages its
-    inputs (gain ~ 1 through any depth); ``aelpn.models.build`` then rescales the output layer to unit prox gain. Free
-    layers: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default bound). A constrained bias
+    inputs (gain ~ 1 through any depth); ``aelpn.models.build`` then rescales the output layer to unit prox gain;
+    ``signed``: PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) not projected (the unconstrained baseline,
+    whose z-path weights are never projected either). Free layers: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default bound). A constrained bias
     is free.
     """
     if nonneg_init not in NONNEG_INITS:
@@ -54,7 +55,7 @@ def init_parameters_(module: nn.Module, generator: torch.Generator, nonneg_init:
                 w.normal_(NONNEG_INIT_MEAN, NONNEG_INIT_STD, generator=generator).exp_()
             elif isinstance(layer, (NonNegConv2d, NonNegLinear)) and nonneg_init == "unit_gain":
                 w.normal_(-math.log(fan_in), NONNEG_INIT_STD, generator=generator).exp_()
-            elif isinstance(layer, (NonNegConv2d, NonNegLinear)):
+            elif isinstance(layer, (NonNegConv2d, NonNegLinear)) and nonneg_init == "uniform":
                 w.uniform_(-bound, bound, generator=generator).clamp_(min=0)
             else:
                 w.uniform_(-bound, bound, generator=generator)

@@ -33,6 +33,22 @@ class LPN(ProxNet):
         return h + self.alpha * squared_norm(x), grad + (2 * self.alpha) * x
 
 
+class UnconstrainedLPN(LPN):
+    """The price-of-exactness baseline: LPN's skeleton and parameter count, psi(x) = h(x) + alpha ||x||^2 and
+    f = grad psi, with the z-path weights W free (signed init, never projected).
+
+    Not convex: with signed W, h is any smooth network, so f is the gradient of a non-convex function, which is
+    not a proximal operator (Gribonval & Nikolova: f is a prox iff f is a (sub)gradient of a convex function); its
+    Jacobian is symmetric but indefinite. Softplus with biases: neither scale- nor shift-equivariant.
+    """
+
+    exact_prox = False
+
+    def project_(self) -> "UnconstrainedLPN":
+        """No constraint to restore: the z-path weights stay signed."""
+        return self
+
+
 class ScaleLPN(ProxNet):
     """Scale-equivariant LPN: psi(x) = h(x)^2 / 2 + alpha ||x||^2, f(a x) = a f(x) for a > 0.
 
@@ -142,6 +158,7 @@ class NormTrick(ProxNet):
     """
 
     exact_prox = False
+    gradient_field = False
 
     def __init__(self, spec: dict, inner: ProxNet):
         super().__init__(spec)
@@ -172,6 +189,7 @@ class NormTrick1d(ProxNet):
     """
 
     exact_prox = False
+    gradient_field = False
 
     def __init__(self, spec: dict, inner: ProxNet):
         super().__init__(spec)
@@ -189,4 +207,4 @@ class NormTrick1d(ProxNet):
         return x.abs() * self.inner(torch.sign(x))
 
 
-__all__ = ["LPN", "ScaleLPN", "SquaredFeatureLPN", "MeanSplit", "NormTrick", "NormTrick1d"]
+__all__ = ["LPN", "UnconstrainedLPN", "ScaleLPN", "SquaredFeatureLPN", "MeanSplit", "NormTrick", "NormTrick1d"]

@@ -8,7 +8,7 @@ import matplotlib
 import seaborn as sns
 
 from aelpn.core.io import atomic_path
-from aelpn.models.names import BEYOND_PAPER_VARIANTS, VARIANTS
+from aelpn.models.names import BASELINE_VARIANTS, BEYOND_PAPER_VARIANTS, VARIANTS
 
 VARIANT_ORDER = VARIANTS
 VARIANT_LABELS = {
@@ -19,11 +19,12 @@ VARIANT_LABELS = {
     "aelpn": "AE-LPN",
     "scale_sq": "scale-eq. sq. features (beyond paper)",
     "aelpn_sq": "AE-LPN sq. features (beyond paper)",
+    "unconstrained": "unconstrained (not a prox)",
 }
 _PALETTE = dict(zip(VARIANT_ORDER, sns.color_palette("colorblind", len(VARIANT_ORDER))))
 # Distinct markers keep coinciding curves of different variants visible; the variants beyond the paper are
-# also drawn dashed (``linestyle``).
-_MARKERS = dict(zip(VARIANT_ORDER, ("o", "s", "^", "D", "v", "P", "X")))
+# also drawn dashed, the baselines dotted (``linestyle``).
+_MARKERS = dict(zip(VARIANT_ORDER, ("o", "s", "^", "D", "v", "P", "X", "*")))
 
 
 def apply() -> None:
@@ -44,7 +45,9 @@ def marker(variant: str) -> str:
 
 
 def linestyle(variant: str) -> str:
-    """Solid for the paper's variants, dashed for those beyond the paper."""
+    """Solid for the paper's variants, dashed for those beyond the paper, dotted for the baselines."""
+    if variant in BASELINE_VARIANTS:
+        return ":"
     return "--" if variant in BEYOND_PAPER_VARIANTS else "-"
 
 

@@ -1,4 +1,4 @@
-"""``aelpn evaluate {noise_sweep,affine_sweep}`` and ``aelpn combine {noise_sweep,affine_sweep}``."""
+"""``aelpn evaluate {noise_sweep,affine_sweep,cbsd68}`` and ``aelpn combine {noise_sweep,affine_sweep}``."""
 
 from __future__ import annotations
 
@@ -31,3 +31,10 @@ def register(verbs: dict, commands) -> None:
         q = add_job(verbs["combine"], kind, f"combine {kind}", f"combine the per-variant {kind} files", _combine)
         add_output(q, "--out", "combined netCDF file")
         q.add_argument("inputs", nargs="+", help="per-variant netCDF files")
+    q = add_job(verbs["evaluate"], "cbsd68", "evaluate cbsd68",
+                "the CBSD68 benchmark: every proximal network, the conditional denoiser and the noisy input at full size",
+                "aelpn.sweeps.cbsd68:evaluate_cbsd68", ("images", "models", "denoiser", "out"))
+    q.add_argument("--images", required=True, help="directory written by 'aelpn data fetch'")
+    q.add_argument("--denoiser", required=True, help="trained conditional denoiser (denoiser.pt)")
+    q.add_argument("--out", required=True, help="PSNR and SSIM per method, sigma and image (netCDF)")
+    q.add_argument("models", nargs="+", help="proximal networks, results/models/{variant}/model.pt")

@@ -584,7 +584,7 @@ def test_the_headline_counts_seed_claims_only(cfg, tmp_path):
 
     values = holding_values()
     BREAK["4a"](values)
-    BREAK["14b"](values)
+    BREAK["14d"](values)
     _, ds = _verdicts(cfg, write_datasets(tmp_path, values))
     seeds = sum(c.kind == SEED for c in claims(cfg))
     assert ds.sel(claim="4a")["kind"].item() == CHECK

@@ -36,5 +36,5 @@ def register(verbs: dict, commands) -> None:
                 "aelpn.sweeps.cbsd68:evaluate_cbsd68", ("images", "models", "denoiser", "out"))
     q.add_argument("--images", required=True, help="directory written by 'aelpn data fetch'")
     q.add_argument("--denoiser", required=True, help="trained conditional denoiser (denoiser.pt)")
-    q.add_argument("--out", required=True, help="PSNR and SSIM per method, sigma and image (netCDF)")
+    add_output(q, "--out", "PSNR and SSIM per method, sigma and image (netCDF)")
     q.add_argument("models", nargs="+", help="proximal networks, results/models/{variant}/model.pt")

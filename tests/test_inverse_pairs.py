@@ -1,4 +1,4 @@
-"""The comparisons that change one factor only (aelpn.inverse.pairs): every shipped config keeps each pair's shared
+"""The comparisons that change one factor only (aelpn.core.pairs): every shipped config keeps each pair's shared
 settings equal, a config that does not is refused naming both keys (the equal-budget check of claims 15b/15c
 included), and the two schedule pairs of claim 8 run the same solver, start, denoiser, lam and iterations: with
 the scheduled method's schedule flattened to its partner's fixed level, the two give the same estimate."""
@@ -12,7 +12,7 @@ import torch
 
 from aelpn.core.config import ConfigError, load, validate
 from aelpn.inverse.methods.registry import get
-from aelpn.inverse.pairs import PAIRS, problems
+from aelpn.core.pairs import PAIRS, problems
 from aelpn.inverse.priors import LearnedPrior
 from configs import REPO
 from problem_helpers import measured_problem

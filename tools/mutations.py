@@ -188,7 +188,7 @@ CATALOGUE: tuple[Mutation, ...] = (
             "fixed_schedule(2 * data.noise_level, iterations)")),
     _m("one-factor-pair-check-silent", "pnp", ("test_inverse_pairs.py",),
        "a pair of methods that differ in a shared setting passes the config check",
-       Edit("inverse/pairs.py", "            if a != b:", "            if False:")),
+       Edit("core/pairs.py", "            if a != b:", "            if False:")),
     _m("handcrafted-prox-weight-without-lam", "pnp", ("test_inverse_handcrafted.py",),
        "the hand-crafted z-update's weight gamma_k forgets the division by lam",
        Edit("solvers/handcrafted.py", "float(sigma) ** 2 * weight / lam", "float(sigma) ** 2 * weight")),

@@ -25,7 +25,7 @@ from aelpn.claims import datasets
 from aelpn.claims.datasets import NotMeasured
 from aelpn.core.config import ConfigError
 from aelpn.core.metrics import EQUIVARIANCE_CAP_DB
-from aelpn.inverse.pairs import PAIRS
+from aelpn.core.pairs import PAIRS
 
 NAN = float("nan")
 # PSNR ratio of one posterior sample to the posterior mean: E||X_s - x||^2 = 2 E||E[X|y] - x||^2 for x and X_s
@@ -271,7 +271,7 @@ def _inverse_difference(better: str, worse: str, which: Callable[[dict], bool], 
 
 def _pair_gain(*names: str):
     """Per (pair, problem) cell: PSNR(changed) - PSNR(reference) of the method pairs ``names`` of
-    aelpn.inverse.pairs.PAIRS, which differ in one factor only (their shared settings are equal by the config
+    aelpn.core.pairs.PAIRS, which differ in one factor only (their shared settings are equal by the config
     check), on every problem on which both ran."""
     def measure(data: ClaimData, cfg: dict) -> Measurement:
         ds, _ = data.get("inverse")

@@ -16,6 +16,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from aelpn.core import pairs
+
 
 class ConfigError(ValueError):
     """A config value is missing, unknown, of the wrong type or out of range; the message names the key."""
@@ -121,10 +123,8 @@ def cross_key_problems(cfg: dict) -> list[str]:
 
 def one_factor_pairs(icfg: dict) -> list[str]:
     """The methods that a claim compares with one factor changed share every other setting
-    (aelpn.inverse.pairs)."""
-    from aelpn.inverse.pairs import problems
-
-    return problems(icfg)
+    (aelpn.core.pairs)."""
+    return pairs.problems(icfg)
 
 
 def _generative_order(icfg: dict) -> list[str]:

@@ -1,7 +1,7 @@
 """DPIR's HQS without continuation: the HQS of ``continuation`` (start A^T y, data weight sigma^2 / lam, the
 conditional denoiser, ``iterations`` iterations) at one fixed level, the last of continuation's schedule: the
 (Gaussian-equivalent) noise level of each image (aelpn.solvers.pnp.hqs_fixed). The two differ in the schedule only
-(claim 8; inverse.pairs)."""
+(claim 8; core.pairs)."""
 
 from aelpn.inverse.methods.base import Estimate, Method
 

@@ -1,7 +1,7 @@
 """Vanilla PnP: PnP-ADMM with the conditional denoiser frozen at one noise level s = ``sigma``, i.e. D(., s) in
 place of prox_{s^2 R} and penalty rho = lam / s^2, for ``iterations`` iterations from z = data.init(): the ADMM of
 ``admm_annealed`` (aelpn.solvers.admm_diffusion_step) on the constant schedule sigma_k = s, so that the two
-differ in the schedule only (claim 8; inverse.pairs)."""
+differ in the schedule only (claim 8; core.pairs)."""
 
 from aelpn.inverse.methods.base import Estimate, Method
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -109,7 +110,9 @@ def test_misaligned_runs_and_mislabelled_files_are_errors(tmp_path):
         combine_runs([tmp_path / "missing.nc"], "run", ["a"], labels=["a"])
 
 
-def test_training_logs_are_labelled_by_their_directory(smoke_config, tmp_path):
+def test_training_logs_are_known_by_the_variant_they_record(smoke_config, tmp_path):
+    """Each log is labelled by its own ``variant`` attribute; one that disagrees with its place, or has none, is
+    refused (an LPN log copied over the scale-only one is not combined as scale-only)."""
     cfg = {"seed": 0, "model": dict(smoke_config["model"], variants=["lpn", "scale"]), "train": smoke_config["train"]}
     inputs = []
     for v in ["scale", "lpn"]:
@@ -117,9 +120,18 @@ def test_training_logs_are_labelled_by_their_directory(smoke_config, tmp_path):
                          "gamma": ("step", [np.nan, 0.1]), "lr": ("step", [1e-3, 1e-3])}, coords={"step": [1, 2]})
         for name in ds.variables:
             ds[name].attrs.update(long_name=name, units="1")
+        ds.attrs["variant"] = v
         inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
     ds = combine_logs(cfg, inputs, tmp_path / "training.nc")
     assert list(ds["variant"].values) == ["lpn", "scale"] and ds["loss"].dims == ("variant", "step")
+    shutil.copy(inputs[1], inputs[0])
+    with pytest.raises(CombineError, match="holds variant 'lpn', but lies where the log of 'scale' belongs"):
+        combine_logs(cfg, inputs, tmp_path / "training.nc")
+    unlabelled = read_netcdf(inputs[1])
+    del unlabelled.attrs["variant"]
+    write_netcdf(unlabelled, inputs[0])
+    with pytest.raises(CombineError, match="does not say which variant it holds"):
+        combine_logs(cfg, inputs, tmp_path / "training.nc")
 
 
 def test_training_logs_with_and_without_a_rollback_coordinate_combine(smoke_config, tmp_path):
@@ -135,6 +147,7 @@ def test_training_logs_with_and_without_a_rollback_coordinate_combine(smoke_conf
             ds = ds.assign_coords(rollback=("rollback", np.zeros(0, dtype=np.int64)))
         for name in ds.variables:
             ds[name].attrs.update(long_name=name, units="1")
+        ds.attrs["variant"] = v
         inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
     ds = combine_logs(cfg, inputs, tmp_path / "training.nc")
     assert "rollback" not in ds.dims and list(ds["variant"].values) == ["lpn", "scale"]
@@ -162,6 +175,7 @@ def test_training_log_combine_refuses_one_nan_loss_and_keeps_the_unvalidated_ste
         ds = xr.Dataset({"loss": ("step", loss), "val_psnr": ("step", [np.nan, 20.0, np.nan]),
                          "gamma": ("step", [np.nan, 0.1, 0.05]), "lr": ("step", [1e-3] * 3)},
                         coords={"step": [1, 2, 3]})
+        ds.attrs["variant"] = v
         inputs.append(write_netcdf(ds, tmp_path / v / "train_log.nc"))
     with pytest.raises(CombineError, match="variable 'loss' holds NaN \\(in variant scale\\)"):
         combine_logs(cfg, inputs, tmp_path / "training.nc")

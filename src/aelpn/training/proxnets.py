@@ -17,10 +17,10 @@ import numpy as np
 import torch
 import xarray as xr
 
-from aelpn.core.combine import combine_variants
+from aelpn.core.combine import CombineError, combine_variants
 from aelpn.core.config import slice_hash
 from aelpn.core.device import autocast, configure, describe
-from aelpn.core.io import file_digest
+from aelpn.core.io import file_digest, read_netcdf
 from aelpn.core.seeding import derive_seed, generator
 from aelpn.data import load_crops
 from aelpn.core.metrics import psnr
@@ -154,11 +154,25 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
     print(f"wrote {out} and {log_out}: final loss {record.final_loss:.5g}, val PSNR {final_val:.3f} dB", flush=True)
 
 
+def held_variant(path) -> str:
+    """The variant a training log holds, by its own ``variant`` attribute; a log whose attribute disagrees with its
+    place ``.../{variant}/train_log.nc``, or that has none, is a CombineError."""
+    held = read_netcdf(path).attrs.get("variant")
+    if held is None:
+        raise CombineError(f"{path}: does not say which variant it holds (not a training log of 'aelpn train "
+                           "proxnet')")
+    placed = Path(path).parent.name
+    if held != placed:
+        raise CombineError(f"{path}: holds variant '{held}', but lies where the log of '{placed}' belongs "
+                           "(.../{variant}/train_log.nc)")
+    return held
+
+
 def combine_logs(cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
-    """Combine the training logs of the variants (``results/models/{variant}/train_log.nc``, labelled by their
-    directory) into ``out`` with dims (variant, step), in the order of ``cfg["model"]["variants"]``; each
-    variant's rollback count is in the ``parts`` attribute, its rollbacks (dim ``rollback``, with or without the
-    coordinate older logs lack) in its own log."""
+    """Combine the training logs of the variants (``results/models/{variant}/train_log.nc``, each known by the
+    variant it records, see ``held_variant``) into ``out`` with dims (variant, step), in the order of
+    ``cfg["model"]["variants"]``; each variant's rollback count is in the ``parts`` attribute, its rollbacks (dim
+    ``rollback``, with or without the coordinate older logs lack) in its own log."""
     return combine_variants(inputs, cfg, "aelpn training logs of all variants", out,
-                            labels=[Path(p).parent.name for p in inputs], nan_ok=LOG_NAN_OK,
+                            labels=[held_variant(p) for p in inputs], nan_ok=LOG_NAN_OK,
                             drop=["rollback", *(f"rollback_{key}" for key in ROLLBACK_FIELDS)])

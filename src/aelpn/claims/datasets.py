@@ -47,7 +47,7 @@ def identify(path: str | Path, kind: str, ds: xr.Dataset | None = None) -> xr.Da
         return ds
     variable, dims = CONTENTS[kind]
     if variable not in ds or not set(dims) <= set(ds[variable].dims):
-        raise io.DatasetError(f"{path}: not a {kind}.nc dataset (no variable '{variable}' over {', '.join(dims)}); "
+        raise io.DatasetError(f"{path}: not the {kind}.nc dataset (no variable '{variable}' over {', '.join(dims)}); "
                               f"pass results/metrics/{kind}.nc")
     return ds
 

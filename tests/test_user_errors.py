@@ -364,7 +364,7 @@ def test_claims_refuse_a_file_of_another_kind(smoke_config, tmp_path, capsys, cr
         assert main(_sweep(smoke_config, tmp_path, lpn_file, crops)[:-1] + [str(part)]) == 0
         option, path, message = "--noise-sweep", part, "holds 'aelpn noise sweep of variant lpn'"
     elif given == "crops":
-        option, path, message = "--affine-sweep", crops, "not a affine_sweep.nc dataset"
+        option, path, message = "--affine-sweep", crops, "not the affine_sweep.nc dataset"
     else:
         path = write_netcdf(xr.Dataset({"asymmetry": ("image", [0.1, 0.2])}), tmp_path / "untitled.nc")
         option, message = "--jacobian", "no variable 'asymmetry' over variant, image"

@@ -149,6 +149,8 @@ def test_gpu_check_path_runs_on_cpu_and_keeps_everything_on_the_device(smoke_con
     table = gpu_table(ds)
     assert "| aelpn | amp+channels_last+compile |" in table and "aelpn not run" in table  # no bf16 peak on a CPU
     assert np.isnan(ds["bf16_peak_fraction"].values).all() and ds["bf16_peak_fraction"].attrs["target"] == 0.4
+    ds["bf16_peak_fraction"][:] = [[0.1, 0.2, 0.3, 0.35, 0.45], [0.1, 0.2, 0.3, 0.39, 0.2]]  # a variant's best counts
+    assert "training step >= 40% of the bf16 peak: lpn met, aelpn not met" in gpu_table(ds)
 
 
 def test_gpu_check_refuses_to_fall_back_to_the_cpu():

@@ -104,3 +104,24 @@ def test_a_working_compile_is_what_the_step_calls(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
     assert step_model({**OFF, "compile": True}, model, CPU) is model
     assert gpu_path.cpu_note(OFF, CPU) is None
+
+
+def test_only_the_first_call_may_fall_back(monkeypatch):
+    """Once compiled code has run, a later error (e.g. a CUDA error) propagates instead of turning eager."""
+    def compiled(model):
+        calls = []
+
+        def call(*args):
+            calls.append(1)
+            if len(calls) > 1:
+                raise RuntimeError("CUDA error: an illegal memory access was encountered")
+            return model(*args)
+        return call
+
+    monkeypatch.setattr(torch, "compile", compiled)
+    forward = step_model({**OFF, "compile": True}, image_model("lpn", size=8, seed=3), CUDA)
+    y = torch.rand((2, 1, 8, 8), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    forward(y)
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        forward(y)
+    assert forward.compiled

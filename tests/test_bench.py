@@ -132,19 +132,25 @@ def test_timing_reports_median_and_quartiles():
 
 
 def test_gpu_check_path_runs_on_cpu_and_keeps_everything_on_the_device(smoke_config, shared_bsds):
-    """The GPU check's code path at tiny sizes on the CPU: every field finite, one row per variant and precision
-    (amp and TF32 are no-ops on the CPU, so their numbers equal fp32's: same seeds, same batches)."""
+    """The GPU check's code path at tiny sizes on the CPU: every field finite, one row per variant and choice
+    (amp, TF32, channels-last and compile are no-ops on the CPU, so their numbers equal fp32's: same seeds, same
+    batches)."""
     torch.set_num_threads(1)
     crops = bench_crops(shared_bsds, 16, 6, 3, seed=0)
     ds = gpu_check(smoke_config, crops, steps=4, batch=2, variants=("lpn", "aelpn"), require_cuda=False,
                    peak_rounds=1)
-    assert ds.sizes == {"variant": 2, "precision": 3}
-    for name in ("images_per_s", "achieved_tflops", "final_loss", "val_psnr"):
+    assert ds.sizes == {"variant": 2, "choice": 5}
+    for name in ("images_per_s", "achieved_tflops", "first_step_s", "final_loss", "val_psnr"):
         assert np.isfinite(ds[name].values).all(), name
-    assert (ds["val_psnr"].sel(precision="amp") == ds["val_psnr"].sel(precision="fp32")).all()
+    assert (ds["val_psnr"] == ds["val_psnr"].sel(choice="fp32")).all()
+    assert (ds["final_loss"] == ds["final_loss"].sel(choice="fp32")).all()
+    assert (ds["val_psnr_vs_fp32"] == 0).all() and (ds["compiled"] == 0).all()
     assert np.isfinite(float(ds["pnp_admm_psnr"])) and float(ds["diffpir_seconds"]) > 0
-    assert "| aelpn | amp |" in gpu_table(ds) and "aelpn not run" in gpu_table(ds)  # no bf16 peak on a CPU
+    table = gpu_table(ds)
+    assert "| aelpn | amp+channels_last+compile |" in table and "aelpn not run" in table  # no bf16 peak on a CPU
     assert np.isnan(ds["bf16_peak_fraction"].values).all() and ds["bf16_peak_fraction"].attrs["target"] == 0.4
+    ds["bf16_peak_fraction"][:] = [[0.1, 0.2, 0.3, 0.35, 0.45], [0.1, 0.2, 0.3, 0.39, 0.2]]  # a variant's best counts
+    assert "training step >= 40% of the bf16 peak: lpn met, aelpn not met" in gpu_table(ds)
 
 
 def test_gpu_check_refuses_to_fall_back_to_the_cpu():

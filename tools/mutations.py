@@ -72,7 +72,7 @@ CATALOGUE: tuple[Mutation, ...] = (
     _m("lr-schedule-ignored", "training", TRAINING, "the optimizer keeps Adam's default learning rate",
        Edit("training/loop.py", 'group["lr"] = lr', 'group["lr"] = group["lr"]')),
     _m("noise-half-sigma", "training", TRAINING, "training batches at half the configured sigma",
-       Edit("training/proxnets.py", "y = x + sigma * noise.to(device)", "y = x + 0.5 * sigma * noise.to(device)")),
+       Edit("training/proxnets.py", "x + sigma * noise.to(device))", "x + 0.5 * sigma * noise.to(device))")),
     _m("projection-once-at-end", "training", TRAINING, "weights projected once after the last step only",
        Edit("training/loop.py", "            if project is not None:\n                project()\n", ""),
        Edit("training/loop.py", "    write(run.steps)\n", "    if project is not None:\n        project()\n    write(run.steps)\n")),

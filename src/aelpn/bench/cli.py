@@ -30,7 +30,7 @@ def _gpu_check(paper: dict, a) -> int:
     channels = 1 if paper["data"]["grayscale"] else 3
     crops = load_crops(a.crops)[0] if a.crops else bench_crops(a.images, a.gpu_size, a.gpu_crops, channels,
                                                                   paper["seed"])
-    ds = gpu_check(paper, crops, a.gpu_steps, a.gpu_batch)
+    ds = gpu_check(paper, crops, a.gpu_steps, a.gpu_batch, variants=tuple(a.variants))
     write_netcdf(ds, a.gpu_out)
     print(gpu_table(ds))
     return 0
@@ -42,7 +42,7 @@ def register(verbs: dict, commands) -> None:
     q.add_argument("--paper", default="config/config.yaml", help="paper-scale config file (its model widths)")
     add_output(q, "--out", "measurements (netCDF)", default="results/bench/bench.nc")
     q.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
-                   help="variants whose training step is timed")
+                   help="variants whose training step is timed (also by --gpu-check)")
     q.add_argument("--images", default="../shared/data/BSDS500",
                    help="BSDS500 directory (images/train/*.jpg) whose training images give the real crops")
     q.add_argument("--models", default=None, metavar="DIR",
@@ -61,7 +61,8 @@ def register(verbs: dict, commands) -> None:
     q.add_argument("--repo", default=".", help="project root (Snakefile) for --workflow")
     q.add_argument("--gpu-check", action="store_true",
                    help="instead: the GPU check of the paper-scale paths on CUDA (non-zero exit on any failure)")
-    q.add_argument("--gpu-steps", type=int, default=200, help="training steps per variant and precision")
+    q.add_argument("--gpu-steps", type=int, default=500,
+                   help="training steps per variant and choice (500: enough for a validation-PSNR effect)")
     q.add_argument("--gpu-batch", type=int, default=8, help="training batch of the GPU check")
     q.add_argument("--gpu-size", type=int, default=128, help="crop size of the GPU check (from --images)")
     q.add_argument("--gpu-crops", type=int, default=72, help="number of real crops drawn from --images")

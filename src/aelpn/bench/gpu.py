@@ -2,11 +2,15 @@
 minutes, with numbers a cluster profile can use.
 
 - Training: ``steps`` steps of every variant at paper width on real crops, with the production step and loop
-  (``aelpn.training.proxnets.image_batch_loss`` in ``aelpn.training.fit``: schedule, Adam, projection after every step) in three precisions: fp32, TF32 matmuls/convolutions
-  (``compute.tf32``) and bfloat16 autocast (``compute.amp``), each from the same seed and batches, so the
-  loss and validation-PSNR differences against fp32 are what the precision causes. Reported: images/s, the
-  achieved TFLOP/s against the analytic FLOP count of a step and as a share of the device's measured bf16
-  matrix-product peak (``aelpn.bench.peak``; target: the bf16 step at >= 40 %), peak device memory.
+  (``aelpn.training.proxnets.image_batch_loss`` in ``aelpn.training.fit``: schedule, Adam, projection after every
+  step) for each choice of ``CHOICES``: fp32, TF32 matmuls/convolutions (``compute.tf32``), bfloat16 autocast
+  (``compute.amp``), then bf16 with channels-last memory (``compute.channels_last``) and with ``torch.compile``
+  as well (``compute.compile``; ``aelpn.core.gpu_path``), each from the same seed and batches, so the loss and
+  validation-PSNR differences against fp32 are what the choice causes. Reported: images/s, the achieved TFLOP/s
+  against the analytic FLOP count of a step and as a share of the device's measured bf16 matrix-product peak
+  (``aelpn.bench.peak``; target: the bf16 step at >= 40 %), the first step's seconds (compilation included),
+  whether the step ran compiled (a compile that fell back to eager says so), peak device memory, the validation
+  PSNR and its difference to fp32's.
 - One denoising-sweep batch, one PnP-ADMM deblurring run and one DiffPIR run at the crops' size.
 - Every result is checked to live on the device (a silent CPU fallback is an error), every loss and output to
   be finite; any CUDA error propagates. The CLI exits non-zero on any of them.
@@ -32,6 +36,7 @@ from aelpn.bench.pnp import deblurring_problem
 from aelpn.bench.timing import synchronize
 from aelpn.core import provenance
 from aelpn.core.device import autocast, configure, describe
+from aelpn.core.gpu_path import CompiledOrEager, acts, step_model
 from aelpn.inverse.priors import LearnedPrior
 from aelpn.models.denoiser import build_denoiser
 from aelpn.inverse.methods.registry import get
@@ -42,8 +47,11 @@ from aelpn.training import Recipe, Run, fit
 from aelpn.training.losses import lpn_schedule
 from aelpn.training.proxnets import LOG_FIELDS, image_batch_loss
 
-PRECISIONS = {"fp32": {"tf32": False, "amp": False}, "tf32": {"tf32": True, "amp": False},
-              "amp": {"tf32": False, "amp": True}}
+_OFF = {"tf32": False, "amp": False, "channels_last": False, "compile": False}
+# The compute settings the check compares, each against fp32 (every GPU-path option off).
+CHOICES = {"fp32": _OFF, "tf32": {**_OFF, "tf32": True}, "amp": {**_OFF, "amp": True},
+           "amp+channels_last": {**_OFF, "amp": True, "channels_last": True},
+           "amp+channels_last+compile": {**_OFF, "amp": True, "channels_last": True, "compile": True}}
 # The paper-width bf16 (amp) training step's share of the measured bf16 matrix-product peak.
 BF16_PEAK_TARGET = 0.4
 
@@ -69,12 +77,13 @@ def _reset_memory(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def train_precision(variant: str, cfg: dict, crops: torch.Tensor, held_out: torch.Tensor, batch: int,
-                    steps: int, precision: str, device: torch.device, workdir: Path) -> tuple[dict, torch.nn.Module]:
-    """``steps`` production training steps of ``variant`` in ``precision`` (``aelpn.training.proxnets.image_batch_loss``
-    through ``aelpn.training.fit``: half L1 pre-training, half proximal matching, one checkpoint written and
-    removed on the device); returns the figures and the model."""
-    compute = {"device": device.type, **PRECISIONS[precision]}
+def train_choice(variant: str, cfg: dict, crops: torch.Tensor, held_out: torch.Tensor, batch: int,
+                 steps: int, choice: str, device: torch.device, workdir: Path) -> tuple[dict, torch.nn.Module]:
+    """``steps`` production training steps of ``variant`` with the compute settings ``CHOICES[choice]``
+    (``aelpn.core.gpu_path.step_model`` and ``aelpn.training.proxnets.image_batch_loss`` through
+    ``aelpn.training.fit``: half L1 pre-training, half proximal matching, one checkpoint written and removed on
+    the device); returns the figures and the model."""
+    compute = {"device": device.type, **CHOICES[choice]}
     configure(compute)
     tcfg = {**cfg["train"], "batch_size": batch, "steps_pretrain": steps // 2, "steps_pm": steps - steps // 2,
             "pm_stages": 1, "checkpoint_every": steps // 2}
@@ -82,30 +91,35 @@ def train_precision(variant: str, cfg: dict, crops: torch.Tensor, held_out: torc
     optimizer = torch.optim.Adam(model.parameters())
     gen = torch.Generator().manual_seed(cfg["seed"])
     n_entries = crops[0].numel()
-    run = Run(label=f"gpu-check {variant} {precision}", section="train", steps=steps,
+    run = Run(label=f"gpu-check {variant} {choice}", section="train", steps=steps,
               checkpoint_every=tcfg["checkpoint_every"], recipe=Recipe.from_config(tcfg),
-              out=workdir / f"{variant}_{precision}.pt", log_out=workdir / f"{variant}_{precision}_log.nc",
-              fingerprint=f"gpu-check-{variant}-{precision}", fields=LOG_FIELDS, title="aelpn GPU check", cfg=cfg,
+              out=workdir / f"{variant}_{choice}.pt", log_out=workdir / f"{variant}_{choice}_log.nc",
+              fingerprint=f"gpu-check-{variant}-{choice}", fields=LOG_FIELDS, title="aelpn GPU check", cfg=cfg,
               device=describe(device))
+    if acts(compute, "compile", device):
+        torch._dynamo.reset()  # every variant compiles afresh, below dynamo's recompilation limit
+    forward = step_model(compute, model, device)
     _reset_memory(device)
     record = fit(run, model, optimizer, lambda step: lpn_schedule(tcfg, variant, step, n_entries).lr,
-                 image_batch_loss(model, crops.to(device), tcfg, variant, gen, compute, device),
+                 image_batch_loss(forward, crops.to(device), tcfg, variant, gen, compute, device),
                  resumables={"generator": gen}, project=model.project_,
                  after_step=lambda done: {"val_psnr": math.nan})
     synchronize(device)
-    _on_device(f"training {variant} ({precision})", device, *model.parameters())
+    _on_device(f"training {variant} ({choice})", device, *model.parameters())
     model.eval()
     sigma = cfg["train"]["sigma"]
     noise = torch.randn(held_out.shape, generator=torch.Generator().manual_seed(cfg["seed"] + 1))
     with torch.no_grad(), autocast(compute, device):
         estimate = model((held_out + sigma * noise).to(device)).float()
-    _on_device(f"validation {variant} ({precision})", device, estimate)
+    _on_device(f"validation {variant} ({choice})", device, estimate)
     step_seconds = float(np.median(record.log["seconds"][min(10, steps // 4):]))
     flops = training_step_flops(model.spec, batch)
     return {
         "images_per_s": batch / step_seconds,
         "achieved_tflops": flops / step_seconds / 1e12,
         "step_tflop": flops / 1e12,
+        "first_step_s": float(record.log["seconds"][0]),
+        "compiled": float(isinstance(forward, CompiledOrEager) and forward.compiled),
         "final_loss": record.final_loss,
         "val_psnr": float(metrics.psnr(estimate.cpu(), held_out).mean()),
         "peak_memory_gib": _memory(device),
@@ -134,17 +148,22 @@ def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=V
     rows, models = {}, {}
     workdir = Path(tempfile.mkdtemp(prefix="aelpn-gpu-check-"))
     for variant in variants:
-        for precision in PRECISIONS:
-            rows[variant, precision], model = train_precision(variant, cfg, train_crops, held_out, batch, steps,
-                                                              precision, device, workdir)
-            models[variant] = model if precision == "fp32" else models[variant]
-            print(f"gpu-check train {variant} {precision}: {rows[variant, precision]['images_per_s']:.1f} img/s, "
-                  f"loss {rows[variant, precision]['final_loss']:.4g}", flush=True)
+        for choice in CHOICES:
+            rows[variant, choice], model = train_choice(variant, cfg, train_crops, held_out, batch, steps, choice,
+                                                        device, workdir)
+            models[variant] = model if choice == "fp32" else models[variant]
+            print(f"gpu-check train {variant} {choice}: {rows[variant, choice]['images_per_s']:.1f} img/s, "
+                  f"loss {rows[variant, choice]['final_loss']:.4g}, val PSNR {rows[variant, choice]['val_psnr']:.3f}"
+                  " dB", flush=True)
     shutil.rmtree(workdir)
-    configure({"device": device.type, "tf32": False, "amp": False})
+    configure({"device": device.type, **_OFF})
     fields = next(iter(rows.values()))
-    ds = xr.Dataset({f: (("variant", "precision"), [[rows[v, p][f] for p in PRECISIONS] for v in variants])
-                     for f in fields}, coords={"variant": list(variants), "precision": list(PRECISIONS)})
+    ds = xr.Dataset({f: (("variant", "choice"), [[rows[v, c][f] for c in CHOICES] for v in variants])
+                     for f in fields}, coords={"variant": list(variants), "choice": list(CHOICES)})
+    ds["val_psnr_vs_fp32"] = ds["val_psnr"] - ds["val_psnr"].sel(choice="fp32")
+    ds["val_psnr_vs_fp32"].attrs.update(long_name="validation PSNR minus fp32's (same seed and batches)", units="dB")
+    ds["compiled"].attrs.update(long_name="1: the step ran torch.compile'd; 0: eager (not asked, not CUDA, or a "
+                                          "compile that fell back)", units="1")
     rates = peak_rates(device, peak_rounds, 2, cfg["seed"])
     for name in ("gpu_tf32", "gpu_bf16"):
         ds[f"peak_{name}_tflops"] = rates.get(name, math.nan) / 1e12
@@ -186,23 +205,25 @@ def gpu_check(cfg: dict, crops: torch.Tensor, steps: int, batch: int, variants=V
 
 
 def gpu_table(ds: xr.Dataset) -> str:
-    """Markdown table of the GPU check."""
+    """Markdown table of the GPU check: per variant and choice, images/s, TFLOP/s and its share of the bf16 peak,
+    first-step seconds (compilation included), whether the step ran compiled, peak GiB, final loss, validation PSNR
+    and its difference to fp32's; then the target, met by a variant's best choice."""
     lines = [f"measured peaks: TF32 {float(ds['peak_gpu_tf32_tflops']):.1f}, bf16 "
-             f"{float(ds['peak_gpu_bf16_tflops']):.1f} TFLOP/s (matrix products)\n",
-             "| variant | precision | img/s | TFLOP/s | of bf16 peak | peak GiB | final loss | val PSNR (dB) | "
-             "vs fp32 (dB) |", "|---|---|---|---|---|---|---|---|---|"]
+             f"{float(ds['peak_gpu_bf16_tflops']):.1f} TFLOP/s (matrix products); {ds.attrs['steps']} steps per row\n",
+             "| variant | choice | img/s | TFLOP/s | of bf16 peak | first step s | compiled | peak GiB | final loss | "
+             "val PSNR (dB) | vs fp32 (dB) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for v in ds["variant"].values:
-        ref = float(ds["val_psnr"].sel(variant=v, precision="fp32"))
-        for p in ds["precision"].values:
-            r = ds.sel(variant=v, precision=p)
-            lines.append(f"| {v} | {p} | {float(r['images_per_s']):.1f} | {float(r['achieved_tflops']):.2f} | "
-                         f"{float(r['bf16_peak_fraction']):.0%} | {float(r['peak_memory_gib']):.2f} | "
-                         f"{float(r['final_loss']):.4g} | "
-                         f"{float(r['val_psnr']):.2f} | {float(r['val_psnr']) - ref:+.2f} |")
-    amp = ds["bf16_peak_fraction"].sel(precision="amp")
-    met = {v: "not run" if math.isnan(float(amp.sel(variant=v))) else
-           "met" if float(amp.sel(variant=v)) >= BF16_PEAK_TARGET else "not met" for v in ds["variant"].values}
-    lines.append(f"\nbf16 training step >= {BF16_PEAK_TARGET:.0%} of the bf16 peak: "
+        for c in ds["choice"].values:
+            r = ds.sel(variant=v, choice=c)
+            lines.append(f"| {v} | {c} | {float(r['images_per_s']):.1f} | {float(r['achieved_tflops']):.2f} | "
+                         f"{float(r['bf16_peak_fraction']):.0%} | {float(r['first_step_s']):.2f} | "
+                         f"{'yes' if float(r['compiled']) else 'no'} | {float(r['peak_memory_gib']):.2f} | "
+                         f"{float(r['final_loss']):.4g} | {float(r['val_psnr']):.2f} | "
+                         f"{float(r['val_psnr_vs_fp32']):+.2f} |")
+    best = ds["bf16_peak_fraction"].max("choice")
+    met = {v: "not run" if math.isnan(float(best.sel(variant=v))) else
+           "met" if float(best.sel(variant=v)) >= BF16_PEAK_TARGET else "not met" for v in ds["variant"].values}
+    lines.append(f"\nbest choice's training step >= {BF16_PEAK_TARGET:.0%} of the bf16 peak: "
                  + ", ".join(f"{v} {m}" for v, m in met.items()))
     lines.append(f"\nsweep batch: {float(ds['sweep_seconds']):.3f} s, PSNR {float(ds['sweep_psnr']):.2f} dB; "
                  f"PnP-ADMM ({ds.attrs['problem']}): {float(ds['pnp_admm_seconds']):.2f} s, "

@@ -20,6 +20,7 @@ import xarray as xr
 from aelpn.core.combine import CombineError, combine_variants
 from aelpn.core.config import slice_hash
 from aelpn.core.device import autocast, configure, describe
+from aelpn.core.gpu_path import batch_layout, step_model
 from aelpn.core.io import file_digest, read_netcdf
 from aelpn.core.seeding import derive_seed, generator
 from aelpn.data import load_crops
@@ -72,20 +73,22 @@ def draw_batch(x_train: torch.Tensor, train_cfg: dict, gen: torch.Generator):
     return idx, sigma, noise
 
 
-def image_batch_loss(model, x_train: torch.Tensor, tcfg: dict, variant: str, gen: torch.Generator, compute: dict,
+def image_batch_loss(forward, x_train: torch.Tensor, tcfg: dict, variant: str, gen: torch.Generator, compute: dict,
                      device: torch.device) -> Callable[[int], Step]:
     """The batch loss of an image proximal network at 0-based ``step``: a seeded batch of ``x_train`` (on
-    ``device``) with Gaussian noise (``draw_batch``), f(y) under ``compute.amp`` autocast, then the L1 loss in
-    pre-training and proximal matching at the schedule's gamma afterwards (``lpn_schedule``)."""
+    ``device``) with Gaussian noise (``draw_batch``), in channels-last format when ``compute.channels_last`` acts
+    (``aelpn.core.gpu_path.batch_layout``), f(y) = ``forward(y)`` (the model, or ``aelpn.core.gpu_path.step_model``
+    of it) under ``compute.amp`` autocast, then the L1 loss in pre-training and proximal matching at the
+    schedule's gamma afterwards (``lpn_schedule``)."""
     n_entries = x_train[0].numel()
 
     def batch_loss(step: int) -> Step:
         setting = lpn_schedule(tcfg, variant, step, n_entries)
         idx, sigma, noise = draw_batch(x_train, tcfg, gen)
         x = x_train[idx.to(device)]
-        y = x + sigma * noise.to(device)
+        y = batch_layout(compute, device, x + sigma * noise.to(device))
         with autocast(compute, device):
-            pred = model(y)
+            pred = forward(y)
         pred = pred.float()
         if setting.phase == L1:
             loss, stage = losses.l1_loss(pred, x), L1
@@ -125,7 +128,8 @@ def train(cfg: dict, variant: str, train_path: str | Path, val_path: str | Path,
           f"parameters, {len(x_train)} crops {channels}x{height}x{width}, {total} steps on {describe(device)}",
           flush=True)
 
-    batch_loss = image_batch_loss(model, x_train, tcfg, variant, gen, cfg["compute"], device)
+    batch_loss = image_batch_loss(step_model(cfg["compute"], model, device), x_train, tcfg, variant, gen,
+                                  cfg["compute"], device)
 
     def after_step(done: int) -> dict:
         if done % tcfg["validate_every"] and done != total:

@@ -171,7 +171,7 @@ CATALOGUE: tuple[Mutation, ...] = (
        Edit("data/crops.py", 'gen = generator(seed, "crops", split, image_id) if training else None',
             'gen = generator(seed, "crops", split) if training else None')),
     _m("ssim-unclipped", "metrics", METRICS, "SSIM of the unclipped estimate",
-       Edit("core/metrics.py", "return _SSIM(x_hat.clamp(0.0, 1.0), x)", "return _SSIM(x_hat, x)")),
+       Edit("core/metrics.py", "clipped = x_hat.clamp(0.0, 1.0)", "clipped = x_hat")),
     _m("dps-guidance-sign", "pnp", DIFFUSION, "DPS moves up the measurement residual's gradient",
        Edit("solvers/diffusion.py", "x = (mean + var**0.5 * z - step).detach()",
             "x = (mean + var**0.5 * z + step).detach()")),

@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,7 @@ class Rule:
     steps: tuple[str, ...]
     scaled: tuple[str, ...]
     cadence: tuple[str, ...]
-    argv: object
+    argv: Callable[[dict, dict], list]
 
 
 def _get(cfg: dict, key: str):
@@ -194,8 +195,9 @@ def _count_of(key: str, counts: Counts) -> int:
 def rehearsal_config(paper: dict, counts: Counts) -> dict:
     """``paper`` with every count of every rule shrunk (``_shrunk``) and nothing else changed: the shapes (model
     widths, crop size, batches, noise levels) stay the paper's; the keys ``TIED`` to a count follow it, and
-    proximal matching keeps one step per stage at least (``train.pm_stages``). A null list key becomes the first element of the list it
-    stands for; the blind study's first prior must be the first trained variant (one proximal network)."""
+    proximal matching keeps one step per stage at least (``train.pm_stages``). A null list key becomes the first
+    element of the list it stands for; the blind study's first prior must be the first trained variant (one
+    proximal network)."""
     cfg = copy.deepcopy(paper)
     for key in NULL_MEANS:
         if _get(cfg, key) is None:

@@ -90,7 +90,7 @@ def test_rehearsal_runs_every_paper_rule_at_paper_shapes_on_cpu(tmp_path, repo, 
     rows = list(csv.DictReader(out.open()))
     assert [r["rule"] for r in rows] == [r.name for r in rules(paper_config)]
     for row in rows:
-        assert row["device"] == "cpu", row
+        assert row["status"] == "ok" and row["device"] == "cpu", row
         assert float(row["peak_rss_mib"]) > 50, row
         assert float(row["per_s"]) > 0 and int(row["runtime_min"]) >= 1, row
     size = paper_config["data"]["crop_size"]

@@ -42,10 +42,10 @@ def _rehearsal(paper: dict, a) -> int:
     from aelpn.bench.rehearsal import Counts, rehearse, table, write_csv
 
     counts = Counts(steps=a.rehearsal_steps, images=a.rehearsal_images, iterations=a.rehearsal_iterations)
-    rows = rehearse(paper, a.images, a.rehearsal, counts, a.margin, a.profile, a.threads)
+    rows = rehearse(paper, a.images, a.rehearsal, counts, a.margin, a.profile, a.threads, tuple(a.rehearsal_rules))
     write_csv(rows, a.rehearsal_out)
     print(table(rows))
-    return 0
+    return int(any(r["status"] != "ok" for r in rows))
 
 
 def register(verbs: dict, commands) -> None:
@@ -85,6 +85,8 @@ def register(verbs: dict, commands) -> None:
     q.add_argument("--rehearsal-steps", type=int, default=20, help="training steps of each rehearsed training job")
     q.add_argument("--rehearsal-images", type=int, default=4, help="images of each rehearsed evaluation job")
     q.add_argument("--rehearsal-iterations", type=int, default=20, help="solver iterations of the rehearsed solves")
+    q.add_argument("--rehearsal-rules", nargs="+", default=[], metavar="RULE",
+                   help="rehearse only these rules, on the inputs an earlier rehearsal left in SCRATCH")
     q.add_argument("--margin", type=float, default=2.0,
                    help="factor from the measured runtime of a paper-scale job to its requested runtime")
     q.add_argument("--profile", default="workflow/profiles/slurm/config.yaml",

@@ -213,18 +213,21 @@ def rehearsal_config(paper: dict, counts: Counts) -> dict:
     return cfg
 
 
-def _run(argv: list[str], log: Path) -> tuple[float, float]:
-    """Run ``aelpn ARGV`` in a child process; its wall seconds and peak RSS (MiB, its own ``ru_maxrss``)."""
+def _run(argv: list[str], log: Path, check: bool = True) -> tuple[float, float, str]:
+    """Run ``aelpn ARGV`` in a child process; its wall seconds, peak RSS (MiB, its own ``ru_maxrss``) and status
+    (``ok``, ``exit N`` or ``signal N``: 9 is usually the kernel's out-of-memory killer). With ``check``, a
+    failure raises RuntimeError naming the log."""
     cmd = [sys.executable, "-c", "import sys; from aelpn.cli import main; sys.exit(main())", *map(str, argv)]
     with open(log, "w") as out:
         start = time.perf_counter()
         child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise RuntimeError(f"aelpn {' '.join(map(str, argv[:4]))} failed (exit {child.returncode}); see {log}")
-    return seconds, usage.ru_maxrss / 1024
+    code = os.waitstatus_to_exitcode(status)
+    state = "ok" if code == 0 else f"exit {code}" if code > 0 else f"signal {-code}"
+    if check and code:
+        raise RuntimeError(f"aelpn {' '.join(map(str, argv[:4]))} failed ({state}); see {log}")
+    return seconds, usage.ru_maxrss / 1024, state
 
 
 def _split_images(images_dir: Path, splits: dict) -> dict[str, int]:
@@ -232,12 +235,14 @@ def _split_images(images_dir: Path, splits: dict) -> dict[str, int]:
 
 
 def rehearse(paper: dict, images_dir: str | Path, scratch: str | Path, counts: Counts, margin: float,
-             profile: str | Path, threads: int | None = None) -> list[dict]:
+             profile: str | Path, threads: int | None = None, only: tuple[str, ...] = ()) -> list[dict]:
     """Run every rule of ``rules`` once on the rehearsal config of ``paper`` in ``scratch`` (crops from the
     BSDS500 directory ``images_dir``); one row per rule: its work and unit, wall seconds, throughput, peak RSS,
     device, the work of the paper-scale job, the runtime it needs (``runtime_minutes`` with ``margin``) and the
     profile's current request. The BSDS500 copy (``aelpn data fetch``) and the validation and evaluation crops
-    are written first, unmeasured."""
+    are written first, unmeasured (kept when present). A rule that fails gets its status (exit code or signal,
+    log ``SCRATCH/<rule>.log``) and no runtime, and the rehearsal goes on; ``only`` rehearses those rules alone,
+    on the inputs an earlier rehearsal left in ``scratch``."""
     from aelpn.core.device import resolve
 
     scratch, images_dir = Path(scratch).resolve(), Path(images_dir).resolve()
@@ -250,23 +255,28 @@ def rehearse(paper: dict, images_dir: str | Path, scratch: str | Path, counts: C
     files, requests, split_images = _files(scratch), profile_runtimes(profile), _split_images(images_dir,
                                                                                              paper["data"]["splits"])
     bsds = scratch / "BSDS500"
-    _run(["data", "fetch", "--config", config, "--out", bsds], scratch / "fetch.log")
+    if not bsds.is_dir():
+        _run(["data", "fetch", "--config", config, "--out", bsds], scratch / "fetch.log")
     for role in ("validate", "evaluate"):
         split = cfg["data"]["splits"][role]
-        _run([*head, "data", "crops", "--config", config, "--images", bsds, "--split", split, "--out",
-              files[f"{role}.nc"]], scratch / f"crops_{role}.log")
+        if not files[f"{role}.nc"].is_file():
+            _run([*head, "data", "crops", "--config", config, "--images", bsds, "--split", split, "--out",
+                  files[f"{role}.nc"]], scratch / f"crops_{role}.log")
     rows = []
     for rule in rules(cfg):
+        if only and rule.name not in only:
+            continue
         argv = rule.argv(files, cfg)
         if argv[:2] == ["data", "crops"]:
             argv += ["--images", bsds]
-        seconds, rss = _run([*head, *argv[:2], "--config", config, *argv[2:]], scratch / f"{rule.name}.log")
+        seconds, rss, state = _run([*head, *argv[:2], "--config", config, *argv[2:]], scratch / f"{rule.name}.log",
+                                   check=False)
         done, paper_work = work(cfg, rule, split_images), work(paper, rule, split_images)
-        per_s = done / seconds
-        rows.append({"rule": rule.name, "unit": rule.unit, "device": device, "work": done, "seconds": seconds,
-                     "per_s": per_s, "peak_rss_mib": rss, "paper_work": paper_work,
-                     "runtime_min": runtime_minutes(paper_work, per_s, margin), "margin": margin,
-                     "profile_runtime": requests.get(rule.name, requests["default"])})
+        per_s = done / seconds if state == "ok" else math.nan
+        rows.append({"rule": rule.name, "status": state, "unit": rule.unit, "device": device, "work": done,
+                     "seconds": seconds, "per_s": per_s, "peak_rss_mib": rss, "paper_work": paper_work,
+                     "runtime_min": runtime_minutes(paper_work, per_s, margin) if state == "ok" else "",
+                     "margin": margin, "profile_runtime": requests.get(rule.name, requests["default"])})
     return rows
 
 
@@ -281,10 +291,10 @@ def write_csv(rows: list[dict], path: str | Path) -> Path:
 
 def table(rows: list[dict]) -> str:
     """A markdown table of the rows: throughput, peak RSS, and the derived runtime beside the profile's."""
-    lines = ["| rule | device | work | seconds | throughput | peak RSS (MiB) | paper work | needs (min, margin) "
-             "| profile runtime (min) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| rule | status | device | work | seconds | throughput | peak RSS (MiB) | paper work "
+             "| needs (min, margin) | profile runtime (min) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['rule']} | {r['device']} | {r['work']:g} {r['unit']} | {r['seconds']:.1f} | "
-                     f"{r['per_s']:.3g} {r['unit']}/s | {r['peak_rss_mib']:.0f} | {r['paper_work']:g} | "
-                     f"{r['runtime_min']} (x{r['margin']:g}) | {r['profile_runtime']} |")
+        lines.append(f"| {r['rule']} | {r['status']} | {r['device']} | {r['work']:g} {r['unit']} | "
+                     f"{r['seconds']:.1f} | {r['per_s']:.3g} {r['unit']}/s | {r['peak_rss_mib']:.0f} | "
+                     f"{r['paper_work']:g} | {r['runtime_min']} (x{r['margin']:g}) | {r['profile_runtime']} |")
     return "\n".join(lines)

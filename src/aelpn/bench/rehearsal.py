@@ -116,7 +116,7 @@ def profile_runtimes(profile: str | Path) -> dict[str, str]:
 def _files(d: Path) -> dict[str, Path]:
     return {k: d / f"{k}" for k in ("train.nc", "validate.nc", "evaluate.nc", "model.pt", "model_log.nc", "prox1d.pt",
                                      "prox1d_log.nc", "noise_sweep.nc", "jacobian.nc", "denoiser.pt",
-                                     "denoiser_log.nc", "unrolled.pt", "unrolled_log.nc", "flow.pt", "flow_log.nc",
+                                     "denoiser_log.nc", "unrolled_log.nc", "unrolled", "flow.pt", "flow_log.nc",
                                      "vae.pt", "vae_log.nc", "inverse.nc", "adaptivity.nc", "blind.pt",
                                      "blind_log.nc", "blind.nc")}
 
@@ -149,7 +149,8 @@ def rules(cfg: dict) -> list[Rule]:
                            "--train-log", f["denoiser_log.nc"]]),
         Rule("inverse_unrolled", "steps", ("inverse.unrolled.steps",), (), ("inverse.unrolled.checkpoint_every",),
              lambda f, c: ["train", "unrolled", "--problem", problem, "--crops", f[t], "--denoiser",
-                           f["denoiser.pt"], "--out", f["unrolled.pt"], "--train-log", f["unrolled_log.nc"]]),
+                           f["denoiser.pt"], "--out", f["unrolled"] / f"{problem}.pt", "--train-log",
+                           f["unrolled_log.nc"]]),
         Rule("inverse_flow", "steps", ("inverse.flow.steps",), (), ("inverse.flow.checkpoint_every",),
              lambda f, c: ["train", "flow", "--crops", f[t], "--out", f["flow.pt"], "--train-log", f["flow_log.nc"]]),
         Rule("inverse_vae", "steps", ("inverse.vae.steps",), (), ("inverse.vae.checkpoint_every",),
@@ -159,7 +160,7 @@ def rules(cfg: dict) -> list[Rule]:
                            f["evaluate.nc"], "--prior", f["model.pt"], "--out", f["inverse.nc"]]),
         Rule("inverse_adaptivity", "images", (), ("inverse.images", "inverse.adaptivity"), (),
              lambda f, c: ["evaluate", "adaptivity", "--crops", f["evaluate.nc"], "--out", f["adaptivity.nc"],
-                           f["unrolled.pt"]]),
+                           f["unrolled"] / f"{problem}.pt"]),
         Rule("blind_train", "steps", ("blind.network.steps", "blind.network.head_steps"), (),
              ("blind.network.checkpoint_every",),
              lambda f, c: ["train", "blind", "--crops", f[t], "--denoiser", f["denoiser.pt"], "--out",
@@ -246,7 +247,7 @@ def rehearse(paper: dict, images_dir: str | Path, scratch: str | Path, counts: C
     from aelpn.core.device import resolve
 
     scratch, images_dir = Path(scratch).resolve(), Path(images_dir).resolve()
-    scratch.mkdir(parents=True, exist_ok=True)
+    (scratch / "unrolled").mkdir(parents=True, exist_ok=True)  # the adaptivity job reads <problem>.pt
     cfg = rehearsal_config(paper, counts)
     cfg["data"]["sources"] = [{"path": str(images_dir)}]
     config = write_text(yaml.safe_dump(cfg, sort_keys=False), scratch / "rehearsal.yaml")

@@ -40,7 +40,8 @@ def test_work_of_the_paper_rules(paper_config):
         200 * len(cfg["model"]["variants"]) * cfg["inverse"]["pnp_admm"]["max_iter"]
     assert work(cfg, _rule(cfg, "crops"), {"train": 7, "val": 5, "test": 3}) == 7
     assert work(cfg, _rule(cfg, "inverse_adaptivity"), SPLITS) == 200 * len(cfg["inverse"]["adaptivity"])
-    assert work(cfg, _rule(cfg, "blind_run"), SPLITS) == cfg["blind"]["images"] * len(cfg["blind"]["variants"])
+    assert work(cfg, _rule(cfg, "blind_run"), SPLITS) == \
+        cfg["blind"]["images"] * len(cfg["blind"]["variants"]) * cfg["blind"]["map"]["max_iter"]
 
 
 def test_rehearsal_config_keeps_the_paper_shapes_and_shrinks_the_counts(paper_config):

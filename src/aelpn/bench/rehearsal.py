@@ -141,7 +141,8 @@ def rules(cfg: dict) -> list[Rule]:
         Rule("sweep", "images", (), ("noise_sweep.images",), (),
              lambda f, c: ["evaluate", "noise_sweep", "--variant", variant, "--model", f["model.pt"],
                            "--crops", f["evaluate.nc"], "--out", f["noise_sweep.nc"]]),
-        Rule("jacobian", "images", (), ("jacobian.images", "model.variants"), (),
+        Rule("jacobian", "image iterations", (), ("jacobian.images", "model.variants", "jacobian.rank_iterations"),
+             (),
              lambda f, c: ["evaluate", "jacobian", "--crops", f["evaluate.nc"], "--out", f["jacobian.nc"],
                            f["model.pt"]]),
         Rule("inverse_denoiser", "steps", ("inverse.denoiser.steps",), (), ("inverse.denoiser.checkpoint_every",),
@@ -155,7 +156,7 @@ def rules(cfg: dict) -> list[Rule]:
              lambda f, c: ["train", "flow", "--crops", f[t], "--out", f["flow.pt"], "--train-log", f["flow_log.nc"]]),
         Rule("inverse_vae", "steps", ("inverse.vae.steps",), (), ("inverse.vae.checkpoint_every",),
              lambda f, c: ["train", "vae", "--crops", f[t], "--out", f["vae.pt"], "--train-log", f["vae_log.nc"]]),
-        Rule("inverse_run", "images", (), ("inverse.images", "inverse.variants", "inverse.pnp_admm.max_iter"), (),
+        Rule("inverse_run", "image iterations", (), ("inverse.images", "inverse.variants", "inverse.pnp_admm.max_iter"), (),
              lambda f, c: ["evaluate", "inverse", "--algorithm", "pnp_admm", "--problem", problem, "--crops",
                            f["evaluate.nc"], "--prior", f["model.pt"], "--out", f["inverse.nc"]]),
         Rule("inverse_adaptivity", "images", (), ("inverse.images", "inverse.adaptivity"), (),
@@ -165,7 +166,7 @@ def rules(cfg: dict) -> list[Rule]:
              ("blind.network.checkpoint_every",),
              lambda f, c: ["train", "blind", "--crops", f[t], "--denoiser", f["denoiser.pt"], "--out",
                            f["blind.pt"], "--train-log", f["blind_log.nc"]]),
-        Rule("blind_run", "images", (), ("blind.images", "blind.variants"), (),
+        Rule("blind_run", "image iterations", (), ("blind.images", "blind.variants", "blind.map.max_iter"), (),
              lambda f, c: ["evaluate", "blind", "--crops", f["evaluate.nc"], "--prior", f["model.pt"], "--network",
                            f["blind.pt"], "--out", f["blind.nc"]]),
     ]
@@ -190,7 +191,7 @@ TIED = ("data.max_images.train", "data.max_images.val", "data.max_images.test", 
 def _count_of(key: str, counts: Counts) -> int:
     if key.endswith(("images", "examples")) or ".max_images." in key:
         return counts.images
-    return counts.iterations if key.endswith("max_iter") else counts.steps
+    return counts.iterations if key.endswith(("max_iter", "iterations")) else counts.steps
 
 
 def rehearsal_config(paper: dict, counts: Counts) -> dict:

@@ -11,6 +11,8 @@ def _bench(a):
     quick, paper = load(a.quick), load(a.paper)
     if a.gpu_check:
         return _gpu_check(paper, a)
+    if a.rehearsal:
+        return _rehearsal(paper, a)
     from aelpn.bench.run import BenchSettings, run_bench
 
     settings = BenchSettings(variants=tuple(a.variants), images_dir=a.images, models_dir=a.models,
@@ -34,6 +36,16 @@ def _gpu_check(paper: dict, a) -> int:
     write_netcdf(ds, a.gpu_out)
     print(gpu_table(ds))
     return 0
+
+
+def _rehearsal(paper: dict, a) -> int:
+    from aelpn.bench.rehearsal import Counts, rehearse, table, write_csv
+
+    counts = Counts(steps=a.rehearsal_steps, images=a.rehearsal_images, iterations=a.rehearsal_iterations)
+    rows = rehearse(paper, a.images, a.rehearsal, counts, a.margin, a.profile, a.threads, tuple(a.rehearsal_rules))
+    write_csv(rows, a.rehearsal_out)
+    print(table(rows))
+    return int(any(r["status"] != "ok" for r in rows))
 
 
 def register(verbs: dict, commands) -> None:
@@ -68,4 +80,17 @@ def register(verbs: dict, commands) -> None:
     q.add_argument("--gpu-crops", type=int, default=72, help="number of real crops drawn from --images")
     q.add_argument("--crops", default=None, help="crops netCDF ('aelpn data crops') to use instead of --images")
     add_output(q, "--gpu-out", "netCDF written by the GPU check", default="results/bench/gpu_check.nc")
+    q.add_argument("--rehearsal", default=None, metavar="SCRATCH",
+                   help="instead: the paper rehearsal, every paper-scale job at --paper's shapes with few steps and "
+                        "images, one process each, in the directory SCRATCH (docs/benchmarks.md)")
+    q.add_argument("--rehearsal-steps", type=int, default=20, help="training steps of each rehearsed training job")
+    q.add_argument("--rehearsal-images", type=int, default=4, help="images of each rehearsed evaluation job")
+    q.add_argument("--rehearsal-iterations", type=int, default=20, help="solver iterations of the rehearsed solves")
+    q.add_argument("--rehearsal-rules", nargs="+", default=[], metavar="RULE",
+                   help="rehearse only these rules, on the inputs an earlier rehearsal left in SCRATCH")
+    q.add_argument("--margin", type=float, default=2.0,
+                   help="factor from the measured runtime of a paper-scale job to its requested runtime")
+    q.add_argument("--profile", default="workflow/profiles/slurm/config.yaml",
+                   help="SLURM profile whose runtime requests are printed beside the derived ones")
+    add_output(q, "--rehearsal-out", "rehearsal rows (CSV)", default="results/bench/rehearsal.csv")
     q.set_defaults(func=_bench)

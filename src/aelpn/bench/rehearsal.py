@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from aelpn.core.io import write_text
+from aelpn.data.cbsd68 import cbsd68_ids
 
 # What a key set to null counts: the images of an evaluation split, or another key's list.
 NULL_MEANS = {"inverse.variants": "model.variants"}
@@ -75,9 +76,11 @@ def count(value, steps: bool = False) -> float:
 def work(cfg: dict, rule: Rule, split_images: dict[str, int]) -> float:
     """``sum(steps keys) * prod(scaled keys)`` of ``cfg`` (1 for an empty product or sum). A null images key
     counts the images of its split (``split_images``: ``data.max_images.<split>`` its own split, any other the
-    evaluation split), another null key the list ``NULL_MEANS`` names."""
+    evaluation split; ``cbsd68.images`` the 68 CBSD68 images), another null key the list ``NULL_MEANS`` names."""
     def value(key, steps=False):
         v = _get(cfg, key)
+        if v is None and key == "cbsd68.images":
+            return len(cbsd68_ids())
         if v is None and key.startswith("data.max_images."):
             return split_images[cfg["data"]["splits"][key.rsplit(".", 1)[1]]]
         if v is None:
@@ -118,7 +121,7 @@ def _files(d: Path) -> dict[str, Path]:
                                      "prox1d_log.nc", "noise_sweep.nc", "jacobian.nc", "denoiser.pt",
                                      "denoiser_log.nc", "unrolled_log.nc", "unrolled", "flow.pt", "flow_log.nc",
                                      "vae.pt", "vae_log.nc", "inverse.nc", "adaptivity.nc", "blind.pt",
-                                     "blind_log.nc", "blind.nc")}
+                                     "blind_log.nc", "blind.nc", "cbsd68.nc", "BSDS500")}
 
 
 def rules(cfg: dict) -> list[Rule]:
@@ -148,6 +151,9 @@ def rules(cfg: dict) -> list[Rule]:
         Rule("inverse_denoiser", "steps", ("inverse.denoiser.steps",), (), ("inverse.denoiser.checkpoint_every",),
              lambda f, c: ["train", "denoiser", "--crops", f[t], "--out", f["denoiser.pt"],
                            "--train-log", f["denoiser_log.nc"]]),
+        Rule("cbsd68", "image networks", (), ("cbsd68.images", "model.variants"), (),
+             lambda f, c: ["evaluate", "cbsd68", "--images", f["BSDS500"], "--denoiser", f["denoiser.pt"],
+                           "--out", f["cbsd68.nc"], f["model.pt"]]),
         Rule("inverse_unrolled", "steps", ("inverse.unrolled.steps",), (), ("inverse.unrolled.checkpoint_every",),
              lambda f, c: ["train", "unrolled", "--problem", problem, "--crops", f[t], "--denoiser",
                            f["denoiser.pt"], "--out", f["unrolled"] / f"{problem}.pt", "--train-log",

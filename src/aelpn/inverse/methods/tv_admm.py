@@ -3,22 +3,14 @@ start, dual rescaling and iterations; aelpn.solvers.admm_diffusion_step) with th
 as its z-update, on f + weight TV (the MAP of the prior exp(-weight TV), ``weight`` per operator;
 aelpn.solvers.handcrafted). The seed's hand-crafted prior that claim 15a compares the diffusion step with."""
 
-from aelpn.core.config import per_operator
-from aelpn.inverse.methods.base import Estimate, Method
+from aelpn.inverse.methods.base import Method
+from aelpn.inverse.methods.handcrafted_admm import solve_with
 
 
-def solve(data, prior, section, seed, x_true) -> Estimate:
-    import torch
-
-    from aelpn.solvers import admm_diffusion_step as diffusion_step
+def solve(data, prior, section, seed, x_true):
     from aelpn.solvers import handcrafted
 
-    weight = per_operator(section, data.operator, "tv_admm")["weight"]
-    z_update = handcrafted.prox_step(handcrafted.tv_prox(section["prox_iterations"]), weight, section["lam"])
-    sigmas = diffusion_step.sigma_schedule(section["sigma_start"], section["sigma_end"], section["iterations"])
-    sol = diffusion_step.admm_diffusion(data, z_update, section["lam"], sigmas, 0.0,
-                                       torch.Generator().manual_seed(seed), x_true)
-    return Estimate.of(sol)
+    return solve_with(handcrafted.tv_prox(section["prox_iterations"]), "tv_admm", data, section, seed, x_true)
 
 
 METHOD = Method("tv_admm", prior="handcrafted", likelihoods=("gaussian", "poisson"), trace="iterations",

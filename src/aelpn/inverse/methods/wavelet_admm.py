@@ -3,23 +3,14 @@ rescaling and iterations; aelpn.solvers.admm_diffusion_step) with soft-threshold
 ``level``-level ``wavelet`` transform as its z-update, on f + weight ||W_detail x||_1 (``weight`` per
 operator; aelpn.solvers.handcrafted). The seed's second hand-crafted prior of claim 15a."""
 
-from aelpn.core.config import per_operator
-from aelpn.inverse.methods.base import Estimate, Method
+from aelpn.inverse.methods.base import Method
+from aelpn.inverse.methods.handcrafted_admm import solve_with
 
 
-def solve(data, prior, section, seed, x_true) -> Estimate:
-    import torch
-
-    from aelpn.solvers import admm_diffusion_step as diffusion_step
+def solve(data, prior, section, seed, x_true):
     from aelpn.solvers import handcrafted
 
-    weight = per_operator(section, data.operator, "wavelet_admm")["weight"]
-    z_update = handcrafted.prox_step(handcrafted.wavelet_prox(section["wavelet"], section["level"]), weight,
-                                     section["lam"])
-    sigmas = diffusion_step.sigma_schedule(section["sigma_start"], section["sigma_end"], section["iterations"])
-    sol = diffusion_step.admm_diffusion(data, z_update, section["lam"], sigmas, 0.0,
-                                       torch.Generator().manual_seed(seed), x_true)
-    return Estimate.of(sol)
+    return solve_with(handcrafted.wavelet_prox(section["wavelet"], section["level"]), "wavelet_admm", data, section, seed, x_true)
 
 
 METHOD = Method("wavelet_admm", prior="handcrafted", likelihoods=("gaussian", "poisson"), trace="iterations",

@@ -32,7 +32,9 @@ KINDS = {
     "vae": "aelpn.models.vae:vae_from_spec",
 }
 # What torch's weights-only unpickler says when it refuses an object it would have to run code to build.
-UNTRUSTED = "Weights only load failed"
+# What torch's weights-only unpickler says when a file asks it to import or call Python objects (code it would
+# have to run); any other unpickling error is a truncated or corrupt file.
+UNTRUSTED = ("Unsupported global", "unrecognized function", "Unsupported class")
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor)
 
 
@@ -82,7 +84,7 @@ def read_model_file(path: str | Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if UNTRUSTED in str(err):  # the weights-only unpickler met an object it would have to run code to build
+        if any(marker in str(err) for marker in UNTRUSTED):  # an object it would have to run code to build
             raise ModelFileError(f"{path}: refused as untrusted content: it holds Python objects that would run code "
                                  "when loaded (nothing was run); use model files written by aelpn") from None
         raise ModelFileError(f"{path}: unreadable model file (UnpicklingError: truncated or corrupt); {redo}") from None

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from model_helpers import image_model
+from sel_keywords import assert_selectable
 
 from aelpn.core.io import read_netcdf
 from aelpn.data.cbsd68 import cbsd68_ids
@@ -49,7 +50,8 @@ def setup(tmp_path, smoke_config):
 def test_every_method_on_full_size_cbsd68_images(fetched, setup, tmp_path):
     cfg, models, denoiser = setup
     ds = evaluate_cbsd68(cfg, str(fetched), models, denoiser, str(tmp_path / "cbsd68.nc"))
-    assert list(ds["method"].values) == ["noisy", "lpn", "aelpn", "denoiser"]
+    assert_selectable(read_netcdf(tmp_path / "cbsd68.nc"), "cbsd68.nc")
+    assert list(ds["estimator"].values) == ["noisy", "lpn", "aelpn", "denoiser"]
     assert list(ds["sigma"].values) == [0.05, 0.1, 0.2]
     assert list(ds["image"].values) == list(cbsd68_ids()[:2])
     assert sorted(zip(ds["height"].values.tolist(), ds["width"].values.tolist()))[0] in {(321, 481), (481, 321)}
@@ -58,7 +60,7 @@ def test_every_method_on_full_size_cbsd68_images(fetched, setup, tmp_path):
     x = read_image(fetched / "images" / "val" / f"{cbsd68_ids()[1]}.jpg")
     n = gaussian_noise((3, *x.shape[1:]), [noise_seed(cfg["seed"], "cbsd68", 1, j) for j in range(3)])
     expected = psnr(x + 0.2 * n[2:3], x).item()
-    assert ds["psnr"].sel({"method": "noisy", "sigma": 0.2}).values[1] == pytest.approx(expected, abs=1e-4)
+    assert ds["psnr"].sel({"estimator": "noisy", "sigma": 0.2}).values[1] == pytest.approx(expected, abs=1e-4)
     assert read_netcdf(tmp_path / "cbsd68.nc")["psnr"].shape == (4, 3, 2)
 
 

@@ -63,8 +63,8 @@ def test_metric_files_have_expected_dims_and_finite_values(smoke_run):
     prox1d = _open(workdir / "results/metrics/prox1d.nc")
     assert list(prox1d["variant"].values) == cfg["prox1d"]["variants"]
     cbsd68 = _open(workdir / "results/metrics/cbsd68.nc")
-    assert list(cbsd68["method"].values) == ["noisy", *variants, "denoiser"]
-    assert cbsd68["psnr"].dims == ("method", "sigma", "image") and cbsd68.sizes["image"] == cfg["cbsd68"]["images"]
+    assert list(cbsd68["estimator"].values) == ["noisy", *variants, "denoiser"]
+    assert cbsd68["psnr"].dims == ("estimator", "sigma", "image") and cbsd68.sizes["image"] == cfg["cbsd68"]["images"]
     for name in METRICS:
         ds = _open(workdir / f"results/metrics/{name}.nc")
         assert ds.attrs["Conventions"].startswith("CF-")

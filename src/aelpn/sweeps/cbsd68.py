@@ -80,15 +80,15 @@ def evaluate_cbsd68(cfg: dict, images: str, models: list[str], denoiser: str, ou
                 ssim[k, j, i] = float(metrics.ssim(estimate, x)[0])
     ids = [p.stem for p in paths]
     ds = xr.Dataset(
-        {"psnr": (("method", "sigma", "image"), psnr), "ssim": (("method", "sigma", "image"), ssim)},
-        coords={"method": methods, "sigma": sigmas, "image": ids,
+        {"psnr": (("estimator", "sigma", "image"), psnr), "ssim": (("estimator", "sigma", "image"), ssim)},
+        coords={"estimator": methods, "sigma": sigmas, "image": ids,
                 "height": ("image", np.array([s[0] for s in shapes], dtype=np.int32)),
                 "width": ("image", np.array([s[1] for s in shapes], dtype=np.int32))},
     )
     provenance.annotate(ds, {
         "psnr": ("PSNR of the estimate (clipped to [0, 1]) against the clean image; method noisy: the input", "dB"),
         "ssim": ("SSIM of the estimate (clipped to [0, 1]) against the clean image", "1"),
-        "method": ("noisy input, proximal network variant, or the conditional denoiser", "1"),
+        "estimator": ("noisy input, proximal network variant, or the conditional denoiser", "1"),
         "sigma": ("test noise standard deviation (images in [0, 1])", "1"),
         "image": ("CBSD68 image id (BSDS500 val)", "1"),
         "height": ("rows of the evaluated image", "1"),

@@ -76,6 +76,7 @@ def test_profile_runtimes_reads_the_requests(repo):
     assert {r.name for r in rules(load(repo / "config/config.yaml"))} == set(requests) - {"default"}
 
 
+@pytest.mark.slow
 @pytest.mark.rehearsal
 def test_rehearsal_runs_every_paper_rule_at_paper_shapes_on_cpu(tmp_path, repo, paper_config, shared_bsds,
                                                                 monkeypatch, capsys):

@@ -110,3 +110,13 @@ def test_a_proximal_network_file_says_which_prox_it_is(tmp_path):
     bare = save_model(model_1d("lpn"), tmp_path / "bare.pt")
     with pytest.raises(ModelFileError, match="does not record the noise level"):
         proximal_sigma(bare)
+
+
+def test_a_corrupt_file_is_corrupt_not_untrusted(tmp_path):
+    """Bytes that are no pickle at all fail the weights-only unpickler too; only an import or call it refuses is
+    'untrusted content', anything else is a truncated or corrupt file to delete and rewrite."""
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError) as err:
+        read_model_file(bad)
+    assert "truncated or corrupt" in str(err.value) and "untrusted" not in str(err.value)

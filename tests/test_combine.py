@@ -271,3 +271,21 @@ def test_one_file_per_replicate_combines_along_seed(tmp_path):
     other = _write_replicate(tmp_path, 5, [[1.1, 1.2, 1.3], [1.4, 1.5, 1.6]], title="aelpn Jacobian asymmetry")
     with pytest.raises(CombineError, match="the files hold different datasets"):
         combine_replicates(cfg, [a, other], tmp_path / "x.nc")
+
+
+def test_a_coordinate_of_the_trained_networks_gets_the_seed_dim_where_the_replicates_differ(tmp_path):
+    """A non-index coordinate that the replicates agree on (the config's) stays as it is; one they differ on (a
+    property of each trained network) gets the seed dim; differing index coordinates are an error."""
+    def write(seed, flag, x=(0.0, 1.0)):
+        ds = xr.Dataset({"error": (("variant", "x"), np.full((2, 2), float(seed)))},
+                        coords={"variant": ["lpn", "scale"], "x": list(x), "label": ("variant", ["a", "b"]),
+                                "proper": ("variant", np.array(flag, dtype=np.int8))})
+        ds.attrs.update(provenance.attrs("t", {"seed": 0, "seeds": [seed]}, "cpu"))
+        return write_netcdf(ds, tmp_path / f"seed{seed}" / "part.nc")
+
+    cfg = {"seed": 0, "seeds": [0, 5]}
+    ds = combine_replicates(cfg, [write(0, [1, 0]), write(5, [1, 1])], tmp_path / "out.nc")
+    assert ds["label"].dims == ("variant",) and ds["proper"].dims == ("seed", "variant")
+    assert ds["proper"].sel(seed=5).values.tolist() == [1, 1]
+    with pytest.raises(CombineError, match="the replicates of training seeds 0, 5 do not align"):
+        combine_replicates(cfg, [write(0, [1, 0]), write(5, [1, 0], x=(0.0, 2.0))], tmp_path / "out.nc")

@@ -195,9 +195,11 @@ def by_seed(paths: Sequence[str | Path], seeds: Sequence[int]) -> dict[int, list
 
 def stack_seeds(parts: Mapping[int, xr.Dataset]) -> xr.Dataset:
     """The replicates' datasets (training seed -> dataset, in order) along a new leading dim ``seed``, an int64
-    coordinate, which every data variable gets; every other coordinate must be the same in every replicate
-    (CombineError naming the first that is not). The global attrs are those all replicates agree on, plus
-    ``parts``: the replicates' ``parts`` lists joined, each entry with its ``seed``."""
+    coordinate, which every data variable gets; a non-index coordinate gets it too where the replicates' values
+    differ (e.g. blind's ``proper_prior``, a property of each trained prior), and stays as it is where they agree
+    (the config's: ``algorithm``, ``lam``, ...). The dims' index coordinates must be the same in every replicate
+    (CombineError otherwise). The global attrs are those all replicates agree on, plus ``parts``: the replicates'
+    ``parts`` lists joined, each entry with its ``seed``."""
     listed, stacked = [], []
     for seed, ds in parts.items():
         listed += [{"seed": int(seed), **p} for p in json.loads(ds.attrs.get("parts", "[]"))]
@@ -205,8 +207,8 @@ def stack_seeds(parts: Mapping[int, xr.Dataset]) -> xr.Dataset:
         part.attrs = {k: v for k, v in ds.attrs.items() if k != "parts"}
         stacked.append(part.expand_dims({"seed": [int(seed)]}))
     try:
-        combined = xr.concat(stacked, dim="seed", data_vars="all", coords="minimal", compat="equals", join="exact",
-                             combine_attrs="drop_conflicts")
+        combined = xr.concat(stacked, dim="seed", data_vars="all", coords="different", compat="equals",
+                             join="exact", combine_attrs="drop_conflicts")
     except ValueError as err:
         raise CombineError(f"the replicates of training seeds {_describe(parts)} do not align: "
                            f"{str(err).splitlines()[0]}") from None

@@ -245,8 +245,7 @@ CATALOGUE: tuple[Mutation, ...] = (
             "LearnedPrior(variant, network, 0.1,")),
     _m("training-logs-labelled-by-their-directory", "io", ("test_combine.py",),
        "combine training labels each log by its directory, not by the variant it records",
-       Edit("training/proxnets.py", "labels=[held_variant(p) for p in inputs]",
-            "labels=[Path(p).parent.name for p in inputs]")),
+       Edit("training/proxnets.py", "label=held_variant,", "label=lambda p: Path(p).parent.name,")),
     _m("inverse-jobs-labelled-by-their-path", "io", ("test_inverse_pipeline.py",),
        "combine inverse labels each per-job file by its path, not by its algorithm and problem attributes",
        Edit("inverse/combine.py", "    labels = [held_job(p) for p in inputs]",
@@ -259,6 +258,13 @@ CATALOGUE: tuple[Mutation, ...] = (
        Edit("core/config.py", "    lines = []\n    for i, pair in enumerate(icfg[\"adaptivity\"]):",
             "    from aelpn.inverse.methods.registry import names\n\n    lines = [a for a in icfg[\"algorithms\"] "
             "if a not in names()]\n    for i, pair in enumerate(icfg[\"adaptivity\"]):")),
+    # replicates (config key seeds)
+    _m("replicate-trains-with-the-master-seed", "replicates", ("test_replicates.py",),
+       "a training job of replicate s draws with the master seed, so every replicate trains the same networks",
+       Edit("core/slices.py", '        out["seed"] = int(training_seed)', "        pass")),
+    _m("replicate-evaluates-with-its-training-seed", "replicates", ("test_replicates.py",),
+       "an evaluation job of replicate s draws its test noise with s instead of the master seed",
+       Edit("core/slices.py", '    if is_training(command):\n        out["seed"]', '    if True:\n        out["seed"]')),
     # blind deblurring
     _m("exact-regularizer-sign", "blind", ("test_blind_objective.py",), "R_D(f(v)) adds psi(v) instead of subtracting it",
        Edit("blind/landscape.py", "reg = (_dot(v, x) - psi - 0.5 * _dot(x, x)) / prior.sigma**2",

@@ -265,8 +265,8 @@ CATALOGUE: tuple[Mutation, ...] = (
     _m("replicate-evaluates-with-its-training-seed", "replicates", ("test_replicates.py",),
        "an evaluation job of replicate s draws its test noise with s instead of the master seed",
        Edit("core/slices.py", '    if is_training(command):\n        out["seed"]', '    if True:\n        out["seed"]')),
-    _m("replicate-file-known-by-its-folder-only", "replicates", ("test_combine.py",),
-       "combine takes a replicate's file for the replicate of the folder it lies in, not the training seed it records",
+    _m("replicate-file-out-of-its-folder", "replicates", ("test_combine.py",),
+       "combine accepts a replicate's file lying in the folder of another replicate (seed{s}) without a word",
        Edit("core/combine.py", "    if placed[-1] != seeds[0]:", "    if False:")),
     # blind deblurring
     _m("exact-regularizer-sign", "blind", ("test_blind_objective.py",), "R_D(f(v)) adds psi(v) instead of subtracting it",

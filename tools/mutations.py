@@ -268,6 +268,13 @@ CATALOGUE: tuple[Mutation, ...] = (
     _m("replicate-file-out-of-its-folder", "replicates", ("test_combine.py",),
        "combine accepts a replicate's file lying in the folder of another replicate (seed{s}) without a word",
        Edit("core/combine.py", "    if placed[-1] != seeds[0]:", "    if False:")),
+    _m("replicates-in-sorted-order", "replicates", ("test_combine.py",),
+       "the combined datasets put the replicates in sorted order, not the config's order of seeds",
+       Edit("core/combine.py", "    groups: dict[int, list[Path]] = {int(s): [] for s in seeds}",
+            "    groups: dict[int, list[Path]] = {int(s): [] for s in sorted(seeds)}")),
+    _m("replicate-job-takes-every-seed", "replicates", ("test_cli_errors.py",),
+       "a training or evaluation job given several training seeds runs (and records them all)",
+       Edit("core/slices.py", '    if len(cfg["seeds"]) != 1:', "    if False:")),
     # blind deblurring
     _m("exact-regularizer-sign", "blind", ("test_blind_objective.py",), "R_D(f(v)) adds psi(v) instead of subtracting it",
        Edit("blind/landscape.py", "reg = (_dot(v, x) - psi - 0.5 * _dot(x, x)) / prior.sigma**2",

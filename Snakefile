@@ -1,4 +1,5 @@
-# aelpn workflow: BSDS500 -> crops -> five proximal networks -> 1-D study, sweeps, inverse problems -> figures.
+# aelpn workflow: BSDS500 -> crops -> five proximal networks -> 1-D study, sweeps, inverse problems -> figures,
+# every trained network and what is computed from it once per replicate (config key seeds: the training seeds).
 # Run from the repository root. Reduced scales replace (not merge into) the paper config:
 #   snakemake --cores all --configfile config/quick.yaml
 from snakemake.utils import min_version
@@ -35,6 +36,7 @@ include: "workflow/rules/inverse.smk"
 include: "workflow/rules/blind.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/replicates.smk"
 
 
 onerror:

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from aelpn.core.config import load, select
+from aelpn.core.slices import REPLICATE_JOBS, replicate, sections
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,3 +35,10 @@ def job_slice(cfg: dict, *sections: str, **overrides: dict) -> dict:
     for section, values in overrides.items():
         out[section] = dict(out[section], **values)
     return load(out, partial=True)
+
+
+def command_slice(cfg: dict, command: str) -> dict:
+    """The slice of ``cfg`` the workflow gives the job ``aelpn <command>`` (its sections, ``aelpn.core.slices``); for
+    a job of one replicate, that of the replicate whose training seed is the master seed."""
+    out = select(cfg, *sections(command))
+    return replicate(out, command, cfg["seed"]) if command in REPLICATE_JOBS else out

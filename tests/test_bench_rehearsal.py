@@ -65,6 +65,7 @@ def test_rehearsal_config_keeps_the_paper_shapes_and_shrinks_the_counts(paper_co
     assert cfg["model"]["variants"] == cfg["inverse"]["variants"] == cfg["blind"]["variants"] == \
         paper_config["model"]["variants"][:1]
     assert cfg["inverse"]["adaptivity"] == paper_config["inverse"]["adaptivity"][:1]
+    assert cfg["seeds"] == [paper_config["seed"]] and len(paper_config["seeds"]) == 3  # each rule's job runs once
     assert paper_config["train"]["steps_pretrain"] == 20000, "the paper config itself is left unchanged"
 
 

@@ -80,7 +80,7 @@ def test_blind_network_model_file_and_log(trained, blind_cfg):
 def test_blind_nc_is_complete(trained, blind_cfg, tmp_path):
     crops, priors, network = trained
     bcfg = blind_cfg["blind"]
-    cfg = {k: blind_cfg[k] for k in ("seed", "train", "blind")}
+    cfg = {**{k: blind_cfg[k] for k in ("seed", "train", "blind")}, "seeds": [blind_cfg["seed"]]}
     out = tmp_path / "blind.nc"
     assert main(["evaluate", "blind", "--config", json.dumps(cfg), "--crops", str(crops), "--prior", *priors,
                  "--network", str(network), "--out", str(out)]) == 0

@@ -13,6 +13,7 @@ import torch
 import xarray as xr
 
 import fake_bsds
+from configs import command_slice, config_path
 
 from aelpn.cli import main
 from aelpn.core.io import write_netcdf
@@ -44,6 +45,34 @@ def test_config_validate_names_the_line_of_broken_yaml(tmp_path, capsys):
     path.write_text("seed: 0\ncompute: {device: auto\n  amp: [\n")
     assert main(["config", "validate", str(path)]) == 2
     assert "broken YAML at line 3" in _one_line_error(capsys, str(path))
+
+
+@pytest.mark.parametrize("value, problem", [("[]", "'seeds': [] should be non-empty"),
+                                            ("[0, 5, 0]", "'seeds': [0, 5, 0] has non-unique elements"),
+                                            ("[0, -1]", "'seeds.1': -1 is less than the minimum of 0"),
+                                            ("5", "'seeds': 5 is not of type 'array'")])
+def test_config_validate_names_a_bad_list_of_training_seeds(tmp_path, capsys, value, problem):
+    path = tmp_path / "seeds.yaml"
+    path.write_text(config_path("smoke.yaml").read_text().replace("\nseeds: [0, 5]", f"\nseeds: {value}"))
+    assert main(["config", "validate", str(path)]) == 2
+    stderr = capsys.readouterr().err
+    assert stderr == f"aelpn: invalid configuration:\n  config key {problem}\n", stderr
+
+
+@pytest.mark.parametrize("command", ["train proxnet", "evaluate jacobian"])
+def test_a_job_of_one_replicate_given_several_training_seeds_is_one_line(smoke_config, capsys, command):
+    """A training or evaluation job belongs to one replicate: a slice listing two training seeds is refused."""
+    job = dict(command_slice(smoke_config, command), seeds=[0, 5])
+    assert main([*command.split(), *JOB_ARGUMENTS[command], "--config", json.dumps(job)]) == 2
+    _one_line_error(capsys, "config key 'seeds': [0, 5] lists 2 training seeds", f"'aelpn {command}' is a job of one "
+                                                                                   "replicate")
+
+
+def test_a_training_job_trains_with_its_replicate_s_seed(smoke_config, capsys):
+    """A training job draws with its slice's seed: a slice whose seed is not its one training seed is refused."""
+    job = dict(command_slice(smoke_config, "train prox1d"), seeds=[5])
+    assert main(["train", "prox1d", *JOB_ARGUMENTS["train prox1d"], "--config", json.dumps(job)]) == 2
+    _one_line_error(capsys, "config key 'seed': 0 differs from the training seed seeds: [5]")
 
 
 def test_config_validate_names_a_file_that_is_not_a_mapping(tmp_path, capsys):
@@ -80,6 +109,7 @@ JOB_ARGUMENTS = {
     "combine noise_sweep": ["--out", "o.nc", "a.nc"],
     "combine affine_sweep": ["--out", "o.nc", "a.nc"],
     "combine inverse": ["--out", "o.nc", "a.nc"],
+    "combine replicates": ["--out", "o.nc", "a.nc"],
     "claims": ["--out", "o.nc"],
 }
 
@@ -219,7 +249,7 @@ def test_gpu_job_without_cuda_stops_unless_device_cpu(monkeypatch, smoke_config,
             monkeypatch.delenv(name)
     monkeypatch.setenv(variable, value)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    job = {"seed": 0, "compute": smoke_config["compute"], "prox1d": smoke_config["prox1d"]}
+    job = {"seed": 0, "seeds": [0], "compute": smoke_config["compute"], "prox1d": smoke_config["prox1d"]}
     out = tmp_path / "lpn.pt"
     assert main(["train", "prox1d", "--config", json.dumps(job), "--variant", "lpn", "--out", str(out),
                  "--train-log", str(tmp_path / "lpn_log.nc")]) == 2
@@ -269,7 +299,7 @@ def test_a_missing_or_corrupt_netcdf_input_is_one_line(smoke_config, tmp_path, c
         "evaluate inverse": ["--algorithm", "pnp_admm", "--problem", next(iter(smoke_config["inverse"]["problems"])),
                              "--crops", str(bad), "--prior", str(model), "--out", out],
     }
-    cfg = json.dumps(select(smoke_config, *sections(command)))
+    cfg = json.dumps(command_slice(smoke_config, command))
     assert main([*command.split(), "--config", cfg, *arguments[command]]) == 2
     _one_line_error(capsys, str(bad), *(["netCDF"] if broken == "corrupt" else []))
 
@@ -298,7 +328,7 @@ def test_a_model_of_the_wrong_variant_or_count_is_one_line(smoke_config, tmp_pat
     model = save_model(image_model("aelpn", channels=3, size=16).float(), tmp_path / "aelpn" / "model.pt",
                        extra={"sigma": 0.1})
     out = str(tmp_path / "out.nc")
-    cfg = json.dumps(select(smoke_config, *sections(command)))
+    cfg = json.dumps(command_slice(smoke_config, command))
     if command == "evaluate noise_sweep":
         arguments = ["--variant", "lpn", "--model", str(model), "--crops", str(crops), "--out", out]
     else:

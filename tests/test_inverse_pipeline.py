@@ -37,6 +37,7 @@ from workflow_utils import job_counts, snakemake, write_config
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, crops_file):
     cfg = shipped_config()
+    cfg["seeds"] = [cfg["seed"]]  # one replicate, trained with the master seed: its files lie in runs/seed0
     tmp = tmp_path_factory.mktemp("inverse")
     size = cfg["data"]["crop_size"]
     train, test = crops_file(tmp / "train.nc", "train", 8, size), crops_file(tmp / "test.nc", "test", 3, size)
@@ -58,7 +59,7 @@ def pipeline(tmp_path_factory, crops_file):
         prior = {"proximal_network": models, "denoiser": [tmp / "denoiser.pt"],
                  "unrolled": [unrolled[problem]], "flow": [tmp / "flow.pt"], "vae": [tmp / "vae.pt"],
                  "handcrafted": []}[get(algorithm).prior]
-        out = tmp / "runs" / problem / f"{algorithm}.nc"
+        out = tmp / "runs" / "seed0" / problem / f"{algorithm}.nc"
         run_job(cfg, algorithm, problem, test, prior, out)
         outs.append(out)
     combine_inverse(cfg, outs, tmp / "inverse.nc")
@@ -72,7 +73,7 @@ def test_combined_results_have_every_method_and_problem(pipeline):
     icfg = cfg["inverse"]
     assert list(ds["estimator"].values) == [e for e, _, _ in estimators(icfg, cfg["model"]["variants"])]
     assert list(ds["problem"].values) == list(icfg["problems"])
-    assert ds["psnr"].dims == ("estimator", "problem", "image") and ds.sizes["image"] == icfg["images"]
+    assert ds["psnr"].dims == ("seed", "estimator", "problem", "image") and ds.sizes["image"] == icfg["images"]
     for estimator, algorithm in zip(ds["estimator"].values, ds["algorithm"].values):  # the lam each job wrote
         np.testing.assert_equal(ds["lam"].sel(estimator=estimator).item(), map_weight(icfg, str(algorithm)))
     assert list(ds["channel"].values) == ["R", "G", "B"]
@@ -116,13 +117,13 @@ def test_combine_refuses_a_missing_job(pipeline, tmp_path):
 def test_combine_refuses_nan_on_one_image_of_an_estimator_that_ran(pipeline, tmp_path):
     """A NaN PSNR on one image of one prior of a job that ran is refused, not only an all-NaN estimator; the
     estimators that did not run stay NaN (``applicable`` 0)."""
-    cfg, _, outs = pipeline
+    cfg, tmp, outs = pipeline
     copies = []
     for out in outs:
         ds = read_netcdf(out)
         if out.stem == "pnp_admm":
             ds["psnr"].loc[{"prior": "lpn", "image": ds["image"].values[0]}] = np.nan
-        copies.append(write_netcdf(ds, tmp_path / out.parent.name / out.name))
+        copies.append(write_netcdf(ds, tmp_path / out.relative_to(tmp)))
     with pytest.raises(CombineError, match="'psnr' holds NaN for estimator pnp_admm\\[lpn\\] on problem"):
         combine_inverse(cfg, copies, tmp_path / "inverse.nc")
 
@@ -138,7 +139,7 @@ def test_inverse_variants_choose_the_proximal_networks_of_the_pnp_methods(pipeli
     test = tmp / "test.nc"
     run = run_job(sub, algorithm, problem, test, [tmp / "models" / v / "model.pt" for v in chosen], tmp_path / "r.nc")
     assert list(run["prior"].values) == chosen + ["denoiser"]
-    full = read_netcdf(tmp / "runs" / problem / f"{algorithm}.nc")
+    full = read_netcdf(tmp / "runs" / "seed0" / problem / f"{algorithm}.nc")
     for v in chosen:
         np.testing.assert_array_equal(run["psnr"].sel(prior=v).values, full["psnr"].sel(prior=v).values)
     with pytest.raises(ValueError, match="one model per variant"):
@@ -167,7 +168,7 @@ def test_a_proximal_network_is_known_by_the_variant_its_file_holds(pipeline, tmp
     elsewhere.parent.mkdir()
     shutil.copy(tmp / "models" / "aelpn" / "model.pt", elsewhere)
     run = run_job(sub, algorithm, problem, tmp / "test.nc", [elsewhere], tmp_path / "r.nc")
-    full = read_netcdf(tmp / "runs" / problem / f"{algorithm}.nc")
+    full = read_netcdf(tmp / "runs" / "seed0" / problem / f"{algorithm}.nc")
     np.testing.assert_array_equal(run["psnr"].sel(prior="aelpn").values, full["psnr"].sel(prior="aelpn").values)
 
 
@@ -182,8 +183,8 @@ def test_combine_knows_a_file_by_the_job_it_holds(pipeline, tmp_path, capsys):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(out, target)
         copied.append(target)
-    dps = tmp_path / "runs" / problem / "dps.nc"
-    shutil.copy(tmp_path / "runs" / problem / "diffpir.nc", dps)
+    dps = tmp_path / "runs" / "seed0" / problem / "dps.nc"
+    shutil.copy(tmp_path / "runs" / "seed0" / problem / "diffpir.nc", dps)
     with pytest.raises(CombineError, match=f"{dps}: holds algorithm 'diffpir' on problem '{problem}'"):
         combine_inverse(cfg, copied, tmp_path / "inverse.nc")
     config = json.dumps(select(cfg, *sections("combine inverse")))
@@ -192,7 +193,7 @@ def test_combine_knows_a_file_by_the_job_it_holds(pipeline, tmp_path, capsys):
                  *map(str, copied)]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 1 and f"{dps}: holds algorithm 'diffpir'" in errors[0], errors
-    ds = read_netcdf(tmp / "runs" / problem / "dps.nc")
+    ds = read_netcdf(tmp / "runs" / "seed0" / problem / "dps.nc")
     del ds.attrs["algorithm"]
     write_netcdf(ds, dps)
     with pytest.raises(CombineError, match="does not say which algorithm and problem it holds"):
@@ -219,13 +220,14 @@ def test_paper_dag_has_every_inverse_job(tmp_path, paper_config):
     out = snakemake(tmp_path, write_config(paper_config, tmp_path), "-n", "-F")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     counts = job_counts(out.stdout)
-    icfg = paper_config["inverse"]
+    icfg, replicates = paper_config["inverse"], len(paper_config["seeds"])
     # 20 methods x 5 problems, less the Gaussian-only pnp_pgd, dps, ula, pnp_flow, flow_posterior on the Poisson
-    # one and the Poisson-only pnp_admm_wls, pnp_admm_anscombe on the four Gaussian ones
-    assert counts["inverse_run"] == len(jobs(icfg)) == 20 * 5 - 5 - 2 * 4
-    assert counts["inverse_unrolled"] == len(icfg["problems"])
-    assert counts["inverse_denoiser"] == counts["inverse_combine"] == counts["inverse_adaptivity"] == 1
-    assert counts["inverse_flow"] == counts["inverse_vae"] == 1
+    # one and the Poisson-only pnp_admm_wls, pnp_admm_anscombe on the four Gaussian ones, in each replicate
+    assert replicates == 3 and len(jobs(icfg)) == 20 * 5 - 5 - 2 * 4
+    assert counts["inverse_run"] == replicates * len(jobs(icfg))
+    assert counts["inverse_unrolled"] == replicates * len(icfg["problems"])
+    assert counts["inverse_denoiser"] == counts["inverse_adaptivity"] == replicates and counts["inverse_combine"] == 1
+    assert counts["inverse_flow"] == counts["inverse_vae"] == replicates
     for figure in ("table", "grid", "iterations", "uncertainty"):
         assert counts[f"figure_inverse_{figure}"] == 1
 
@@ -247,7 +249,8 @@ def test_adaptivity_of_a_network_on_its_own_problem_is_its_inverse_row(pipeline,
     own = dict(cfg, inverse=dict(cfg["inverse"], adaptivity=[{"trained_on": "inpaint50", "evaluated_on": "inpaint50"}]))
     ds = evaluate_adaptivity(own, tmp / "test.nc", [tmp / "unrolled" / "inpaint50.pt"], tmp_path / "own.nc")
     inverse = read_netcdf(tmp / "inverse.nc")
-    np.testing.assert_array_equal(ds["psnr"].isel(pair=0), inverse["psnr"].sel(estimator="unrolled", problem="inpaint50"))
+    np.testing.assert_array_equal(ds["psnr"].isel(pair=0),
+                                  inverse["psnr"].sel(seed=0, estimator="unrolled", problem="inpaint50"))
 
 
 def test_every_dimension_of_the_inverse_datasets_selects_by_keyword(pipeline):

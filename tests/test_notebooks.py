@@ -61,7 +61,7 @@ def _fake_results(cfg: dict, out: Path) -> None:
                                        torch.device("cpu"))
             ds = sweeps.per_variant(ds, kind, v)
             ds.attrs = provenance.attrs("fake", cfg, "cpu")
-            parts.append(write_netcdf(ds, out / "runs" / kind / f"{v}.nc"))
+            parts.append(write_netcdf(ds, out / "runs" / kind / f"seed{cfg['seeds'][0]}" / f"{v}.nc"))
         combine_sweep(kind, cfg, parts, out / f"{kind}.nc")
     steps = np.arange(1, 21)
     logs = xr.Dataset(
@@ -69,7 +69,7 @@ def _fake_results(cfg: dict, out: Path) -> None:
          "val_psnr": (("variant", "step"), np.where(steps % 5 == 0, 20 + steps / 5.0, np.nan)[None].repeat(2, 0))},
         coords={"variant": ["lpn", "aelpn"], "step": steps},
     )
-    write_netcdf(logs, out / "training.nc")
+    write_netcdf(logs.expand_dims(seed=cfg["seeds"]), out / "training.nc")
     grid = np.linspace(-4, 4, 41)
     prox1d = xr.Dataset(
         {"prox": (("variant", "x"), np.stack([0.5 * grid, 0.45 * grid])),
@@ -79,7 +79,7 @@ def _fake_results(cfg: dict, out: Path) -> None:
          "prox_max_error": ("variant", [0.0, 0.2])},
         coords={"variant": ["lpn", "scale"], "x": grid},
     )
-    write_netcdf(prox1d, out / "prox1d.nc")
+    write_netcdf(prox1d.expand_dims(seed=cfg["seeds"]), out / "prox1d.nc")
 
 
 def _md5(path: Path) -> str:
@@ -88,8 +88,9 @@ def _md5(path: Path) -> str:
 
 @pytest.mark.slow
 def test_figure_notebooks_render_pdf_and_png_with_stable_bytes(smoke_config, tmp_path):
-    cfg = job_slice(smoke_config, "compute", "model", "noise_sweep", "affine_sweep", "figures",
+    cfg = job_slice(smoke_config, "seeds", "compute", "model", "noise_sweep", "affine_sweep", "figures",
                     model={"variants": ["lpn", "aelpn"]})
+    cfg["seeds"] = [cfg["seed"]]  # one replicate: every metrics file with its seed dim of one
     _fake_results(cfg, tmp_path)
     env = dict(os.environ, MPLBACKEND="Agg")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")

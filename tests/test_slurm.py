@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slurm
 
 PROFILE = str(REPO / "workflow" / "profiles" / "slurm-local")
 CPU_TARGETS = ["results/data/crops/train.nc"]
-GPU_TARGETS = ["results/models/lpn/model.pt", "results/models/lpn/train_log.nc"]
+GPU_TARGETS = ["results/models/seed0/lpn/model.pt", "results/models/seed0/lpn/train_log.nc"]
 LOCAL_TARGETS = ["results/metrics/prox1d.nc", "results/figures/prox1d.png"]
 
 
@@ -57,8 +57,10 @@ def _alive(pid: int) -> bool:
 
 
 def _smoke(workdir: Path, **train) -> Path:
-    """The smoke config with one variant per study (fewer jobs, same resource classes) and ``train`` overrides."""
+    """The smoke config with one variant per study and one replicate (fewer jobs, same resource classes) and
+    ``train`` overrides."""
     cfg = shipped_config()
+    cfg["seeds"] = [cfg["seed"]]
     cfg["model"]["variants"] = ["lpn"]
     cfg["prox1d"]["variants"] = ["lpn"]
     cfg["blind"]["variants"] = ["lpn"]  # must be a subset of model.variants (config validation)
@@ -132,8 +134,8 @@ def test_smoke_subset_runs_through_sbatch_with_gpus_where_asked(cluster, tmp_pat
 
 def test_cancelled_training_resumes_from_its_checkpoint(cluster, tmp_path):
     configfile = _smoke(tmp_path, steps_pretrain=30, steps_pm=30, checkpoint_every=2, validate_every=10)
-    checkpoint = tmp_path / "results" / "models" / "lpn" / "model.checkpoint.pt"
-    train_log = tmp_path / "logs" / "train" / "lpn.log"
+    checkpoint = tmp_path / "results" / "models" / "seed0" / "lpn" / "model.checkpoint.pt"
+    train_log = tmp_path / "logs" / "train" / "seed0" / "lpn.log"
     before = set(cluster.jobs())
     driver = _start_snakemake(tmp_path, configfile, "--profile", PROFILE, GPU_TARGETS[0])
     try:

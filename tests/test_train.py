@@ -26,9 +26,10 @@ from configs import job_slice
 
 @pytest.fixture
 def setup(tmp_path, smoke_config, crops_file):
-    cfg = job_slice(smoke_config, "compute", "data", "model", "train",
+    cfg = job_slice(smoke_config, "seeds", "compute", "data", "model", "train",
                     train={"steps_pretrain": 3, "steps_pm": 4, "checkpoint_every": 2, "validate_every": 3,
                            "batch_size": 3, "validate_images": 4})
+    cfg["seeds"] = [cfg["seed"]]  # the replicate of training seed = the master seed
     train_nc = crops_file(tmp_path / "train.nc", "train", 8, 16)
     val_nc = crops_file(tmp_path / "val.nc", "val", 5, 16)
     return cfg, train_nc, val_nc, tmp_path
@@ -278,7 +279,7 @@ def test_cli_reports_divergence_and_corrupt_models_in_one_line_with_exit_2(setup
     assert err.strip().splitlines()[-1].startswith("aelpn: DivergenceError: train lpn: training diverged at step")
     bad = tmp / "bad.pt"
     bad.write_bytes(b"not a model")
-    sweep_cfg = {"seed": 0, "compute": cfg["compute"], "noise_sweep": {"sigmas": [0.1], "images": None,
+    sweep_cfg = {"seed": 0, "seeds": [0], "compute": cfg["compute"], "noise_sweep": {"sigmas": [0.1], "images": None,
                                                                      "batch_size": 2},
                  "figures": {"example_sigmas": [0.1], "example_images": 1, "dpi": 50}}
     proc = _cli(["evaluate", "noise_sweep", "--config", json.dumps(sweep_cfg), "--variant", "lpn", "--model", str(bad),

@@ -16,7 +16,7 @@ from aelpn.cli import build_parser, main
 from aelpn.core.config import ConfigError, load, select
 from aelpn.core.slices import sections
 from aelpn.models.files import read_model_file, save_model
-from configs import config_path
+from configs import command_slice, config_path
 from model_helpers import image_model, model_1d
 from test_cli_errors import JOB_ARGUMENTS
 
@@ -44,7 +44,7 @@ def _one_line(capsys, *names: str) -> str:
 
 
 def _slice(cfg: dict, command: str) -> str:
-    out = select(cfg, *sections(command))
+    out = command_slice(cfg, command)
     if "compute" in out:
         out["compute"] = dict(out["compute"], device="cpu")
     return json.dumps(out)

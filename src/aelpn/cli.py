@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from aelpn import __version__
-from aelpn.core.commands import check_outputs
+from aelpn.core.commands import add_job, add_output, check_outputs
 from aelpn.core.config import ConfigError, load
 from aelpn.core.malloc import keep_freed_memory
 
@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = verbs["config"].add_parser("validate", help="validate a config file against the schema")
     q.add_argument("file", help="config file (YAML or JSON), e.g. config/quick.yaml")
     q.set_defaults(func=_config_validate)
+    q = add_job(verbs["combine"], "replicates", "combine replicates",
+                "combine one dataset's files of every replicate (seeds) along a leading dim seed",
+                "aelpn.core.combine:combine_replicates", ("inputs", "out"))
+    add_output(q, "--out", "combined netCDF file (results/metrics/<dataset>.nc)")
+    q.add_argument("inputs", nargs="+", help="one file per training seed, each in its seed{s} folder "
+                                             "(results/runs/<dataset>/seed{s}.nc)")
     for module in STAGE_CLIS:
         importlib.import_module(module).register(verbs, commands)
     return parser

@@ -1,5 +1,5 @@
 # Claims of the AE-LPN paper and of the PnP-vs-unrolled notes, checked on the metrics: the Jacobian
-# asymmetry measurement (claim 5) and the claims table (its figure is in figures.smk). A failing claim is a finding:
+# asymmetry measurement (claim 5; one job per replicate, combined along seed in replicates.smk) and the claims table (its figure is in figures.smk). A failing claim is a finding:
 # the rule succeeds.
 
 CLAIMS_METRICS = {
@@ -17,12 +17,12 @@ if config["inverse"].get("adaptivity"):
 
 rule jacobian:
     input:
-        models=expand("results/models/{variant}/model.pt", variant=VARIANTS),
+        models=expand("results/models/seed{{seed}}/{variant}/model.pt", variant=VARIANTS),
         crops=f"results/data/crops/{SPLIT['evaluate']}.nc",
     output:
-        "results/metrics/jacobian.nc",
+        "results/runs/jacobian/seed{seed}.nc",
     params:
-        cfg=job_config("evaluate jacobian"),
+        cfg=lambda wildcards: job_config("evaluate jacobian", seed=wildcards.seed),
     threads: 1
     resources:
         mem_mb=MEM_MB["jacobian"],
@@ -30,9 +30,9 @@ rule jacobian:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/claims/jacobian.log",
+        "logs/claims/seed{seed}/jacobian.log",
     benchmark:
-        "benchmarks/claims/jacobian.tsv"
+        "benchmarks/claims/seed{seed}/jacobian.tsv"
     shell:
         "aelpn --threads {threads} evaluate jacobian --config {params.cfg:q} --crops {input.crops} --out {output} "
         "{input.models} > {log} 2>&1"

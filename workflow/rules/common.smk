@@ -7,7 +7,7 @@ import sys
 import tempfile
 
 from aelpn.core.config import select, slice_hash, validate
-from aelpn.core.slices import sections
+from aelpn.core.slices import replicate, sections
 from aelpn.inverse.jobs import proximal_variants
 from aelpn.inverse.methods.registry import get as inverse_method
 
@@ -18,14 +18,20 @@ VARIANTS = config["model"]["variants"]
 VARIANTS_1D = config["prox1d"]["variants"]
 SPLITS = sorted(set(config["data"]["splits"].values()))
 SPLIT = config["data"]["splits"]
+# The replicates: every trained network and every dataset computed from one is a job per training seed, its files
+# under a seed{seed} folder (results/models/seed{seed}/..., results/runs/.../seed{seed}..., logs/ and benchmarks/
+# alike); the data stage is shared. Each combination puts the replicates along a leading dim seed.
+SEEDS = config["seeds"]
 
-# Weights from elsewhere: a results/models/{variant}/model.pt without the train_log.nc a training run here writes
-# is used as it is. The train rule does not apply to it (so Snakemake treats it as an input file and never
-# retrains it), and the training curves show only the variants trained here.
+# Weights from elsewhere: a results/models/seed{seed}/{variant}/model.pt without the train_log.nc a training run
+# here writes is used as it is. Such a variant is never trained here, in any replicate: give its weights for every
+# training seed (a replicate without them is a missing input). The train rule does not apply to it (so Snakemake
+# treats it as an input file and never retrains it), and the training curves show only the variants trained here.
 EXTERNAL_VARIANTS = [
     v
     for v in VARIANTS
-    if os.path.exists(f"results/models/{v}/model.pt") and not os.path.exists(f"results/models/{v}/train_log.nc")
+    if any(os.path.exists(f"results/models/seed{s}/{v}/model.pt")
+           and not os.path.exists(f"results/models/seed{s}/{v}/train_log.nc") for s in SEEDS)
 ]
 TRAINED_VARIANTS = [v for v in VARIANTS if v not in EXTERNAL_VARIANTS]
 
@@ -62,13 +68,17 @@ wildcard_constraints:
     variant="|".join(VARIANTS),
     variant1d="|".join(VARIANTS_1D),
     split="|".join(SPLITS),
+    seed="|".join(str(s) for s in SEEDS),
 
 
-def job_config(command, cfg=None):
+def job_config(command, cfg=None, seed=None):
     """The config slice file of the job `aelpn <command>`: the sections aelpn.core.slices declares for it (or
-    ``cfg``), written once per content to results/configs/<command>/<hash>.json. Its path is the rule's param, so a
-    change to another section leaves the job as it is; `aelpn <command> --config <file> ...` reruns it by hand."""
+    ``cfg``), for a job of one replicate those of the training seed ``seed`` (aelpn.core.slices.replicate), written
+    once per content to results/configs/<command>/<hash>.json. Its path is the rule's param, so a change to another
+    section leaves the job as it is; `aelpn <command> --config <file> ...` reruns it by hand."""
     cfg = select(config, *sections(command)) if cfg is None else cfg
+    if seed is not None:
+        cfg = replicate(cfg, command, int(seed))
     path = f"results/configs/{command.replace(' ', '_')}/{slice_hash(cfg)}.json"
     if not os.path.exists(path):  # every SLURM job parses this file too: each writes its own temporary, then renames
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -97,23 +107,26 @@ def figure_outputs(name):
 
 
 
-def inverse_prior_files(kind, problem):
-    """The learned prior files of a prior kind (aelpn.inverse.methods.base.PRIOR_KINDS) for a problem."""
+def inverse_prior_files(kind, problem, seed):
+    """The learned prior files of a prior kind (aelpn.inverse.methods.base.PRIOR_KINDS) for a problem, in the
+    replicate of training seed ``seed``."""
     return {
-        "proximal_network": expand("results/models/{variant}/model.pt", variant=proximal_variants(config)),
-        "denoiser": ["results/models/inverse/denoiser.pt"],
-        "unrolled": [f"results/models/inverse/unrolled/{problem}.pt"],
-        "flow": ["results/models/inverse/flow.pt"],
-        "vae": ["results/models/inverse/vae.pt"],
+        "proximal_network": expand("results/models/seed{seed}/{variant}/model.pt", seed=seed,
+                                   variant=proximal_variants(config)),
+        "denoiser": [f"results/models/seed{seed}/inverse/denoiser.pt"],
+        "unrolled": [f"results/models/seed{seed}/inverse/unrolled/{problem}.pt"],
+        "flow": [f"results/models/seed{seed}/inverse/flow.pt"],
+        "vae": [f"results/models/seed{seed}/inverse/vae.pt"],
         "handcrafted": [],
     }[kind]
 
 
 def inverse_run_inputs(wildcards):
-    """Evaluation crops plus the learned priors of the kind the method declares in the registry."""
+    """Evaluation crops plus the learned priors of the kind the method declares in the registry (none for a
+    hand-crafted regulariser: its job still runs once per replicate, with the same results in each)."""
     return {
         "crops": f"results/data/crops/{SPLIT['evaluate']}.nc",
-        "prior": inverse_prior_files(inverse_method(wildcards.algorithm).prior, wildcards.problem),
+        "prior": inverse_prior_files(inverse_method(wildcards.algorithm).prior, wildcards.problem, wildcards.seed),
     }
 
 

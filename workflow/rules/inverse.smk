@@ -1,8 +1,9 @@
-# PnP vs unrolled vs diffusion on inverse problems: a conditional denoiser, one unrolled network
+# PnP vs unrolled vs diffusion on inverse problems, per replicate: a conditional denoiser, one unrolled network
 # per problem, the generative priors (flow-matching model, VAE), one job per (algorithm, problem) on the
-# evaluation crops, their combination (its four figures are in figures.smk, its table in tables.smk), the
-# cross-operator evaluation of the unrolled networks. The methods and the prior kinds they need come from the
-# method registry (aelpn.inverse.methods.registry). The denoiser and the unrolled networks head the longest
+# evaluation crops (the hand-crafted tv_admm and wavelet_admm, which use no trained component, run in every
+# replicate too, with the same results), their combination over the replicates (its four figures are in
+# figures.smk, its table in tables.smk), the cross-operator evaluation of the unrolled networks. The methods and
+# the prior kinds they need come from the method registry (aelpn.inverse.methods.registry). The denoiser and the unrolled networks head the longest
 # chain of jobs (every diffusion, Langevin and unrolled run waits for them), so they get one thread each and a
 # priority: on a 2-core machine they train beside the proximal networks.
 from aelpn.inverse.jobs import adaptivity_pairs, jobs as inverse_jobs
@@ -20,10 +21,10 @@ rule inverse_denoiser:
     input:
         f"results/data/crops/{SPLIT['train']}.nc",
     output:
-        model="results/models/inverse/denoiser.pt",
-        log="results/models/inverse/denoiser_log.nc",
+        model="results/models/seed{seed}/inverse/denoiser.pt",
+        log="results/models/seed{seed}/inverse/denoiser_log.nc",
     params:
-        cfg=job_config("train denoiser"),
+        cfg=lambda wildcards: job_config("train denoiser", seed=wildcards.seed),
     threads: 1
     priority: 20
     resources:
@@ -32,9 +33,9 @@ rule inverse_denoiser:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/inverse/denoiser.log",
+        "logs/inverse/seed{seed}/denoiser.log",
     benchmark:
-        "benchmarks/inverse/denoiser.tsv"
+        "benchmarks/inverse/seed{seed}/denoiser.tsv"
     shell:
         "aelpn --threads {threads} train denoiser --config {params.cfg:q} --crops {input} "
         "--out {output.model} --train-log {output.log} > {log} 2>&1"
@@ -43,12 +44,12 @@ rule inverse_denoiser:
 rule inverse_unrolled:
     input:
         crops=f"results/data/crops/{SPLIT['train']}.nc",
-        denoiser="results/models/inverse/denoiser.pt",
+        denoiser="results/models/seed{seed}/inverse/denoiser.pt",
     output:
-        model="results/models/inverse/unrolled/{problem}.pt",
-        log="results/models/inverse/unrolled/{problem}_log.nc",
+        model="results/models/seed{seed}/inverse/unrolled/{problem}.pt",
+        log="results/models/seed{seed}/inverse/unrolled/{problem}_log.nc",
     params:
-        cfg=job_config("train unrolled"),
+        cfg=lambda wildcards: job_config("train unrolled", seed=wildcards.seed),
     threads: 1
     priority: 10
     resources:
@@ -57,9 +58,9 @@ rule inverse_unrolled:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/inverse/unrolled_{problem}.log",
+        "logs/inverse/seed{seed}/unrolled_{problem}.log",
     benchmark:
-        "benchmarks/inverse/unrolled_{problem}.tsv"
+        "benchmarks/inverse/seed{seed}/unrolled_{problem}.tsv"
     shell:
         "aelpn --threads {threads} train unrolled --config {params.cfg:q} --problem {wildcards.problem} "
         "--crops {input.crops} --denoiser {input.denoiser} --out {output.model} --train-log {output.log} > {log} 2>&1"
@@ -69,10 +70,10 @@ rule inverse_flow:
     input:
         f"results/data/crops/{SPLIT['train']}.nc",
     output:
-        model="results/models/inverse/flow.pt",
-        log="results/models/inverse/flow_log.nc",
+        model="results/models/seed{seed}/inverse/flow.pt",
+        log="results/models/seed{seed}/inverse/flow_log.nc",
     params:
-        cfg=job_config("train flow"),
+        cfg=lambda wildcards: job_config("train flow", seed=wildcards.seed),
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_flow"],
@@ -80,9 +81,9 @@ rule inverse_flow:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/inverse/flow.log",
+        "logs/inverse/seed{seed}/flow.log",
     benchmark:
-        "benchmarks/inverse/flow.tsv"
+        "benchmarks/inverse/seed{seed}/flow.tsv"
     shell:
         "aelpn --threads {threads} train flow --config {params.cfg:q} --crops {input} "
         "--out {output.model} --train-log {output.log} > {log} 2>&1"
@@ -92,10 +93,10 @@ rule inverse_vae:
     input:
         f"results/data/crops/{SPLIT['train']}.nc",
     output:
-        model="results/models/inverse/vae.pt",
-        log="results/models/inverse/vae_log.nc",
+        model="results/models/seed{seed}/inverse/vae.pt",
+        log="results/models/seed{seed}/inverse/vae_log.nc",
     params:
-        cfg=job_config("train vae"),
+        cfg=lambda wildcards: job_config("train vae", seed=wildcards.seed),
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_vae"],
@@ -103,9 +104,9 @@ rule inverse_vae:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/inverse/vae.log",
+        "logs/inverse/seed{seed}/vae.log",
     benchmark:
-        "benchmarks/inverse/vae.tsv"
+        "benchmarks/inverse/seed{seed}/vae.tsv"
     shell:
         "aelpn --threads {threads} train vae --config {params.cfg:q} --crops {input} "
         "--out {output.model} --train-log {output.log} > {log} 2>&1"
@@ -115,9 +116,9 @@ rule inverse_run:
     input:
         unpack(inverse_run_inputs),
     output:
-        "results/runs/inverse/{problem}/{algorithm}.nc",
+        "results/runs/inverse/seed{seed}/{problem}/{algorithm}.nc",
     params:
-        cfg=job_config("evaluate inverse"),
+        cfg=lambda wildcards: job_config("evaluate inverse", seed=wildcards.seed),
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_run"],
@@ -125,9 +126,9 @@ rule inverse_run:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/inverse/{problem}_{algorithm}.log",
+        "logs/inverse/seed{seed}/{problem}_{algorithm}.log",
     benchmark:
-        "benchmarks/inverse/{problem}_{algorithm}.tsv"
+        "benchmarks/inverse/seed{seed}/{problem}_{algorithm}.tsv"
     shell:
         "aelpn --threads {threads} evaluate inverse --config {params.cfg:q} --algorithm {wildcards.algorithm} "
         "--problem {wildcards.problem} --crops {input.crops} --prior {input.prior} --out {output} > {log} 2>&1"
@@ -135,7 +136,8 @@ rule inverse_run:
 
 rule inverse_combine:
     input:
-        [f"results/runs/inverse/{problem}/{algorithm}.nc" for algorithm, problem in INVERSE_JOBS],
+        [f"results/runs/inverse/seed{seed}/{problem}/{algorithm}.nc" for seed in SEEDS
+         for algorithm, problem in INVERSE_JOBS],
     output:
         "results/metrics/inverse.nc",
     params:
@@ -154,11 +156,12 @@ rule inverse_combine:
 rule inverse_adaptivity:
     input:
         crops=f"results/data/crops/{SPLIT['evaluate']}.nc",
-        unrolled=sorted({f"results/models/inverse/unrolled/{a}.pt" for a, _ in adaptivity_pairs(INVERSE)}),
+        unrolled=expand("results/models/seed{{seed}}/inverse/unrolled/{problem}.pt",
+                        problem=sorted({a for a, _ in adaptivity_pairs(INVERSE)})),
     output:
-        "results/metrics/adaptivity.nc",
+        "results/runs/adaptivity/seed{seed}.nc",
     params:
-        cfg=job_config("evaluate adaptivity"),
+        cfg=lambda wildcards: job_config("evaluate adaptivity", seed=wildcards.seed),
     threads: 1
     resources:
         mem_mb=MEM_MB["inverse_adaptivity"],
@@ -166,9 +169,9 @@ rule inverse_adaptivity:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/inverse/adaptivity.log",
+        "logs/inverse/seed{seed}/adaptivity.log",
     benchmark:
-        "benchmarks/inverse/adaptivity.tsv"
+        "benchmarks/inverse/seed{seed}/adaptivity.tsv"
     shell:
         "aelpn --threads {threads} evaluate adaptivity --config {params.cfg:q} --crops {input.crops} "
         "--out {output} {input.unrolled} > {log} 2>&1"

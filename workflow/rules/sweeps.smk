@@ -1,15 +1,15 @@
-# Denoising sweeps: noise level (paper Fig. 2) and affine brightness changes (paper Fig. 4).
-# The noise sweep also stores the example images of the figures (figures.example_images/example_sigmas).
+# Denoising sweeps: noise level (paper Fig. 2) and affine brightness changes (paper Fig. 4), one job per replicate
+# and variant. The noise sweep also stores the example images of the figures (figures.example_images/example_sigmas).
 
 
 rule sweep:
     input:
-        model="results/models/{variant}/model.pt",
+        model="results/models/seed{seed}/{variant}/model.pt",
         crops=f"results/data/crops/{SPLIT['evaluate']}.nc",
     output:
-        "results/runs/{sweep}/{variant}.nc",
+        "results/runs/{sweep}/seed{seed}/{variant}.nc",
     params:
-        cfg=lambda wildcards: job_config(f"evaluate {wildcards.sweep}"),
+        cfg=lambda wildcards: job_config(f"evaluate {wildcards.sweep}", seed=wildcards.seed),
     threads: 1
     resources:
         mem_mb=MEM_MB["sweep"],
@@ -17,9 +17,9 @@ rule sweep:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/sweeps/{sweep}_{variant}.log",
+        "logs/sweeps/seed{seed}/{sweep}_{variant}.log",
     benchmark:
-        "benchmarks/sweeps/{sweep}_{variant}.tsv"
+        "benchmarks/sweeps/seed{seed}/{sweep}_{variant}.tsv"
     wildcard_constraints:
         sweep="noise_sweep|affine_sweep",
     shell:
@@ -29,7 +29,7 @@ rule sweep:
 
 rule combine_sweep:
     input:
-        expand("results/runs/{{sweep}}/{variant}.nc", variant=VARIANTS),
+        expand("results/runs/{{sweep}}/seed{seed}/{variant}.nc", seed=SEEDS, variant=VARIANTS),
     output:
         "results/metrics/{sweep}.nc",
     params:

@@ -1,4 +1,4 @@
-# Training: one job per image model variant (L1 pre-training, then proximal matching).
+# Training: one job per replicate (training seed) and image model variant (L1 pre-training, then proximal matching).
 
 
 rule train:
@@ -6,10 +6,10 @@ rule train:
         train=f"results/data/crops/{SPLIT['train']}.nc",
         val=f"results/data/crops/{SPLIT['validate']}.nc",
     output:
-        model="results/models/{variant}/model.pt",
-        log="results/models/{variant}/train_log.nc",
+        model="results/models/seed{seed}/{variant}/model.pt",
+        log="results/models/seed{seed}/{variant}/train_log.nc",
     params:
-        cfg=job_config("train proxnet"),
+        cfg=lambda wildcards: job_config("train proxnet", seed=wildcards.seed),
     threads: 1
     resources:
         mem_mb=MEM_MB["train"],
@@ -17,9 +17,9 @@ rule train:
     conda:
         "../envs/aelpn.yaml"
     log:
-        "logs/train/{variant}.log",
+        "logs/train/seed{seed}/{variant}.log",
     benchmark:
-        "benchmarks/train/{variant}.tsv"
+        "benchmarks/train/seed{seed}/{variant}.tsv"
     # "(?!)" matches nothing: every variant's weights came from elsewhere
     wildcard_constraints:
         variant="|".join(TRAINED_VARIANTS) or "(?!)",
@@ -30,7 +30,7 @@ rule train:
 
 rule training_logs:
     input:
-        expand("results/models/{variant}/train_log.nc", variant=TRAINED_VARIANTS),
+        expand("results/models/seed{seed}/{variant}/train_log.nc", seed=SEEDS, variant=TRAINED_VARIANTS),
     output:
         "results/metrics/training.nc",
     params:

@@ -58,7 +58,7 @@ def register(verbs: dict, commands) -> None:
     q.add_argument("--images", default="../shared/data/BSDS500",
                    help="BSDS500 directory (images/train/*.jpg) whose training images give the real crops")
     q.add_argument("--models", default=None, metavar="DIR",
-                   help="trained models DIR/{variant}/model.pt timed at quick width (e.g. results/models)")
+                   help="trained models DIR/{variant}/model.pt timed at quick width (e.g. results/models/seed0)")
     q.add_argument("--warmup-steps", type=int, default=200,
                    help="Adam steps of L1 denoising before timing a model not loaded from --models")
     q.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (median and quartiles)")

@@ -206,7 +206,7 @@ def rehearsal_config(paper: dict, counts: Counts) -> dict:
     widths, crop size, batches, noise levels) stay the paper's; the keys ``TIED`` to a count follow it, and
     proximal matching keeps one step per stage at least (``train.pm_stages``). A null list key becomes the first
     element of the list it stands for; the blind study's first prior must be the first trained variant (one
-    proximal network)."""
+    proximal network); one replicate, of training seed = the master seed."""
     cfg = copy.deepcopy(paper)
     for key in NULL_MEANS:
         if _get(cfg, key) is None:
@@ -216,6 +216,7 @@ def rehearsal_config(paper: dict, counts: Counts) -> dict:
     for key in sorted(keys | set(TIED)):
         _set(cfg, key, _shrunk(_get(cfg, key), _count_of(key, counts), key in steps))
     cfg["train"]["steps_pm"] = max(cfg["train"]["steps_pm"], cfg["train"]["pm_stages"])
+    cfg["seeds"] = [cfg["seed"]]  # one replicate (a job's cost is the same in each), trained with the master seed
     if cfg["blind"]["variants"] != cfg["model"]["variants"]:
         raise ValueError(f"the rehearsal trains {cfg['model']['variants']} but the blind study's first prior is "
                          f"{cfg['blind']['variants']}: list the same variant first in model.variants")

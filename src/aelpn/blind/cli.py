@@ -15,6 +15,6 @@ def register(verbs: dict, commands) -> None:
                 "aelpn.blind.evaluate:run_blind", ("crops", "prior", "network", "out"))
     q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
     q.add_argument("--prior", nargs="+", required=True,
-                   help="the proximal networks of blind.variants, in that order (results/models/{variant}/model.pt)")
+                   help="the proximal networks of blind.variants, in that order (results/models/seed{s}/{variant}/model.pt)")
     q.add_argument("--network", required=True, help="trained blind network (.pt)")
     add_output(q, "--out", "results file (blind.nc)")

@@ -3,12 +3,18 @@
 ``xr.combine_by_coords`` silently fills a missing run with NaN and accepts duplicates; ``combine_runs``
 instead concatenates along the run dimension in the expected order and raises ``CombineError`` naming the
 missing, duplicated, unexpected or misaligned run, or the variable holding NaN.
+
+Replicates: every file of a replicate records its training seed (``training_seeds``, aelpn.core.provenance) and
+lies in that replicate's folder ``seed{s}``; ``by_seed`` groups the files by the seed each holds, ``stack_seeds``
+puts the replicates' datasets along a leading dim ``seed`` (int64 coordinate, in the order of the config's
+``seeds``) that every data variable of a combined dataset has, even with one replicate.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +24,10 @@ from aelpn.core import io, provenance
 
 PART_ATTRS = ("git_describe", "config_hash", "aelpn_version", "torch_version", "deepinv_version", "device", "history",
               "rollbacks")
+
+
+SEED_ATTRS = {"long_name": "training seed of the replicate", "units": "1"}
+_SEED_FOLDER = re.compile(r"seed(\d+)")
 
 
 class CombineError(ValueError):
@@ -144,15 +154,114 @@ def combine_runs(
 
 
 
-def combine_variants(inputs: Sequence[str | Path], cfg: dict, title: str, out: str | Path, **checks) -> xr.Dataset:
-    """Combine one file per model variant into ``out`` with dims (variant, ...), in the order of
-    ``cfg["model"]["variants"]`` (``combine_runs`` with ``checks``), its attrs the provenance of ``cfg`` titled
-    ``title``, the devices of the parts and their ``parts`` list."""
-    ds = combine_runs(inputs, "variant", cfg["model"]["variants"], **checks)
-    ds["variant"].attrs.update(long_name="model variant", units="1")
+def held_seed(path: str | Path) -> int:
+    """The training seed of the replicate a file holds, by its own ``training_seeds`` attribute (a list of one
+    seed); a file without it, with several, or that does not lie in the folder ``seed{s}`` of its seed (the
+    nearest path component of that form, the file's own name included) is a CombineError."""
+    path = Path(path)
+    held = io.read_netcdf(path).attrs.get("training_seeds")
+    if held is None:
+        raise CombineError(f"{path}: does not say which replicate it holds (no training_seeds attribute: not a file "
+                           "of one replicate's job)")
+    seeds = json.loads(held)
+    if len(seeds) != 1:
+        raise CombineError(f"{path}: holds the training seeds {seeds}; expected the one seed of a replicate")
+    placed = [int(m.group(1)) for part in path.with_suffix("").parts if (m := _SEED_FOLDER.fullmatch(part))]
+    if not placed:
+        raise CombineError(f"{path}: holds the replicate of training seed {seeds[0]} but lies outside a seed{{s}} "
+                           f"folder (e.g. .../seed{seeds[0]}/...)")
+    if placed[-1] != seeds[0]:
+        raise CombineError(f"{path}: holds the replicate of training seed {seeds[0]}, but lies where the replicate "
+                           f"of seed {placed[-1]} belongs (.../seed{placed[-1]}/...)")
+    return seeds[0]
+
+
+def by_seed(paths: Sequence[str | Path], seeds: Sequence[int]) -> dict[int, list[Path]]:
+    """The files grouped by the training seed each holds (``held_seed``), in the order of ``seeds`` (the config's
+    replicates); a seed no file holds, or a file of a seed not in ``seeds``, is a CombineError."""
+    groups: dict[int, list[Path]] = {int(s): [] for s in seeds}
+    for path in map(Path, paths):
+        seed = held_seed(path)
+        if seed not in groups:
+            raise CombineError(f"{path}: holds the replicate of training seed {seed}, not one of the config's seeds "
+                               f"{list(seeds)}")
+        groups[seed].append(path)
+    missing = [s for s, files in groups.items() if not files]
+    if missing:
+        raise CombineError(f"missing replicate(s) of training seed {_describe(missing)} (expected seeds "
+                           f"{_describe(seeds)})")
+    return groups
+
+
+def stack_seeds(parts: Mapping[int, xr.Dataset]) -> xr.Dataset:
+    """The replicates' datasets (training seed -> dataset, in order) along a new leading dim ``seed``, an int64
+    coordinate, which every data variable gets; a non-index coordinate gets it too where the replicates' values
+    differ (e.g. blind's ``proper_prior``, a property of each trained prior), and stays as it is where they agree
+    (the config's: ``algorithm``, ``lam``, ...). The dims' index coordinates must be the same in every replicate
+    (CombineError otherwise). The global attrs are those all replicates agree on, plus ``parts``: the replicates'
+    ``parts`` lists joined, each entry with its ``seed``."""
+    listed, stacked = [], []
+    for seed, ds in parts.items():
+        listed += [{"seed": int(seed), **p} for p in json.loads(ds.attrs.get("parts", "[]"))]
+        part = ds.copy()
+        part.attrs = {k: v for k, v in ds.attrs.items() if k != "parts"}
+        stacked.append(part.expand_dims({"seed": [int(seed)]}))
+    try:
+        combined = xr.concat(stacked, dim="seed", data_vars="all", coords="different", compat="equals",
+                             join="exact", combine_attrs="drop_conflicts")
+    except ValueError as err:
+        raise CombineError(f"the replicates of training seeds {_describe(parts)} do not align: "
+                           f"{str(err).splitlines()[0]}") from None
+    for var in combined.variables.values():
+        var.encoding = {}
+    combined = combined.assign_coords(seed=np.asarray(list(parts), dtype=np.int64))
+    combined["seed"].attrs.update(SEED_ATTRS)
+    combined.attrs["parts"] = json.dumps(listed)
+    return combined
+
+
+def attach_provenance(ds: xr.Dataset, cfg: dict, title: str) -> xr.Dataset:
+    """``ds`` with the provenance of ``cfg`` titled ``title``, the devices of its parts and the ``parts`` list."""
     parts = ds.attrs.pop("parts")
     devices = sorted({p.get("device", "unknown") for p in json.loads(parts)})
     ds.attrs.update(provenance.attrs(title, cfg, ", ".join(devices)))
     ds.attrs["parts"] = parts
-    io.write_netcdf(ds, out)
+    return ds
+
+
+def combine_variants(inputs: Sequence[str | Path], cfg: dict, title: str, out: str | Path,
+                     label: Callable[[Path], str] | None = None, **checks) -> xr.Dataset:
+    """Combine one file per (replicate, model variant) into ``out`` with dims (seed, variant, ...): each
+    replicate's files (``by_seed``) in the order of ``cfg["model"]["variants"]`` (``combine_runs`` with
+    ``checks``; ``label`` names the variant a file holds, else its ``variant`` coordinate does), the replicates in
+    the order of ``cfg["seeds"]`` (``stack_seeds``); its attrs the provenance of ``cfg`` titled ``title``, the
+    devices of the parts and their ``parts`` list."""
+    ds = stack_seeds({seed: combine_runs(paths, "variant", cfg["model"]["variants"],
+                                         labels=None if label is None else [label(p) for p in paths], **checks)
+                      for seed, paths in by_seed(inputs, cfg["seeds"]).items()})
+    ds["variant"].attrs.update(long_name="model variant", units="1")
+    io.write_netcdf(attach_provenance(ds, cfg, title), out)
+    return ds
+
+
+def combine_replicates(cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
+    """Combine one file per replicate of one dataset (the jobs that write a whole dataset per replicate: the 1-D
+    study, adaptivity, blind, Jacobian, CBSD68) into ``out`` with the leading dim ``seed`` (``stack_seeds``), in
+    the order of ``cfg["seeds"]``, stored as the replicates were (no float32 narrowing). Raises CombineError for a
+    missing, duplicated or unexpected replicate, a file out of its ``seed{s}`` folder, or files that hold different
+    datasets (their ``title`` attributes differ)."""
+    parts = {}
+    for seed, paths in by_seed(inputs, cfg["seeds"]).items():
+        if len(paths) > 1:
+            raise CombineError(f"duplicate replicate of training seed {seed}: in {_describe(paths)}")
+        ds = io.read_netcdf(paths[0])
+        ds.attrs["parts"] = json.dumps([{"file": str(paths[0]),
+                                         **{k: _plain(ds.attrs[k]) for k in PART_ATTRS if k in ds.attrs}}])
+        parts[seed] = ds
+    titles = {seed: ds.attrs.get("title") for seed, ds in parts.items()}
+    if len(set(titles.values())) != 1:
+        raise CombineError("the files hold different datasets: " + "; ".join(
+            f"seed {seed}: '{title}'" for seed, title in titles.items()))
+    ds = attach_provenance(stack_seeds(parts), cfg, next(iter(titles.values())))
+    io.write_netcdf(ds, out, float32=False)
     return ds

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 
 from aelpn.core.config import load
-from aelpn.core.slices import sections
+from aelpn.core.slices import check_replicate, sections
 
 
 def add_job(subparsers, name: str, command: str, help: str, call: str | Callable,
@@ -37,8 +37,9 @@ def _call_library(args: argparse.Namespace) -> None:
 
 
 def job_config(args: argparse.Namespace) -> dict:
-    """The job's validated config: a slice without a section its command reads is a one-line ConfigError."""
-    return load(args.config, partial=True, needs=sections(args.command))
+    """The job's validated config: a slice without a section its command reads, or a job of one replicate given
+    several training seeds (``aelpn.core.slices.check_replicate``), is a one-line ConfigError."""
+    return check_replicate(load(args.config, partial=True, needs=sections(args.command)), args.command)
 
 
 def add_output(p: argparse.ArgumentParser, flag: str, help: str, directory: bool = False, **kwargs) -> None:

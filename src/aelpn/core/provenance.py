@@ -43,7 +43,10 @@ def channel_labels(channels: int) -> list[str]:
 
 def attrs(title: str, cfg: dict, device: str) -> dict:
     """Global attributes: CF conventions, the versions of aelpn (and its git state), Python, torch, deepinv, numpy,
-    xarray and Snakemake, the config slice and its hash, the device."""
+    xarray and Snakemake, the config slice and its hash, the device; and ``training_seeds``, the JSON list of the
+    slice's ``seeds`` where it has them: the one training seed of a replicate's file (``held_seed`` in
+    aelpn.core.combine reads it), every training seed of a combination."""
+    seeds = {"training_seeds": json.dumps(cfg["seeds"])} if "seeds" in cfg else {}
     return {
         "Conventions": "CF-1.10",
         "title": title,
@@ -60,6 +63,7 @@ def attrs(title: str, cfg: dict, device: str) -> dict:
         "xarray_version": xr.__version__,
         "snakemake_version": _version("snakemake"),
         "device": str(device),
+        **seeds,
     }
 
 

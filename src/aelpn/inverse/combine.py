@@ -1,4 +1,4 @@
-"""Combine the per-job files into ``inverse.nc`` with dims (estimator, problem, image, ...) and the coordinates
+"""Combine the per-job files into ``inverse.nc`` with dims (seed, estimator, problem, image, ...) and the coordinates
 ``algorithm`` and ``prior`` on ``estimator`` (an estimator is a method with its prior, see aelpn.inverse.jobs)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from aelpn.core.combine import CombineError, combine_runs
+from aelpn.core.combine import CombineError, attach_provenance, by_seed, combine_runs, stack_seeds
 from aelpn.core.io import read_netcdf, write_netcdf
-from aelpn.core.provenance import annotate, attrs
+from aelpn.core.provenance import annotate
 from aelpn.core.titles import TITLES
 from aelpn.inverse.jobs import DENOISER_PRIOR, estimators, jobs, priors, proximal_variants
 from aelpn.inverse.run import INTEGERS, LAM_DESCRIPTION, PER_PRIOR, UNITS
@@ -39,10 +39,22 @@ def held_job(path) -> str:
 
 
 def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
-    """Combine the per-job files (``.../{problem}/{algorithm}.nc``, each known by the job its attributes name, see
-    ``held_job``) into ``out`` with dims (estimator, problem, image, ...); ``applicable`` marks the (estimator,
-    problem) pairs that ran, all others are NaN. Raises CombineError for a missing or unexpected job, a file that is
-    not where its job belongs, or a NaN metric in a job that ran."""
+    """Combine the per-job files (``.../seed{s}/{problem}/{algorithm}.nc``, each known by the replicate and the job
+    its attributes name, see aelpn.core.combine.held_seed and ``held_job``) into ``out`` with dims (seed, estimator,
+    problem, image, ...), the replicates in the order of ``cfg["seeds"]``; ``applicable`` marks the (estimator,
+    problem) pairs that ran, all others are NaN. Every method runs in every replicate, the hand-crafted ones
+    (tv_admm, wavelet_admm: no trained component) too, with the same results. Raises CombineError for a missing or
+    unexpected replicate or job, a file that is not where its replicate and job belong, or a NaN metric in a job
+    that ran."""
+    ds = stack_seeds({seed: _replicate(cfg, paths) for seed, paths in by_seed(inputs, cfg["seeds"]).items()})
+    attach_provenance(ds, cfg, TITLES["inverse"])
+    ds.attrs["problems"] = json.dumps(cfg["inverse"]["problems"], sort_keys=True)
+    write_netcdf(ds, out, integers=INTEGERS)
+    return ds
+
+
+def _replicate(cfg: dict, inputs) -> xr.Dataset:
+    """One replicate's per-job files as a dataset with dims (estimator, problem, image, ...) and their ``parts``."""
     icfg, variants = cfg["inverse"], proximal_variants(cfg)
     expected = [job_label(a, p) for a, p in jobs(icfg)]
     labels = [held_job(p) for p in inputs]
@@ -90,9 +102,5 @@ def combine_inverse(cfg: dict, inputs, out: str) -> xr.Dataset:
                   "lam": (LAM_DESCRIPTION, "1"), "channel": ("colour channel", "1"),
                   "problem": ("inverse problem", "1"), "image": ("evaluation crop id", "1"),
                   "iteration": ("iteration", "1"), "example": ("id of an example image", "1")})
-    parts = runs.attrs["parts"]
-    devices = sorted({q.get("device", "unknown") for q in json.loads(parts)})
-    ds.attrs.update(attrs(TITLES["inverse"], cfg, ", ".join(devices)),
-                    parts=parts, problems=json.dumps(icfg["problems"], sort_keys=True))
-    write_netcdf(ds, out, integers=INTEGERS)
+    ds.attrs["parts"] = runs.attrs["parts"]
     return ds

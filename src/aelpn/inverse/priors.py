@@ -40,7 +40,7 @@ def _prox_network_cost(path: str) -> tuple[float, str]:
 
 def load_proximal_networks(paths, variants: list[str], device) -> list[LearnedPrior]:
     """One trained proximal network per variant of ``variants``, in that order, from ``paths``
-    (``results/models/{variant}/model.pt``), each the prox of sigma^2 R with the sigma its file records. A network is
+    (``results/models/seed{s}/{variant}/model.pt``), each the prox of sigma^2 R with the sigma its file records. A network is
     known by the variant its file records, not by its path: a file holding another variant is refused."""
     paths = [str(p) for p in paths]
     if len(paths) != len(variants):

@@ -47,7 +47,7 @@ def conditional(denoiser, y: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def evaluate_cbsd68(cfg: dict, images: str, models: list[str], denoiser: str, out: str) -> xr.Dataset:
     """PSNR and SSIM (method, sigma, image) of the noisy input, the proximal networks ``models``
-    (``results/models/{variant}/model.pt``, labelled by their directory) and the conditional denoiser on the first
+    (``results/models/seed{s}/{variant}/model.pt``, labelled by their directory) and the conditional denoiser on the first
     cbsd68.images CBSD68 images of the fetched ``images`` directory; written to ``out`` (netCDF)."""
     bcfg = cfg["cbsd68"]
     device = configure(cfg["compute"])

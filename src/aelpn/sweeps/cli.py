@@ -28,13 +28,14 @@ def register(verbs: dict, commands) -> None:
         q.add_argument("--model", required=True, help="trained weights (model.pt)")
         q.add_argument("--crops", required=True, help="evaluation crops (netCDF)")
         add_output(q, "--out", "per-image PSNR/SSIM of this variant (netCDF)")
-        q = add_job(verbs["combine"], kind, f"combine {kind}", f"combine the per-variant {kind} files", _combine)
+        q = add_job(verbs["combine"], kind, f"combine {kind}",
+                    f"combine the {kind} files of every replicate and variant", _combine)
         add_output(q, "--out", "combined netCDF file")
-        q.add_argument("inputs", nargs="+", help="per-variant netCDF files")
+        q.add_argument("inputs", nargs="+", help="one netCDF file per replicate and variant")
     q = add_job(verbs["evaluate"], "cbsd68", "evaluate cbsd68",
                 "the CBSD68 benchmark: every proximal network, the conditional denoiser and the noisy input at full size",
                 "aelpn.sweeps.cbsd68:evaluate_cbsd68", ("images", "models", "denoiser", "out"))
     q.add_argument("--images", required=True, help="directory written by 'aelpn data fetch'")
     q.add_argument("--denoiser", required=True, help="trained conditional denoiser (denoiser.pt)")
     add_output(q, "--out", "PSNR and SSIM per method, sigma and image (netCDF)")
-    q.add_argument("models", nargs="+", help="proximal networks, results/models/{variant}/model.pt")
+    q.add_argument("models", nargs="+", help="proximal networks, results/models/seed{s}/{variant}/model.pt")

@@ -1,4 +1,4 @@
-"""Combine the per-variant sweep files into ``results/metrics/{noise_sweep,affine_sweep}.nc``, checked against
+"""Combine the per-replicate, per-variant sweep files into ``results/metrics/{noise_sweep,affine_sweep}.nc``, checked against
 the config's variants and sweep grid."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ def _sweep_coords(kind: str, cfg: dict) -> dict:
 
 
 def combine_sweep(kind: str, cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
-    """Combine the per-variant files of sweep ``kind`` (noise_sweep|affine_sweep) into ``out`` with dims
-    (variant, ...), checking them against ``cfg`` (model.variants and the sweep grid); the variant-independent
-    inputs (``SHARED``) are stored once."""
+    """Combine the files of sweep ``kind`` (noise_sweep|affine_sweep), one per replicate and variant, into ``out``
+    with dims (seed, variant, ...), checking them against ``cfg`` (seeds, model.variants and the sweep grid); the
+    variant-independent inputs (``SHARED``) are stored once per replicate."""
     if kind not in KINDS:
         raise ValueError(f"unknown sweep kind '{kind}'; expected one of {list(KINDS)}")
     return combine_variants(inputs, cfg, TITLES[kind], out, coords=_sweep_coords(kind, cfg), shared=SHARED[kind])

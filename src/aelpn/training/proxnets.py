@@ -173,10 +173,11 @@ def held_variant(path) -> str:
 
 
 def combine_logs(cfg: dict, inputs: Sequence[str | Path], out: str | Path) -> xr.Dataset:
-    """Combine the training logs of the variants (``results/models/{variant}/train_log.nc``, each known by the
-    variant it records, see ``held_variant``) into ``out`` with dims (variant, step), in the order of
-    ``cfg["model"]["variants"]``; each variant's rollback count is in the ``parts`` attribute, its rollbacks (dim
-    ``rollback``, with or without the coordinate older logs lack) in its own log."""
-    return combine_variants(inputs, cfg, "aelpn training logs of all variants", out,
-                            labels=[held_variant(p) for p in inputs], nan_ok=LOG_NAN_OK,
+    """Combine the training logs of the replicates and variants (``results/models/seed{s}/{variant}/train_log.nc``,
+    each known by the training seed and variant it records, see aelpn.core.combine.held_seed and ``held_variant``)
+    into ``out`` with dims (seed, variant, step), in the order of ``cfg["seeds"]`` and ``cfg["model"]["variants"]``;
+    each log's rollback count is in the ``parts`` attribute, its rollbacks (dim ``rollback``, with or without the
+    coordinate older logs lack) in its own log."""
+    return combine_variants(inputs, cfg, "aelpn training logs of all variants", out, label=held_variant,
+                            nan_ok=LOG_NAN_OK,
                             drop=["rollback", *(f"rollback_{key}" for key in ROLLBACK_FIELDS)])

@@ -511,7 +511,7 @@ def test_claims_figure_fits_every_cell_on_the_page(cfg, tmp_path):
 
     matplotlib.use("Agg")
     from aelpn.report import style
-    from aelpn.claims.figure import VERDICT_COLOURS, claims_figure
+    from aelpn.claims.figure import COLUMNS, VERDICT_COLOURS, claims_figure
 
     style.apply()
     values = holding_values()
@@ -533,7 +533,8 @@ def test_claims_figure_fits_every_cell_on_the_page(cfg, tmp_path):
         box, text = cell.get_window_extent(renderer), cell.get_text().get_window_extent(renderer)
         assert box.x0 <= text.x0 and text.x1 <= box.x1 + 0.5, (row, col, cell.get_text().get_text())
         assert box.y0 <= text.y0 + 0.5 and text.y1 <= box.y1 + 0.5, (row, col, cell.get_text().get_text())
-    assert fig.get_suptitle().endswith("intervals over images)")
+    assert fig.get_suptitle().endswith("paired-bootstrap intervals over test images; 1 replicate (training seed 0)")
+    assert tab[1, [name for name, _ in COLUMNS].index("repl.")].get_text().get_text() == "1"
 
 
 NAN = float("nan")

@@ -179,3 +179,23 @@ def test_datasets_of_different_replicates_are_refused(cfg, tmp_path):
     paths["inverse"] = write_datasets(tmp_path / "other", holding_values(), seed=5)["inverse"]
     with pytest.raises(DatasetError, match="training seeds"):
         ClaimData(**paths).seeds()
+
+
+def test_the_claims_figure_shows_the_replicates_of_every_row(cfg, tmp_path):
+    """Two replicates: every measured row's 'repl.' cell reads 2, a row not measured 0, and the title names the
+    two-level interval and the training seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from aelpn.claims.figure import COLUMNS, claims_figure, grouped
+
+    paths = _replicates(tmp_path, [holding_values(), holding_values()])
+    del paths["jacobian"]
+    ds = evaluate_claims(cfg, ClaimData(**paths))
+    fig, tab = claims_figure(ds)
+    column = [name for name, _ in COLUMNS].index("repl.")
+    shown = {str(ds["claim"].values[i]): tab[row + 1, column].get_text().get_text()
+             for row, i in enumerate(grouped(ds))}
+    assert shown["1a"] == "2" and shown["5a"] == "0"
+    assert "two-level paired-bootstrap intervals over replicates and test images; 2 replicates (training seeds 10, " \
+           "11)" in fig.get_suptitle()

@@ -215,8 +215,8 @@ def headline(ds: xr.Dataset) -> str:
 
 
 def table(ds: xr.Dataset) -> str:
-    """The claims as a plain-text table grouped by kind (id, verdict, value [interval], threshold, quantity), under
-    the headline."""
+    """The claims as a plain-text table grouped by kind (id, verdict, value [interval], threshold, x replicates,
+    quantity), under the headline."""
     lines = [headline(ds)]
     kinds, width = ds["kind"].values, max(len(str(c)) for c in ds["claim"].values)
     for kind in KINDS:
@@ -227,5 +227,5 @@ def table(ds: xr.Dataset) -> str:
             value = "-" if not np.isfinite(r["value"]) else f"{r['value']:.4g}{interval}"
             extra = r["note"] or r["decided_by"]
             lines.append(f"{ds['claim'].values[i]:>{width}} {r['verdict']:<13} {value:<30} {r['threshold']:<18} "
-                         f"{r['quantity']} ({extra})")
+                         f"x{r['replicates']} {r['quantity']} ({extra})")
     return "\n".join(lines)

@@ -199,3 +199,23 @@ def test_the_claims_figure_shows_the_replicates_of_every_row(cfg, tmp_path):
     assert shown["1a"] == "2" and shown["5a"] == "0"
     assert "two-level paired-bootstrap intervals over replicates and test images; 2 replicates (training seeds 10, " \
            "11)" in fig.get_suptitle()
+
+
+def test_claims_nc_keeps_every_replicates_value_for_the_seed_table(cfg, tmp_path):
+    """claims.nc ``replicate_value`` (claim, seed): claim 2a on each replicate alone, its mean the row's value; the
+    seed-spread table lists it per seed with the spread (2 dB apart by construction)."""
+    from aelpn.claims import run_claims
+    from aelpn.report.seed_spread import seed_spread_table
+
+    shifted = holding_values()
+    shifted["denoise"][0.5]["aelpn"] += 2.0
+    paths = _replicates(tmp_path, [holding_values(), shifted])
+    ds = run_claims(cfg, ClaimData(**paths), str(tmp_path / "claims.nc"))
+    per_seed = ds["replicate_value"].sel(claim="2a")
+    assert per_seed["seed"].values.tolist() == [10, 11]
+    assert per_seed.sel(seed=11).item() - per_seed.sel(seed=10).item() == pytest.approx(2.0, abs=1e-5)
+    assert per_seed.mean().item() == pytest.approx(ds.sel(claim="2a")["value"].item())
+    table = seed_spread_table({"claims": str(tmp_path / "claims.nc")})
+    row = next(line for line in table.splitlines() if line.startswith("| claim 2a: "))
+    assert row.endswith("| 2 |")
+    assert "claim 1b" not in table  # a project claim

@@ -31,6 +31,7 @@ from aelpn.claims.datasets import NotMeasured
 from aelpn.claims.definitions import KINDS, SEED, Claim, ClaimData, Measurement, claims
 from aelpn.claims.interval import bootstrap_interval, replicate_mean
 from aelpn.core import io, provenance
+from aelpn.core.replicates import SEED as SEED_DIM
 from aelpn.core.seeding import derive_seed
 
 HOLDS, FAILS, INCONCLUSIVE, PREMISE_UNMET, NOT_MEASURED = (
@@ -47,6 +48,7 @@ _VARS = {
     "threshold": ("the claim holds when the value satisfies this", "1"),
     "images": ("evaluation images behind the value (0: no image axis)", "1"),
     "replicates": ("training replicates behind the value (its mean over them; 0: not measured)", "1"),
+    "seed": ("training seed of the replicate", "1"),
     "decided_by": ("the cell (variant, problem, (a, b), ...) whose mean is the value", "1"),
     "verdict": ("holds (value and interval inside the holding range), fails (both outside), inconclusive (the "
                 "interval crosses a bound), premise unmet (the data contradict a premise: not tested) or not "
@@ -65,6 +67,7 @@ _PER_CLAIM_UNITS = {
     "value": "measured value (mean over training replicates of the mean over images, reduced over cells)",
     "ci_low": "lower end of the two-level paired-bootstrap interval over replicates and images (NaN: none)",
     "ci_high": "upper end of the two-level paired-bootstrap interval over replicates and images (NaN: none)",
+    "replicate_value": "the claim's statistic on one training replicate alone (NaN: not measured)",
 }
 
 
@@ -129,7 +132,8 @@ def evaluate_claim(claim: Claim, data: ClaimData, cfg: dict, seeds: list[int]) -
     row = {"source": claim.source, "statement": claim.statement, "quantity": claim.quantity, "units": claim.units,
            "psnr_convention": claim.convention(cfg), "threshold": threshold_text(lower, upper, claim.units),
            "lower": lower, "upper": upper, "value": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-           "images": 0, "replicates": 0, "decided_by": "", "verdict": NOT_MEASURED, "note": ""}
+           "images": 0, "replicates": 0, "decided_by": "", "verdict": NOT_MEASURED, "note": "",
+           "replicate_value": [math.nan] * len(seeds)}
     try:
         ms = measure_replicates(claim, data, cfg, seeds)
     except NotMeasured as missing:
@@ -155,6 +159,7 @@ def evaluate_claim(claim: Claim, data: ClaimData, cfg: dict, seeds: list[int]) -
     else:
         spread = "per replicate " + ", ".join(f"seed {s} {v:.4g}" for s, v in zip(seeds, per_replicate))
     row.update(value=value, ci_low=low, ci_high=high, images=ms[0].images if per_image else 0, replicates=len(ms),
+               replicate_value=per_replicate,
                decided_by=_per_replicate([m.cells[m.decisive(m.cell_means(everything))] for m in ms], seeds),
                verdict=decided,
                note="; ".join(t for t in (unmet, _per_replicate([m.note for m in ms], seeds), spread) if t))
@@ -167,7 +172,7 @@ def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
     table_rows = claims(cfg)
     seeds = data.seeds()
     rows = [evaluate_claim(claim, data, cfg, seeds) for claim in table_rows]
-    ds = xr.Dataset(coords={"claim": [c.id for c in table_rows],
+    ds = xr.Dataset(coords={"claim": [c.id for c in table_rows], SEED_DIM: np.array(seeds, dtype=np.int64),
                             "kind": ("claim", np.array([c.kind for c in table_rows], dtype=object))})
     for name in _TEXT:
         ds[name] = ("claim", np.array([str(r[name]) for r in rows], dtype=object))
@@ -175,6 +180,8 @@ def evaluate_claims(cfg: dict, data: ClaimData) -> xr.Dataset:
         ds[name] = ("claim", np.array([r[name] for r in rows], dtype=np.float64))
     ds["images"] = ("claim", np.array([r["images"] for r in rows], dtype=np.int32))
     ds["replicates"] = ("claim", np.array([r["replicates"] for r in rows], dtype=np.int32))
+    ds["replicate_value"] = (("claim", SEED_DIM), np.array([r["replicate_value"] for r in rows], dtype=np.float64)
+                             .reshape(len(rows), len(seeds)))
     for name, long_name in _PER_CLAIM_UNITS.items():
         ds[name].attrs.update(long_name=f"{long_name}, in the claim's unit (coordinate 'units')", units="1")
     ds = provenance.annotate(ds.set_coords("units"), _VARS)

@@ -51,6 +51,12 @@ def first(ds: xr.Dataset | xr.DataArray) -> xr.Dataset | xr.DataArray:
     return ds.isel({SEED: 0})
 
 
+def shared(da: xr.DataArray) -> xr.DataArray:
+    """A quantity the same in every replicate (a test input, its noise, a true prox, a config value): its first
+    replicate when it carries the ``seed`` dimension, else itself."""
+    return first(da) if SEED in da.dims else da
+
+
 def several(ds: xr.Dataset | xr.DataArray) -> bool:
     """True when there is more than one replicate."""
     return int(np.size(ds[SEED].values)) > 1

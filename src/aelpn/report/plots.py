@@ -51,6 +51,15 @@ def band_text(ds: xr.Dataset | xr.DataArray, over: str = "images") -> str:
     return f"band: min–max over {replicates.describe(seeds)}, line: their mean"
 
 
+def first_replicate_text(ds: xr.Dataset) -> str:
+    """The title of a figure of examples, which shows the first replicate's estimates: 'training seed 0 (1
+    replicate)' or 'training seed 0, the first of 3 replicates (training seeds 0, 1, 2)'."""
+    seeds = replicates.seeds(ds)
+    if len(seeds) == 1:
+        return f"training seed {seeds[0]} (1 replicate)"
+    return f"training seed {seeds[0]}, the first of {replicates.describe(seeds)}"
+
+
 def mean_band(ax, x, da: xr.DataArray, variant: str) -> None:
     """Plot ``da`` (dims (seed, x, image)) against ``x`` in the colour, marker and label of ``variant`` (dashed beyond
     the paper): one replicate, the mean over images with a band of ± the sample std over images
@@ -65,6 +74,19 @@ def mean_band(ax, x, da: xr.DataArray, variant: str) -> None:
     ax.plot(x, mean, marker=style.marker(variant), color=style.color(variant), lw=2, ms=5, mfc="none",
             ls=style.linestyle(variant), label=style.label(variant))
     ax.fill_between(x, low, high, color=style.color(variant), alpha=0.15, lw=0)
+
+
+def mean_and_range(da: xr.DataArray, digits: int) -> str:
+    """A table cell of ``da`` (dims seed, image and any other): the mean over the images (and the other dimensions)
+    with one replicate, 'mean (min–max)' with several: the mean over replicates of each one's mean and their min-max;
+    '' when the mean is NaN."""
+    per_replicate = da.mean([d for d in da.dims if d != SEED])
+    mean, low, high = (float(v) for v in replicates.across(per_replicate))
+    if np.isnan(mean):
+        return ""
+    if not replicates.several(da):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ({low:.{digits}f}–{high:.{digits}f})"
 
 
 def replicate_band(ax, x, da: xr.DataArray, **line) -> None:

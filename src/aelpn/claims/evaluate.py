@@ -144,8 +144,8 @@ def evaluate_claim(claim: Claim, data: ClaimData, cfg: dict, seeds: list[int]) -
     value = float(np.mean(per_replicate))
     per_image = ms[0].per_image
     resampled = per_image or len(ms) > 1
-    generator = np.random.default_rng(derive_seed(cfg["seed"], "claims", claim.id))
     if resampled:
+        generator = np.random.default_rng(derive_seed(cfg["seed"], "claims", claim.id))
         low, high = bootstrap_interval(replicate_mean([m.statistic for m in ms]), len(ms), ms[0].images,
                                        ccfg["resamples"], ccfg["confidence"], generator)
     else:

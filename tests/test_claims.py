@@ -13,9 +13,9 @@ import yaml
 
 from aelpn.claims import ClaimData, evaluate_claims
 from aelpn.claims.definitions import CHECK, SAMPLE_GAP_DB, SEED, Claim, claims
-from aelpn.claims.interval import bootstrap_interval
+from aelpn.claims.interval import bootstrap_interval, replicate_mean
 from aelpn.cli import main
-from aelpn.core.io import write_netcdf
+from aelpn.core.io import read_netcdf, write_netcdf
 
 N = 12
 VARIANTS = ["lpn", "scale", "shift", "normtrick", "aelpn", "scale_sq", "aelpn_sq", "unconstrained"]
@@ -34,6 +34,23 @@ ESTIMATORS = [("pnp_admm[lpn]", "pnp_admm", "lpn"), ("pnp_admm[aelpn]", "pnp_adm
               ("pnp_admm_anscombe[aelpn]", "pnp_admm_anscombe", "aelpn"),
               ("pnp_admm_wls[lpn]", "pnp_admm_wls", "lpn"), ("pnp_admm_wls[aelpn]", "pnp_admm_wls", "aelpn")]
 GAUSSIAN_ONLY, POISSON_ONLY = ("ula",), ("pnp_admm_anscombe", "pnp_admm_wls")
+
+
+def write_replicate(ds: xr.Dataset, path, seed: int, **kwargs):
+    """``ds`` as one training replicate: the leading ``seed`` dimension of the combined datasets, length 1."""
+    return write_netcdf(ds.expand_dims({"seed": [seed]}), path, **kwargs)
+
+
+def stack_replicates(root, parts: list[dict]) -> dict:
+    """The datasets of several replicates (``write_datasets`` outputs, one per seed) concatenated along ``seed``
+    under ``root``; returns {name: path}."""
+    paths = {}
+    for name in parts[0]:
+        replicates = [read_netcdf(p[name]) for p in parts]
+        combined = xr.concat(replicates, dim="seed", data_vars="all")
+        combined.attrs = replicates[0].attrs
+        paths[name] = str(write_netcdf(combined, root / f"{name}.nc", float32=False))
+    return paths
 
 
 def _jitter(shape, seed, scale=0.1):
@@ -90,8 +107,13 @@ def holding_values() -> dict:
     }
 
 
-def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool = True) -> dict:
-    """Write the seven synthetic metrics datasets under ``root``; returns {name: path}."""
+def write_datasets(root, v: dict, psnr_unclipped: bool = True, psnr_sample: bool = True, seed: int = 0) -> dict:
+    """Write the seven synthetic metrics datasets under ``root``, one training replicate (``seed`` dimension of
+    length 1, training seed ``seed``); returns {name: path}."""
+
+    def write_netcdf(ds, path, **kwargs):
+        return write_replicate(ds, path, seed, **kwargs)
+
     ids = [f"img{i}" for i in range(N)]
     paths = {name: str(root / f"{name}.nc") for name in
              ("noise_sweep", "affine_sweep", "jacobian", "prox1d", "inverse", "adaptivity", "blind")}
@@ -381,7 +403,7 @@ def test_denoising_claims_use_the_configured_psnr(cfg, tmp_path):
     _, clipped = _verdicts(cfg, paths)
     assert unclipped.sel(claim="1a")["psnr_convention"].item() == "unclipped"
     assert clipped.sel(claim="1a")["psnr_convention"].item() == "clipped"
-    noise = xr.open_dataset(paths["noise_sweep"]).load()
+    noise = read_netcdf(paths["noise_sweep"]).isel(seed=0)
     expected = (noise["psnr_unclipped"].sel(variant="lpn", sigma=0.1)
                 - noise["psnr_unclipped"].sel(variant="aelpn", sigma=0.1)).mean().item()
     assert unclipped.sel(claim="1a")["value"].item() == pytest.approx(expected, abs=1e-5)
@@ -409,7 +431,7 @@ def test_robust_sigma_outside_the_sweep_is_a_config_error(cfg, tmp_path):
 
 def test_bootstrap_interval_matches_the_normal_interval_of_a_mean():
     x = np.random.default_rng(0).standard_normal(400)
-    low, high = bootstrap_interval(lambda idx: x[idx].mean(), x.size, 2000, 0.95, np.random.default_rng(1))
+    low, high = bootstrap_interval(replicate_mean([lambda idx: x[idx].mean()]), 1, x.size, 2000, 0.95, np.random.default_rng(1))
     half = 1.96 * x.std(ddof=1) / np.sqrt(x.size)
     assert low < x.mean() < high
     assert (high - low) / 2 == pytest.approx(half, rel=0.1)
@@ -417,10 +439,10 @@ def test_bootstrap_interval_matches_the_normal_interval_of_a_mean():
 
 def test_bootstrap_interval_is_seeded_and_needs_two_images():
     x = np.arange(10.0)
-    a = bootstrap_interval(lambda idx: x[idx].mean(), 10, 200, 0.9, np.random.default_rng(5))
-    b = bootstrap_interval(lambda idx: x[idx].mean(), 10, 200, 0.9, np.random.default_rng(5))
+    a = bootstrap_interval(replicate_mean([lambda idx: x[idx].mean()]), 1, 10, 200, 0.9, np.random.default_rng(5))
+    b = bootstrap_interval(replicate_mean([lambda idx: x[idx].mean()]), 1, 10, 200, 0.9, np.random.default_rng(5))
     assert a == b
-    assert np.isnan(bootstrap_interval(lambda idx: 1.0, 1, 200, 0.9, np.random.default_rng(5))).all()
+    assert np.isnan(bootstrap_interval(replicate_mean([lambda idx: 1.0]), 1, 1, 200, 0.9, np.random.default_rng(5))).all()
 
 
 def test_paired_interval_is_narrower_than_unpaired():
@@ -430,11 +452,11 @@ def test_paired_interval_is_narrower_than_unpaired():
 
     common = 5.0 * np.random.default_rng(3).standard_normal(50)
     paired = Measurement((common + 1.0)[None] - common[None], ["paired"], "min")
-    low, high = bootstrap_interval(paired.statistic, 50, 500, 0.95, np.random.default_rng(0))
+    low, high = bootstrap_interval(replicate_mean([paired.statistic]), 1, 50, 500, 0.95, np.random.default_rng(0))
     assert low == pytest.approx(1.0) and high == pytest.approx(1.0)
     gen = np.random.default_rng(99)
-    low, high = bootstrap_interval(lambda idx: (common[idx] + 1.0).mean() - common[gen.integers(0, 50, 50)].mean(),
-                                   50, 500, 0.95, np.random.default_rng(0))
+    unpaired = replicate_mean([lambda idx: (common[idx] + 1.0).mean() - common[gen.integers(0, 50, 50)].mean()])
+    low, high = bootstrap_interval(unpaired, 1, 50, 500, 0.95, np.random.default_rng(0))
     assert high - low > 1.0
 
 
@@ -469,14 +491,14 @@ def test_adaptivity_grid_layout_reads_like_pairs(tmp_path):
     from aelpn.claims.datasets import adaptivity_psnr
 
     paths = write_datasets(tmp_path, holding_values())
-    pairs = adaptivity_psnr(paths["adaptivity"])
+    pairs = adaptivity_psnr(read_netcdf(paths["adaptivity"])).isel(seed=0)
     grid = np.full((2, 2, N), np.nan)  # the inpaint50 network was not evaluated elsewhere
     grid[0, 0], grid[0, 1] = pairs.isel(pair=0).values, pairs.isel(pair=1).values
     path = tmp_path / "grid.nc"
-    write_netcdf(xr.Dataset({"psnr": (("trained_on", "problem", "image"), grid)},
-                            coords={"trained_on": ["blur2", "inpaint50"], "problem": ["inpaint50", "blur2"],
-                                    "image": pairs["image"].values}), path)
-    stacked = adaptivity_psnr(path)
+    write_replicate(xr.Dataset({"psnr": (("trained_on", "problem", "image"), grid)},
+                               coords={"trained_on": ["blur2", "inpaint50"], "problem": ["inpaint50", "blur2"],
+                                       "image": pairs["image"].values}), path, 0)
+    stacked = adaptivity_psnr(read_netcdf(path)).isel(seed=0)
     assert stacked["trained_on"].values.tolist() == ["blur2", "blur2"]
     assert stacked["problem"].values.tolist() == ["inpaint50", "blur2"]
     np.testing.assert_allclose(stacked.values, pairs.values)
@@ -489,7 +511,7 @@ def test_claims_figure_fits_every_cell_on_the_page(cfg, tmp_path):
 
     matplotlib.use("Agg")
     from aelpn.report import style
-    from aelpn.claims.figure import VERDICT_COLOURS, claims_figure
+    from aelpn.claims.figure import COLUMNS, VERDICT_COLOURS, claims_figure
 
     style.apply()
     values = holding_values()
@@ -511,7 +533,8 @@ def test_claims_figure_fits_every_cell_on_the_page(cfg, tmp_path):
         box, text = cell.get_window_extent(renderer), cell.get_text().get_window_extent(renderer)
         assert box.x0 <= text.x0 and text.x1 <= box.x1 + 0.5, (row, col, cell.get_text().get_text())
         assert box.y0 <= text.y0 + 0.5 and text.y1 <= box.y1 + 0.5, (row, col, cell.get_text().get_text())
-    assert fig.get_suptitle().endswith("intervals over images)")
+    assert fig.get_suptitle().endswith("paired-bootstrap intervals over test images; 1 replicate (training seed 0)")
+    assert tab[1, [name for name, _ in COLUMNS].index("repl.")].get_text().get_text() == "1"
 
 
 NAN = float("nan")
@@ -545,7 +568,7 @@ NAN = float("nan")
 def test_verdict_at_every_boundary(value, low, high, lower, upper, expected):
     from aelpn.claims.evaluate import verdict
 
-    assert verdict(value, low, high, lower, upper, per_image=True) == expected
+    assert verdict(value, low, high, lower, upper, resampled=True) == expected
 
 
 @pytest.mark.parametrize("value, expected", [(0.5, "holds"), (0.0, "holds"), (1.0, "holds"), (-0.1, "fails"),
@@ -553,7 +576,7 @@ def test_verdict_at_every_boundary(value, low, high, lower, upper, expected):
 def test_verdict_without_an_image_axis_is_the_value_against_the_range(value, expected):
     from aelpn.claims.evaluate import verdict
 
-    assert verdict(value, NAN, NAN, 0.0, 1.0, per_image=False) == expected
+    assert verdict(value, NAN, NAN, 0.0, 1.0, resampled=False) == expected
 
 
 def test_a_nan_value_reads_not_measured_never_fails(cfg, tmp_path):
@@ -654,13 +677,13 @@ def test_claim_9a_is_the_share_of_pairs_with_one_row_per_pair(cfg, tmp_path):
     verdict, and the seed's claim is their share, 0.5, against claims.adaptivity_share_min."""
     values = holding_values()
     paths = write_datasets(tmp_path, values)
-    adapt = xr.open_dataset(paths["adaptivity"]).load()
-    psnr = xr.open_dataset(paths["inverse"]).load()["psnr"]
+    adapt = read_netcdf(paths["adaptivity"]).isel(seed=0)
+    psnr = read_netcdf(paths["inverse"]).isel(seed=0)["psnr"]
     above = psnr.sel(estimator="admm_annealed", problem="poisson_blur1").values + 1.0
-    write_netcdf(xr.Dataset({"psnr": (("pair", "image"), np.concatenate([adapt["psnr"].values, above[None]]))},
-                            coords={"trained_on": ("pair", ["blur2", "blur2", "blur2"]),
-                                    "evaluated_on": ("pair", ["inpaint50", "blur2", "poisson_blur1"]),
-                                    "image": adapt["image"].values}), paths["adaptivity"])
+    write_replicate(xr.Dataset({"psnr": (("pair", "image"), np.concatenate([adapt["psnr"].values, above[None]]))},
+                               coords={"trained_on": ("pair", ["blur2", "blur2", "blur2"]),
+                                       "evaluated_on": ("pair", ["inpaint50", "blur2", "poisson_blur1"]),
+                                       "image": adapt["image"].values}), paths["adaptivity"], 0)
     cfg["inverse"]["adaptivity"].append({"trained_on": "blur2", "evaluated_on": "poisson_blur1"})
     verdicts, ds = _verdicts(cfg, paths)
     assert verdicts["9a[blur2>inpaint50]"] == "holds" and verdicts["9a[blur2>poisson_blur1]"] == "fails"

@@ -29,6 +29,7 @@ FIGURES = {
     "denoising_examples": "noise_sweep",
     "affine_sweep": "affine_sweep",
     "training_curves": "training",
+    "cbsd68": "cbsd68",
 }
 
 
@@ -51,8 +52,19 @@ def test_every_figure_has_a_notebook_and_a_caption():
         assert (REPO / "workflow" / "report" / f"{name}.rst").read_text().strip()
 
 
-def _fake_results(cfg: dict, out: Path) -> None:
-    """Small metric files in the formats the pipeline writes, from fake denoisers."""
+def _replicated(ds: xr.Dataset, replicates: int) -> xr.Dataset:
+    """``ds`` as ``replicates`` training replicates (the leading ``seed`` dimension of the combined datasets, training
+    seeds 0, 1, ...): replicate r's float variables scaled by 1 + 0.02 r, so that several replicates spread."""
+    copies = [ds.assign({name: ds[name] * (1.0 + 0.02 * r) for name, v in ds.data_vars.items() if v.dtype.kind == "f"})
+              for r in range(replicates)]
+    out = xr.concat(copies, dim="seed", data_vars="all").assign_coords(seed=np.arange(replicates, dtype=np.int64))
+    out["seed"].attrs["long_name"] = "training seed of the replicate"
+    return out
+
+
+def _fake_results(cfg: dict, out: Path, replicates: int) -> None:
+    """Small metric files in the formats the pipeline writes, from fake denoisers, with ``replicates`` training
+    replicates."""
     x = 0.2 + 0.6 * torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     for kind in ("noise_sweep", "affine_sweep"):
         parts = []
@@ -62,14 +74,15 @@ def _fake_results(cfg: dict, out: Path) -> None:
             ds = sweeps.per_variant(ds, kind, v)
             ds.attrs = provenance.attrs("fake", cfg, "cpu")
             parts.append(write_netcdf(ds, out / "runs" / kind / f"seed{cfg['seeds'][0]}" / f"{v}.nc"))
-        combine_sweep(kind, cfg, parts, out / f"{kind}.nc")
+        combined = combine_sweep(kind, cfg, parts, out / "runs" / f"{kind}.nc").isel(seed=0, drop=True)
+        write_netcdf(_replicated(combined, replicates), out / f"{kind}.nc")
     steps = np.arange(1, 21)
     logs = xr.Dataset(
         {"loss": (("variant", "step"), np.exp(-steps / 10.0)[None] * np.arange(1, 3)[:, None]),
          "val_psnr": (("variant", "step"), np.where(steps % 5 == 0, 20 + steps / 5.0, np.nan)[None].repeat(2, 0))},
         coords={"variant": ["lpn", "aelpn"], "step": steps},
     )
-    write_netcdf(logs.expand_dims(seed=cfg["seeds"]), out / "training.nc")
+    write_netcdf(_replicated(logs, replicates), out / "training.nc")
     grid = np.linspace(-4, 4, 41)
     prox1d = xr.Dataset(
         {"prox": (("variant", "x"), np.stack([0.5 * grid, 0.45 * grid])),
@@ -79,7 +92,13 @@ def _fake_results(cfg: dict, out: Path) -> None:
          "prox_max_error": ("variant", [0.0, 0.2])},
         coords={"variant": ["lpn", "scale"], "x": grid},
     )
-    write_netcdf(prox1d.expand_dims(seed=cfg["seeds"]), out / "prox1d.nc")
+    write_netcdf(_replicated(prox1d, replicates), out / "prox1d.nc")
+    estimators, sigmas = ["noisy", "lpn", "aelpn_sq", "unconstrained", "denoiser"], [0.1, 0.2]
+    psnr = 20.0 + np.random.default_rng(1).standard_normal((len(estimators), len(sigmas), 3)) + np.arange(5)[:, None, None]
+    cbsd68 = xr.Dataset({"psnr": (("estimator", "sigma", "image"), psnr),
+                         "ssim": (("estimator", "sigma", "image"), psnr / 40.0)},
+                        coords={"estimator": estimators, "sigma": sigmas, "image": ["102061", "108005", "119082"]})
+    write_netcdf(_replicated(cbsd68, replicates), out / "cbsd68.nc")
 
 
 def _md5(path: Path) -> str:
@@ -87,11 +106,13 @@ def _md5(path: Path) -> str:
 
 
 @pytest.mark.slow
-def test_figure_notebooks_render_pdf_and_png_with_stable_bytes(smoke_config, tmp_path):
+@pytest.mark.parametrize("replicates", [1, 2])
+def test_figure_notebooks_render_pdf_and_png_with_stable_bytes(smoke_config, tmp_path, replicates):
+    """One training replicate (the figures of before replicates) and two (mean with a min-max band)."""
     cfg = job_slice(smoke_config, "seeds", "compute", "model", "noise_sweep", "affine_sweep", "figures",
                     model={"variants": ["lpn", "aelpn"]})
-    cfg["seeds"] = [cfg["seed"]]  # one replicate: every metrics file with its seed dim of one
-    _fake_results(cfg, tmp_path)
+    cfg["seeds"] = [cfg["seed"]]  # the sweeps' parts as one replicate's files; _replicated makes the replicates
+    _fake_results(cfg, tmp_path, replicates)
     env = dict(os.environ, MPLBACKEND="Agg")
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     for name, metrics in FIGURES.items():

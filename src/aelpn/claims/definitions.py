@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import xarray as xr
 
 from aelpn.claims import datasets
 from aelpn.claims.datasets import NotMeasured
+from aelpn.core import replicates
 from aelpn.core.config import ConfigError
+from aelpn.core.io import DatasetError
 from aelpn.core.metrics import EQUIVARIANCE_CAP_DB
 from aelpn.core.pairs import PAIRS
+from aelpn.core.titles import TITLES
 
 NAN = float("nan")
 # PSNR ratio of one posterior sample to the posterior mean: E||X_s - x||^2 = 2 E||E[X|y] - x||^2 for x and X_s
@@ -104,7 +107,10 @@ class PerCell:
 
 @dataclass
 class ClaimData:
-    """Paths of the metrics datasets (None: not produced by this run); each is read once."""
+    """Paths of the metrics datasets (None: not produced by this run), each opened once and checked to be the
+    dataset it is given as, with the ``seed`` dimension of the training replicates
+    (``aelpn.claims.datasets.identify``). ``replicate(seed)`` is the view a claim measures: every reader's data at
+    that training seed."""
 
     noise_sweep: str | None = None
     affine_sweep: str | None = None
@@ -113,9 +119,38 @@ class ClaimData:
     inverse: str | None = None
     adaptivity: str | None = None
     blind: str | None = None
+    seed: int | None = None
     _cache: dict = field(default_factory=dict)
 
+    def _file(self, name: str) -> xr.Dataset:
+        path = getattr(self, name)
+        if path is None:
+            raise NotMeasured(f"no {name}.nc dataset was given")
+        if ("file", name) not in self._cache:
+            self._cache[("file", name)] = datasets.identify(path, name)
+        return self._cache[("file", name)]
+
+    def given(self) -> list[str]:
+        """The names of the datasets given (paths not None)."""
+        return [name for name in TITLES if getattr(self, name) is not None]
+
+    def seeds(self) -> list[int]:
+        """The training seeds of the replicates, the same in every given dataset (else a DatasetError naming two
+        files that differ); [] when none is given."""
+        found = {name: replicates.seeds(self._file(name)) for name in self.given()}
+        first = next(iter(found), None)
+        for name, own in found.items():
+            if own != found[first]:
+                raise DatasetError(f"{getattr(self, name)}: training seeds {own}, but {getattr(self, first)} has "
+                                   f"{found[first]}; every metrics dataset must come from the same replicates")
+        return found[first] if found else []
+
+    def replicate(self, seed: int) -> "ClaimData":
+        """The same datasets (and cache) seen at one training seed."""
+        return replace(self, seed=seed)
+
     def get(self, name: str, *args):
+        """The reader ``name``'s data (``aelpn.claims.datasets``) at this view's training seed."""
         key = (name, *args)
         path_of = {"noise_input": "noise_sweep"}
         if key not in self._cache:
@@ -124,8 +159,11 @@ class ClaimData:
                       "jacobian": datasets.jacobian_asymmetry, "prox1d": datasets.prox_max_error,
                       "inverse": datasets.inverse, "adaptivity": datasets.adaptivity_psnr,
                       "blind": datasets.blind}[name]
-            self._cache[key] = reader(getattr(self, path_of.get(name, name)), *args)
-        return self._cache[key]
+            self._cache[key] = reader(self._file(path_of.get(name, name)), *args)
+        whole = self._cache[key]
+        if isinstance(whole, tuple):
+            return (whole[0].sel({replicates.SEED: self.seed}), *whole[1:])
+        return whole.sel({replicates.SEED: self.seed})
 
 
 # --- denoising (paper §4, Figs. 2 and 4) -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The claims table as a figure: one row per claim of claims.nc, grouped by kind (seed claims, project claims,
 construction checks), long cells wrapped to fixed column widths so that every cell is readable at the page width,
-the verdict cell coloured by the verdict; the title is the headline (the seed claims counted, the other kinds
-apart)."""
+the verdict cell coloured by the verdict, the number of training replicates behind each value in its own column; the
+title is the headline (the seed claims counted, the other kinds apart) and says what the intervals are over."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import xarray as xr
 
 from aelpn.claims.definitions import KINDS
 from aelpn.claims.evaluate import headline
+from aelpn.core.replicates import describe
 
 VERDICT_COLOURS = {"holds": "#b7e4c7", "fails": "#f4a6a6", "inconclusive": "#ffe08a", "premise unmet": "#c9b8e8",
                    "not measured": "#dddddd"}
 # (header, characters per line): the columns' wrap widths; their sum sets the page width
 COLUMNS = (("kind", 12), ("claim", 9), ("source", 20), ("statement", 44), ("threshold", 13), ("measured [95 % CI]", 22),
-           ("verdict", 13), ("PSNR", 12), ("decided by / note", 46))
+           ("repl.", 5), ("verdict", 13), ("PSNR", 12), ("decided by / note", 46))
 FONT_SIZE = 7.0
 CHAR_INCH = 0.066   # width of one column character at FONT_SIZE (a wide glyph's), padding included
 LINE_INCH = 0.125   # height of one wrapped line at FONT_SIZE
@@ -35,6 +36,17 @@ def measured(ds: xr.Dataset, i: int) -> str:
     return f"{value:.3g}{interval}{units}"
 
 
+def intervals(ds: xr.Dataset) -> str:
+    """What the intervals are over: the test images with one training replicate, replicates and images with
+    several (``aelpn.claims.interval``), the replicates named."""
+    seeds = [int(s) for s in str(ds.attrs["training_seeds"]).split(", ")]
+    confidence = f"{ds.attrs.get('confidence', 0.95):.0%}"
+    if len(seeds) == 1:
+        return f"{confidence} paired-bootstrap intervals over test images; {describe(seeds)}"
+    return (f"{confidence} two-level paired-bootstrap intervals over replicates and test images; "
+            f"{describe(seeds)}; repl.: replicates behind the value")
+
+
 def grouped(ds: xr.Dataset) -> list[int]:
     """The claims' indices grouped by kind, in KINDS order (table order within a kind)."""
     kinds = ds["kind"].values
@@ -48,7 +60,8 @@ def table_rows(ds: xr.Dataset) -> list[list[str]]:
         decided = str(ds["decided_by"].values[i])
         note = str(ds["note"].values[i])
         rows.append([str(ds["kind"].values[i]), str(ds["claim"].values[i]), str(ds["source"].values[i]),
-                     str(ds["statement"].values[i]), str(ds["threshold"].values[i]), measured(ds, i), str(ds["verdict"].values[i]),
+                     str(ds["statement"].values[i]), str(ds["threshold"].values[i]), measured(ds, i), str(int(ds["replicates"].values[i])),
+                     str(ds["verdict"].values[i]),
                      str(ds["psnr_convention"].values[i]), "; ".join(t for t in (decided, note) if t)])
     return rows
 
@@ -83,6 +96,5 @@ def claims_figure(ds: xr.Dataset):
     verdict_col = [name for name, _ in COLUMNS].index("verdict")
     for row, i in enumerate(grouped(ds)):
         tab[row + 1, verdict_col].set_facecolor(VERDICT_COLOURS[str(ds["verdict"].values[i])])
-    fig.suptitle(f"{headline(ds)} ({ds.attrs.get('confidence', 0.95):.0%} paired-bootstrap intervals over images)",
-                 y=1.0 - 0.12 / height, va="top", fontsize=9)
+    fig.suptitle(f"{headline(ds)}\n{intervals(ds)}", y=1.0 - 0.08 / height, va="top", fontsize=9)
     return fig, tab

@@ -18,6 +18,23 @@ the same points, by subspace iteration on J^T J (``jacobian.rank_iterations`` st
 Rayleigh-Ritz: s_i^2 are the eigenvalues of (J V)^T (J V)), stored as s_i / s_1. The paper's homogeneous
 variants have J = grad h grad h^T + 2 alpha I in each linear region (ScaleLPN; AE-LPN adds the mean direction),
 so s_2 / s_1 (s_3 / s_1) is ~2 alpha / s_1; a full-rank prox keeps s_k / s_1 far from 0.
+
+Memory. Both measurements hold one reverse-mode graph of f at a batch of B = ``jacobian.batch_size`` images (the
+activations of the forward and the hand-written reverse pass that the pullback reads) while one forward-mode
+product J v runs beside it, so in float64 the job's peak resident memory is about
+
+    R_0 + B * c * 8 * model.width * S^2 bytes,    S = data.crop_size,
+
+8 width S^2 bytes being one image's first feature map (the later, smaller maps are in c): c = 30 for the softplus
+variants (lpn, shift, normtrick, unconstrained), 25 with squared features (scale_sq, aelpn_sq), 19.6 for the
+leaky-ReLU scale and aelpn, measured as peak RSS at widths 64 and 256, 64 and 128 px, B 1 and 2 (linear in each;
+docs/benchmarks.md); R_0 is the process without them (about 1 GiB on CPU). At paper shapes (width 256, 128 px)
+that is 0.94 GiB per image. It does not grow with the probes P or the directions k: the products run under
+``torch.no_grad``, which the ``torch.func`` transforms inside ignore, so no graph reaches the model's parameters
+(which require grad); with one, each J v kept its own activations until the end, P (or k) times the memory
+(12 GiB for one paper-shape image and 8 probes). ``jacobian.batch_size`` is the chunk that bounds the memory; the
+images of a chunk draw the same noise and probes as alone (seeded per image), so the chunking does not change the
+numbers.
 """
 
 from __future__ import annotations
@@ -47,26 +64,31 @@ _VARS = {
 }
 
 
+@torch.no_grad()
 def jacobian_asymmetry(f, y: torch.Tensor, probes: torch.Tensor) -> torch.Tensor:
     """``||J v - J^T v|| / ||J v||`` per image and probe, J = D f(y_b); ``y`` (B, ...) and ``probes``
-    (P, B, ...) in the model's dtype; returns (B, P). f must act on each batch element independently."""
+    (P, B, ...) in the model's dtype; returns (B, P). f must act on each batch element independently.
+    One reverse-mode graph serves every probe; no graph reaches f's parameters (``no_grad``, which the
+    ``torch.func`` transforms inside ignore), so the memory does not grow with P (module docstring)."""
+    _, pullback = torch.func.vjp(f, y)
     out = []
     for v in probes:
         _, jv = torch.func.jvp(f, (y,), (v,))
-        _, pullback = torch.func.vjp(f, y)
         (jtv,) = pullback(v)
         out.append((jv - jtv).flatten(1).norm(dim=1) / jv.flatten(1).norm(dim=1))
-    return torch.stack(out, dim=1).detach()
+    return torch.stack(out, dim=1)
 
 
+@torch.no_grad()
 def top_singular_values(f, y: torch.Tensor, start: torch.Tensor, iterations: int) -> torch.Tensor:
     """The k largest singular values of J = D f(y_b) per image, (B, k) in decreasing order, by subspace iteration
-    on J^T J from ``start`` (k, B, ...) and a final Rayleigh-Ritz step; f acts on each batch element independently."""
+    on J^T J from ``start`` (k, B, ...) and a final Rayleigh-Ritz step; f acts on each batch element independently.
+    As ``jacobian_asymmetry``: one reverse-mode graph, no graph to f's parameters, memory independent of k."""
     k, batch = start.shape[0], start.shape[1]
     _, pullback = torch.func.vjp(f, y)
 
     def jac(v):
-        return torch.stack([torch.func.jvp(f, (y,), (vi,))[1] for vi in v]).detach()
+        return torch.stack([torch.func.jvp(f, (y,), (vi,))[1] for vi in v])
 
     def orth(v):
         q = torch.linalg.qr(v.reshape(k, batch, -1).permute(1, 2, 0))[0]  # (B, n, k)
@@ -74,7 +96,7 @@ def top_singular_values(f, y: torch.Tensor, start: torch.Tensor, iterations: int
 
     v = orth(start)
     for _ in range(iterations):
-        v = orth(torch.stack([pullback(w)[0] for w in jac(v)]).detach())
+        v = orth(torch.stack([pullback(w)[0] for w in jac(v)]))
     jv = jac(v).reshape(k, batch, -1).permute(1, 0, 2)  # (B, k, n)
     gram = jv @ jv.transpose(1, 2)
     return torch.linalg.eigvalsh(gram).flip(-1).clamp(min=0).sqrt()

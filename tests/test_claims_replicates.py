@@ -4,7 +4,6 @@ images draw for draw. Synthetic datasets of tests/test_claims.py, float64 where 
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
@@ -15,16 +14,7 @@ from aelpn.claims.interval import bootstrap_interval, replicate_mean
 from aelpn.cli import main
 from aelpn.core.io import DatasetError, read_netcdf, write_netcdf
 from aelpn.core.seeding import derive_seed
-from test_claims import PROBLEMS, holding_values, stack_replicates, write_datasets
-
-
-@pytest.fixture
-def cfg(smoke_config):
-    out = copy.deepcopy(smoke_config)
-    out["claims"].update(robust_sigma=0.5, resamples=300)
-    out["inverse"]["problems"]["blur2"] = copy.deepcopy(PROBLEMS["blur2"])
-    out["inverse"]["adaptivity"] = [{"trained_on": "blur2", "evaluated_on": "inpaint50"}]
-    return out
+from test_claims import cfg, holding_values, stack_replicates, write_datasets  # noqa: F401 (cfg: the claims fixture)
 
 
 def _replicates(tmp_path, values: list[dict]) -> dict:

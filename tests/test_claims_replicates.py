@@ -4,7 +4,6 @@ images draw for draw. Synthetic datasets of tests/test_claims.py, float64 where 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

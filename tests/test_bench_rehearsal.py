@@ -8,7 +8,8 @@ import csv
 
 import pytest
 
-from aelpn.bench.rehearsal import Counts, profile_runtimes, rehearsal_config, rules, runtime_minutes, work
+from aelpn.bench.rehearsal import (Counts, profile_runtimes, rehearsal_config, rehearsal_files, rules,
+                                   runtime_minutes, work)
 from aelpn.cli import main
 from aelpn.core.config import load
 from aelpn.data.crops import load_crops
@@ -77,6 +78,18 @@ def test_profile_runtimes_reads_the_requests(repo):
     assert {r.name for r in rules(load(repo / "config/config.yaml"))} == set(requests) - {"default"}
 
 
+def test_every_rehearsed_rule_finds_the_proximal_network_in_its_variant_folder(tmp_path, paper_config):
+    """The workflow's layout, results/models/seed{N}/<variant>/model.pt: the cbsd68 rule labels a network by its
+    folder and refuses one whose file holds another variant (the first CPU rehearsal to reach it stopped there)."""
+    cfg = load(rehearsal_config(paper_config, Counts(steps=1, images=1, iterations=1)))
+    variant = cfg["model"]["variants"][0]
+    files = rehearsal_files(tmp_path, variant)
+    models = [a for r in rules(cfg) for a in r.argv(files, cfg) if str(a).endswith("model.pt")]
+    assert {"train", "sweep", "jacobian", "cbsd68", "inverse_run", "blind_run"} <= \
+        {r.name for r in rules(cfg) if files["model.pt"] in r.argv(files, cfg)}
+    assert models and all(a == tmp_path / variant / "model.pt" for a in models)
+
+
 @pytest.mark.slow
 @pytest.mark.rehearsal
 def test_rehearsal_runs_every_paper_rule_at_paper_shapes_on_cpu(tmp_path, repo, paper_config, shared_bsds,
@@ -98,6 +111,6 @@ def test_rehearsal_runs_every_paper_rule_at_paper_shapes_on_cpu(tmp_path, repo, 
         assert float(row["per_s"]) > 0 and int(row["runtime_min"]) >= 1, row
     size = paper_config["data"]["crop_size"]
     assert load_crops(scratch / "train.nc")[0].shape[-2:] == (size, size)
-    spec = load_model(scratch / "model.pt", device="cpu").spec
+    spec = load_model(scratch / paper_config["model"]["variants"][0] / "model.pt", device="cpu").spec
     assert spec["width"] == paper_config["model"]["width"] and spec["image_size"] == size
     assert "profile runtime" in capsys.readouterr().out

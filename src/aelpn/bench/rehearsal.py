@@ -116,17 +116,21 @@ def profile_runtimes(profile: str | Path) -> dict[str, str]:
     return out
 
 
-def _files(d: Path) -> dict[str, Path]:
-    return {k: d / f"{k}" for k in ("train.nc", "validate.nc", "evaluate.nc", "model.pt", "model_log.nc", "prox1d.pt",
-                                     "prox1d_log.nc", "noise_sweep.nc", "jacobian.nc", "denoiser.pt",
-                                     "denoiser_log.nc", "unrolled_log.nc", "unrolled", "flow.pt", "flow_log.nc",
-                                     "vae.pt", "vae_log.nc", "inverse.nc", "adaptivity.nc", "blind.pt",
-                                     "blind_log.nc", "blind.nc", "cbsd68.nc", "BSDS500")}
+def rehearsal_files(d: Path, variant: str) -> dict[str, Path]:
+    """The rehearsal's files in the scratch directory ``d``; the proximal network of ``variant`` in ``d/<variant>/``,
+    the workflow's layout (results/models/seed{N}/<variant>/model.pt), from which the cbsd68 rule labels it."""
+    files = {k: d / f"{k}" for k in ("train.nc", "validate.nc", "evaluate.nc", "prox1d.pt", "prox1d_log.nc",
+                                      "noise_sweep.nc", "jacobian.nc", "denoiser.pt", "denoiser_log.nc",
+                                      "unrolled_log.nc", "unrolled", "flow.pt", "flow_log.nc", "vae.pt", "vae_log.nc",
+                                      "inverse.nc", "adaptivity.nc", "blind.pt", "blind_log.nc", "blind.nc",
+                                      "cbsd68.nc", "BSDS500")}
+    return files | {k: d / variant / k for k in ("model.pt", "model_log.nc")}
 
 
 def rules(cfg: dict) -> list[Rule]:
     """The paper-scale rules in the order their inputs appear, each with its command on the rehearsal's files
-    (``f``: ``_files``) and ``cfg`` (the rehearsal config: one variant, the first adaptivity pair's problem)."""
+    (``f``: ``rehearsal_files``) and ``cfg`` (the rehearsal config: one variant, the first adaptivity pair's
+    problem)."""
     variant, variant1d = cfg["model"]["variants"][0], cfg["prox1d"]["variants"][0]
     problem = cfg["inverse"]["adaptivity"][0]["trained_on"] if cfg["inverse"]["adaptivity"] else \
         next(iter(cfg["inverse"]["problems"]))
@@ -256,14 +260,15 @@ def rehearse(paper: dict, images_dir: str | Path, scratch: str | Path, counts: C
     from aelpn.core.device import resolve
 
     scratch, images_dir = Path(scratch).resolve(), Path(images_dir).resolve()
-    (scratch / "unrolled").mkdir(parents=True, exist_ok=True)  # the adaptivity job reads <problem>.pt
     cfg = rehearsal_config(paper, counts)
+    files = rehearsal_files(scratch, cfg["model"]["variants"][0])
+    for folder in (files["unrolled"], files["model.pt"].parent):  # the adaptivity job reads unrolled/<problem>.pt
+        folder.mkdir(parents=True, exist_ok=True)
     cfg["data"]["sources"] = [{"path": str(images_dir)}]
     config = write_text(yaml.safe_dump(cfg, sort_keys=False), scratch / "rehearsal.yaml")
     device = resolve(cfg["compute"]["device"]).type
     head = ["--threads", str(threads)] if threads else []
-    files, requests, split_images = _files(scratch), profile_runtimes(profile), _split_images(images_dir,
-                                                                                             paper["data"]["splits"])
+    requests, split_images = profile_runtimes(profile), _split_images(images_dir, paper["data"]["splits"])
     bsds = scratch / "BSDS500"
     if not bsds.is_dir():
         _run(["data", "fetch", "--config", config, "--out", bsds], scratch / "fetch.log")

@@ -35,14 +35,16 @@ EXTERNAL_VARIANTS = [
 ]
 TRAINED_VARIANTS = [v for v in VARIANTS if v not in EXTERNAL_VARIANTS]
 
-# Peak memory (MB) of the heavy rules at paper scale (about half the SLURM requests in workflow/profiles/slurm): locally,
-# `--resources mem_mb=<RAM>` then runs no more of them at once than fit; profiles override them per cluster.
+# Peak memory (MB) of the heavy rules at paper scale on CPU, from the CPU paper rehearsal's peak RSS per rule with a
+# margin (docs/benchmarks.md#paper-rehearsal; train 17744 MiB, jacobian ~4.8 GiB at jacobian.batch_size 4, cbsd68
+# 4041 MiB, blind_train 4392 MiB): locally, `--resources mem_mb=<RAM>` then runs no more of them at once than fit.
+# On a GPU node the activations live in GPU memory; the SLURM profiles set their own host requests per cluster.
 # The jobs that train a network or run networks over the test set also declare one GPU (gpu=1). Locally,
 # `--resources gpu=<GPUs>` then bounds how many share the machine's GPUs; the SLURM profiles send them to the GPU
 # partition.
 MEM_MB = {
     "crops": 4000,
-    "train": 8000,
+    "train": 20000,
     "prox1d_train": 2000,
     "sweep": 8000,
     "inverse_denoiser": 8000,
@@ -51,10 +53,10 @@ MEM_MB = {
     "inverse_vae": 8000,
     "inverse_run": 8000,
     "inverse_adaptivity": 8000,
-    "blind_train": 4000,
+    "blind_train": 5000,
     "blind_run": 4000,
-    "jacobian": 4000,
-    "cbsd68": 4000,
+    "jacobian": 6000,
+    "cbsd68": 5000,
 }
 
 # Every rule file appends the figures and report tables it renders, and the datasets no figure reads; `rule all`
